@@ -1,0 +1,110 @@
+//! The sans-IO machine contract.
+//!
+//! A machine never sleeps, never reads a clock, never draws randomness of its own, and never
+//! touches a socket. Everything arrives through [`Machine::handle`]; everything it wants done
+//! leaves through the `poll_*` methods.
+//!
+//! **The rule:** after every `handle`, drain [`poll_op`](Machine::poll_op) and
+//! [`poll_event`](Machine::poll_event) until they return `None`, then ask
+//! [`poll_timeout`](Machine::poll_timeout) when to wake the machine next. Ops must be submitted
+//! in exactly the order they were polled.
+//!
+//! ```text
+//!             ┌──────────── inputs ────────────┐
+//!  op result ─┤ Input::OpDone { token, result }│      ┌─ outputs ───────────────┐
+//!  watch fire ┤ Input::Watch { token, event }  ├─► machine ─► poll_op()       │
+//!  conn state ┤ Input::Connection { .. }       │      ├─ poll_event()          │
+//!  timer ─────┤ Input::Timeout                 │      └─ poll_timeout()        │
+//!  user call ─┤ Input::Command(c)              │
+//!             └────────────────────────────────┘
+//! ```
+
+use std::fmt;
+
+use crate::framework::ConnectionState;
+use crate::op::{Op, OpResult};
+use crate::time::Instant;
+use crate::types::WatchedEvent;
+use crate::Error;
+
+/// Names one op a machine emitted; its result and any watch it left come back with the same
+/// token.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Token(pub u64);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Hands out fresh tokens.
+#[derive(Debug, Default, Clone)]
+pub struct Tokens(u64);
+
+impl Tokens {
+    /// The next unused token.
+    pub fn next(&mut self) -> Token {
+        self.0 += 1;
+        Token(self.0)
+    }
+}
+
+/// Everything that can happen to a machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Input<C> {
+    /// The op sent under `token` finished.
+    OpDone {
+        /// The op's token.
+        token: Token,
+        /// Its result.
+        result: Result<OpResult, Error>,
+    },
+    /// A watch left by the op sent under `token` fired (persistent watches fire repeatedly).
+    Watch {
+        /// The op's token.
+        token: Token,
+        /// The event.
+        event: WatchedEvent,
+    },
+    /// The connection state changed. `session_id` is the current session's id.
+    Connection {
+        /// The new state.
+        state: ConnectionState,
+        /// The session it refers to (after LOST, the new session's id once connected).
+        session_id: i64,
+    },
+    /// The instant last returned by `poll_timeout` has passed.
+    Timeout,
+    /// A user command from the recipe's handle.
+    Command(C),
+}
+
+/// A sans-IO recipe state machine.
+pub trait Machine: fmt::Debug + Send + 'static {
+    /// Commands from the recipe's handle.
+    type Command: fmt::Debug + Send + 'static;
+    /// Events for the recipe's users.
+    type Event: fmt::Debug + Send + 'static;
+
+    /// Feeds one input; `now` is the transport's clock.
+    fn handle(&mut self, now: Instant, input: Input<Self::Command>);
+
+    /// The next op to send. Call until `None` after every `handle`.
+    #[must_use]
+    fn poll_op(&mut self) -> Option<(Token, Op)>;
+
+    /// The next event for the user. Call until `None` after every `handle`.
+    #[must_use]
+    fn poll_event(&mut self) -> Option<Self::Event>;
+
+    /// When to deliver [`Input::Timeout`], if ever. Ask again after every `handle`.
+    #[must_use]
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// True once the machine has finished for good (closed); the driver then stops.
+    fn is_done(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,285 @@
+//! The operations a machine can ask for, and what comes back.
+
+use std::fmt;
+
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+
+use crate::types::{Acl, AddWatchMode, CreateMode, Stat, WatchedEvent};
+
+/// One ZooKeeper request. Paths are as the server sees them once a namespace is applied; the
+/// [`Client`](crate::Client) prefixes and strips its namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Op {
+    /// Create a node.
+    Create {
+        /// Its path (for sequential modes, the prefix of the name).
+        path: String,
+        /// Its data.
+        data: Vec<u8>,
+        /// Its ACL.
+        acl: Vec<Acl>,
+        /// Its mode.
+        mode: CreateMode,
+    },
+    /// Delete a node, optionally only at `version`.
+    Delete {
+        /// The node.
+        path: String,
+        /// Expected version; `None` for any.
+        version: Option<i32>,
+    },
+    /// Replace a node's data.
+    SetData {
+        /// The node.
+        path: String,
+        /// The new data.
+        data: Vec<u8>,
+        /// Expected version; `None` for any.
+        version: Option<i32>,
+    },
+    /// Read a node's data and stat, optionally leaving a data watch.
+    GetData {
+        /// The node.
+        path: String,
+        /// Leave a one-shot data watch.
+        watch: bool,
+    },
+    /// List a node's children (with the node's stat), optionally leaving a child watch.
+    GetChildren {
+        /// The node.
+        path: String,
+        /// Leave a one-shot child watch.
+        watch: bool,
+    },
+    /// Stat a node, optionally leaving an exists watch (set even when the node is absent).
+    Exists {
+        /// The node.
+        path: String,
+        /// Leave a one-shot exists watch.
+        watch: bool,
+    },
+    /// Read a node's ACL.
+    GetAcl {
+        /// The node.
+        path: String,
+    },
+    /// Replace a node's ACL.
+    SetAcl {
+        /// The node.
+        path: String,
+        /// The new ACL.
+        acl: Vec<Acl>,
+        /// Expected ACL version; `None` for any.
+        version: Option<i32>,
+    },
+    /// Bring the connected server up to date with the leader before later reads.
+    Sync {
+        /// The path (ZooKeeper ignores it beyond validation).
+        path: String,
+    },
+    /// Apply all of `ops` atomically, or none.
+    Multi(Vec<MultiOp>),
+    /// Add a persistent or persistent-recursive watch (ZooKeeper 3.6+).
+    AddWatch {
+        /// The node.
+        path: String,
+        /// Which kind.
+        mode: AddWatchMode,
+    },
+}
+
+/// One operation inside a [`Op::Multi`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MultiOp {
+    /// Fail the multi unless the node exists at `version` (`None`: at any version).
+    Check {
+        /// The node.
+        path: String,
+        /// Expected version.
+        version: Option<i32>,
+    },
+    /// Create a node.
+    Create {
+        /// Path.
+        path: String,
+        /// Data.
+        data: Vec<u8>,
+        /// ACL.
+        acl: Vec<Acl>,
+        /// Mode.
+        mode: CreateMode,
+    },
+    /// Delete a node.
+    Delete {
+        /// Path.
+        path: String,
+        /// Expected version.
+        version: Option<i32>,
+    },
+    /// Set a node's data.
+    SetData {
+        /// Path.
+        path: String,
+        /// Data.
+        data: Vec<u8>,
+        /// Expected version.
+        version: Option<i32>,
+    },
+}
+
+impl MultiOp {
+    /// The path the operation touches.
+    pub fn path(&self) -> &str {
+        match self {
+            MultiOp::Check { path, .. }
+            | MultiOp::Create { path, .. }
+            | MultiOp::Delete { path, .. }
+            | MultiOp::SetData { path, .. } => path,
+        }
+    }
+}
+
+impl Op {
+    /// The path the operation touches (`None` for a multi).
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Op::Create { path, .. }
+            | Op::Delete { path, .. }
+            | Op::SetData { path, .. }
+            | Op::GetData { path, .. }
+            | Op::GetChildren { path, .. }
+            | Op::Exists { path, .. }
+            | Op::GetAcl { path }
+            | Op::SetAcl { path, .. }
+            | Op::Sync { path }
+            | Op::AddWatch { path, .. } => Some(path),
+            Op::Multi(_) => None,
+        }
+    }
+
+    /// True when the operation leaves a watch on success.
+    pub fn watches(&self) -> bool {
+        match self {
+            Op::GetData { watch, .. }
+            | Op::GetChildren { watch, .. }
+            | Op::Exists { watch, .. } => *watch,
+            Op::AddWatch { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// True when the operation changes the tree.
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Op::Create { .. }
+                | Op::Delete { .. }
+                | Op::SetData { .. }
+                | Op::SetAcl { .. }
+                | Op::Multi(_)
+        )
+    }
+}
+
+/// The successful result of an [`Op`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpResult {
+    /// A node was created at `path` (with the sequence suffix for sequential modes).
+    Created {
+        /// The created path.
+        path: String,
+        /// The new node's stat.
+        stat: Stat,
+    },
+    /// The node was deleted.
+    Deleted,
+    /// The node's new stat (set data, set ACL).
+    Stat(Stat),
+    /// A node's data and stat.
+    Data {
+        /// The data.
+        data: Vec<u8>,
+        /// The stat.
+        stat: Stat,
+    },
+    /// A node's children (names, in the server's order) and the node's stat.
+    Children {
+        /// Child names.
+        children: Vec<String>,
+        /// The parent's stat.
+        stat: Stat,
+    },
+    /// The node's stat, or `None` when it does not exist.
+    Exists(Option<Stat>),
+    /// A node's ACL and stat.
+    Acl {
+        /// The ACL.
+        acl: Vec<Acl>,
+        /// The stat.
+        stat: Stat,
+    },
+    /// The sync completed.
+    Synced,
+    /// Every operation of a multi succeeded, with these results in order.
+    Multi(Vec<MultiResult>),
+    /// The persistent watch was added.
+    WatchAdded,
+}
+
+/// The result of one operation of a successful multi.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MultiResult {
+    /// The check passed.
+    Checked,
+    /// The node was created at this path.
+    Created {
+        /// The created path.
+        path: String,
+    },
+    /// The node was deleted.
+    Deleted,
+    /// The data was set; the node's new stat.
+    DataSet(Stat),
+}
+
+/// A watch left by a successful watched read.
+pub enum Watch {
+    /// A one-shot watch: resolves once with the first change, or with an
+    /// [`EventType::Session`](crate::types::EventType::Session) event when the session ends first.
+    OneShot(BoxFuture<'static, WatchedEvent>),
+    /// A persistent watch: every change, until the session ends.
+    Persistent(BoxStream<'static, WatchedEvent>),
+}
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Watch::OneShot(_) => f.write_str("Watch::OneShot"),
+            Watch::Persistent(_) => f.write_str("Watch::Persistent"),
+        }
+    }
+}
+
+/// What a [`Coordinator`](crate::Coordinator) returns for a submitted op.
+#[derive(Debug)]
+pub struct Reply {
+    /// The result.
+    pub result: OpResult,
+    /// The watch the op left, if it asked for one.
+    pub watch: Option<Watch>,
+}
+
+impl Reply {
+    /// A reply without a watch.
+    pub fn plain(result: OpResult) -> Reply {
+        Reply {
+            result,
+            watch: None,
+        }
+    }
+}

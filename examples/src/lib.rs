@@ -1,0 +1,2 @@
+//! Shared helpers of the docent examples.
+#![forbid(unsafe_code)]

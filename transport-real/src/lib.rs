@@ -1,0 +1,2 @@
+//! docent over a real ZooKeeper session.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! The simulated ZooKeeper ensemble.
+#![forbid(unsafe_code)]
