@@ -5,6 +5,17 @@
 //! sub-machines), and the driver that runs any [`Machine`](crate::Machine) over a
 //! [`Coordinator`](crate::Coordinator).
 
+mod connection;
+pub mod guaranteed;
+pub(crate) mod link;
+pub mod protected;
+mod retry;
+
+pub use connection::{ConnectionStateManager, ErrorPolicy};
+pub use guaranteed::GuaranteedDelete;
+pub use protected::{Created, ProtectedCreate};
+pub use retry::{RetryPolicy, MAX_EXPONENTIAL_RETRIES};
+
 /// Curator's connection states, as recipes and users see them.
 ///
 /// ```text
