@@ -16,6 +16,7 @@ pub mod framework;
 pub mod machine;
 pub mod op;
 pub mod path;
+pub mod recipes;
 pub mod rng;
 pub mod time;
 pub mod types;

@@ -1,0 +1,159 @@
+//! Joining a lock-style queue: a protected ephemeral-sequential create with the listing of
+//! its directory pipelined right behind it.
+//!
+//! ZooKeeper applies one session's requests in order, so a `getChildren` sent right behind a
+//! create that succeeds already lists the new node: acquiring costs the create's latency, not
+//! a create plus another round trip. When the create's outcome was unknown and the protected
+//! create found its node by looking, the pipelined listing proves nothing, and the recipe lists
+//! again.
+
+use std::collections::VecDeque;
+
+use crate::framework::link::Link;
+use crate::framework::protected::{self, Created, ProtectedCreate};
+use crate::framework::ConnectionState;
+use crate::machine::{Token, Tokens};
+use crate::op::{Op, OpResult};
+use crate::path;
+use crate::rng::Rng;
+use crate::time::Instant;
+use crate::types::{Acl, CreateMode};
+use crate::Error;
+
+/// The listing that came with a successful enrolment.
+#[derive(Debug)]
+pub(crate) enum Listing {
+    /// The listing sent behind the successful create has arrived.
+    Ready(Result<OpResult, Error>),
+    /// It is still in flight under this token.
+    InFlight(Token),
+    /// No valid listing: list again.
+    Needed,
+}
+
+/// A protected create of `<dir>/_c_<uuid>-<name><seq>` with pipelined listings.
+#[derive(Debug)]
+pub(crate) struct Enroll {
+    dir: String,
+    create: ProtectedCreate,
+    /// Each create op of the node and the listing sent right behind it.
+    pairs: Vec<(Token, Token)>,
+    /// The create op that succeeded.
+    applied: Option<Token>,
+    /// Listings that arrived before the create's outcome.
+    arrived: Vec<(Token, Result<OpResult, Error>)>,
+    ops: VecDeque<(Token, Op)>,
+}
+
+impl Enroll {
+    /// Starts the create (ops are ready to poll at once); `link` is what the owner knows of
+    /// the connection (the protected create needs the session id to recognise its node).
+    pub(crate) fn start(
+        dir: &str,
+        name: &str,
+        data: Vec<u8>,
+        link: &Link,
+        rng: &mut Rng,
+        tokens: &mut Tokens,
+    ) -> Enroll {
+        let mut create = ProtectedCreate::new(
+            &path::join(dir, name),
+            data,
+            Acl::open(),
+            CreateMode::EphemeralSequential,
+            true,
+            rng,
+        );
+        let state = if link.is_connected() {
+            ConnectionState::Reconnected
+        } else {
+            ConnectionState::Suspended
+        };
+        create.handle_connection(state, link.session_id(), tokens);
+        create.start(tokens);
+        let mut enroll = Enroll {
+            dir: dir.to_owned(),
+            create,
+            pairs: Vec::new(),
+            applied: None,
+            arrived: Vec::new(),
+            ops: VecDeque::new(),
+        };
+        enroll.pump(tokens);
+        enroll
+    }
+
+    /// Moves the protected create's ops out, a listing right behind each create of the node.
+    fn pump(&mut self, tokens: &mut Tokens) {
+        while let Some((token, op)) = self.create.poll_op() {
+            let node_create = matches!(&op, Op::Create { path, .. }
+                if path::parent(path) == Some(self.dir.as_str())
+                    && protected::is_protected(path::name(path)));
+            self.ops.push_back((token, op));
+            if node_create {
+                let listing = tokens.next();
+                let path = self.dir.clone();
+                self.ops
+                    .push_back((listing, Op::GetChildren { path, watch: false }));
+                self.pairs.push((token, listing));
+            }
+        }
+    }
+
+    /// The next op to send.
+    pub(crate) fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.ops.pop_front()
+    }
+
+    /// Feeds an op result; false when the token is not ours.
+    pub(crate) fn handle_op_done(
+        &mut self,
+        now: Instant,
+        token: Token,
+        result: &Result<OpResult, Error>,
+        tokens: &mut Tokens,
+    ) -> bool {
+        if self.pairs.iter().any(|&(_, l)| l == token) {
+            self.arrived.push((token, result.clone()));
+            return true;
+        }
+        if !self.create.handle_op_done(now, token, result, tokens) {
+            return false;
+        }
+        if result.is_ok() && self.pairs.iter().any(|&(c, _)| c == token) {
+            self.applied = Some(token);
+        }
+        self.pump(tokens);
+        true
+    }
+
+    /// Feeds a connection change.
+    pub(crate) fn handle_connection(
+        &mut self,
+        state: ConnectionState,
+        session_id: i64,
+        tokens: &mut Tokens,
+    ) {
+        self.create.handle_connection(state, session_id, tokens);
+        self.pump(tokens);
+    }
+
+    /// The create's outcome, with whatever listing is valid for it.
+    pub(crate) fn poll_outcome(&mut self) -> Option<Result<(Created, Listing), Error>> {
+        let outcome = self.create.poll_outcome()?;
+        Some(outcome.map(|created| {
+            let paired = self
+                .applied
+                .and_then(|c| self.pairs.iter().find(|p| p.0 == c))
+                .map(|p| p.1);
+            let listing = match paired {
+                None => Listing::Needed,
+                Some(l) => match self.arrived.iter().position(|a| a.0 == l) {
+                    Some(i) => Listing::Ready(self.arrived.swap_remove(i).1),
+                    None => Listing::InFlight(l),
+                },
+            };
+            (created, listing)
+        }))
+    }
+}

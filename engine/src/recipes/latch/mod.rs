@@ -1,0 +1,5 @@
+//! Curator's `LeaderLatch`, fenced.
+
+pub mod machine;
+
+pub use machine::{CloseMode, LatchCommand, LatchEvent, LatchMachine};

@@ -1,0 +1,5 @@
+//! Curator's `InterProcessMutex`, fenced.
+
+pub mod machine;
+
+pub use machine::{Lease, LockCommand, LockEvent, LockMachine};

@@ -1,0 +1,6 @@
+//! The recipes.
+
+pub(crate) mod enroll;
+pub mod latch;
+pub mod lock;
+pub mod order;

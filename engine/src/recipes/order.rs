@@ -1,0 +1,94 @@
+//! Curator's ordering of lock-style children (LeaderLatch, LeaderSelector, Mutex, semaphores).
+//!
+//! Each child is sorted by the text after the **last** occurrence of its lock name (`latch-`,
+//! `lock-`, …), or by its whole name when the lock name is absent; plain string comparison,
+//! stable. Protected prefixes (`_c_<uuid>-`) therefore do not affect the order: the sequence
+//! suffix does.
+
+/// The text a child sorts by (Curator's `StandardLockInternalsDriver.fixForSorting`).
+pub fn sort_key<'a>(name: &'a str, lock_name: &str) -> &'a str {
+    match name.rfind(lock_name) {
+        Some(i) => &name[i + lock_name.len()..],
+        None => name,
+    }
+}
+
+/// `children` sorted the way Curator sorts them.
+pub fn sorted(mut children: Vec<String>, lock_name: &str) -> Vec<String> {
+    children.sort_by(|a, b| sort_key(a, lock_name).cmp(sort_key(b, lock_name)));
+    children
+}
+
+/// Where a participant stands among sorted children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// Within the first `max_leases`: holds the lock / leads.
+    Holds,
+    /// Must wait; watch this child (the one `max_leases` places ahead).
+    Waits {
+        /// Name of the child to watch.
+        predecessor: String,
+    },
+    /// Our node is not among the children (it was deleted, or our session is gone).
+    Missing,
+}
+
+/// Curator's `getsTheLock`: our index < `max_leases` holds; otherwise watch
+/// `children[index - max_leases]`.
+pub fn position(sorted: &[String], ours: &str, max_leases: usize) -> Position {
+    match sorted.iter().position(|c| c == ours) {
+        None => Position::Missing,
+        Some(i) if i < max_leases => Position::Holds,
+        Some(i) => Position::Waits {
+            predecessor: sorted[i - max_leases].clone(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn protected_prefix_does_not_change_order() {
+        let children = names(&[
+            "_c_ffffffff-9423-4e0c-a7b5-9f819e3ec2e1-lock-0000000003",
+            "lock-0000000001",
+            "_c_00000000-9423-4e0c-a7b5-9f819e3ec2e1-lock-0000000002",
+        ]);
+        let s = sorted(children, "lock-");
+        assert_eq!(s[0], "lock-0000000001");
+        assert!(s[1].ends_with("0000000002"));
+        assert!(s[2].ends_with("0000000003"));
+    }
+
+    #[test]
+    fn last_occurrence_of_the_lock_name() {
+        assert_eq!(sort_key("_c_x-lock-lock-0000000001", "lock-"), "0000000001");
+        assert_eq!(sort_key("foreign", "lock-"), "foreign");
+    }
+
+    #[test]
+    fn predicate() {
+        let s = names(&["a-1", "a-2", "a-3"]);
+        assert_eq!(position(&s, "a-1", 1), Position::Holds);
+        assert_eq!(
+            position(&s, "a-3", 1),
+            Position::Waits {
+                predecessor: "a-2".into()
+            }
+        );
+        assert_eq!(position(&s, "a-2", 2), Position::Holds);
+        assert_eq!(
+            position(&s, "a-3", 2),
+            Position::Waits {
+                predecessor: "a-1".into()
+            }
+        );
+        assert_eq!(position(&s, "zz", 1), Position::Missing);
+    }
+}
