@@ -3,3 +3,6 @@
 pub mod machine;
 
 pub use machine::{CloseMode, LatchCommand, LatchEvent, LatchMachine};
+
+#[cfg(test)]
+mod tests;

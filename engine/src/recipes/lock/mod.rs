@@ -3,3 +3,6 @@
 pub mod machine;
 
 pub use machine::{Lease, LockCommand, LockEvent, LockMachine};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,216 @@
+use super::machine::*;
+use crate::framework::ErrorPolicy;
+use crate::machine::{Input, Machine};
+use crate::op::{Op, OpResult};
+use crate::path;
+use crate::recipes::testing::*;
+use crate::rng::Rng;
+use crate::time::Instant;
+use crate::types::{EventType, WatchedEvent};
+use crate::{ConnectionState, Error};
+
+const SESSION: i64 = 7;
+
+fn mutex() -> LockMachine {
+    let mut m = LockMachine::new(
+        "/locks/a".into(),
+        "lock-",
+        1,
+        b"10.0.0.1".to_vec(),
+        ErrorPolicy::Standard,
+        Rng::new(1, 0),
+    );
+    let out = feed(&mut m, connected(SESSION));
+    assert!(out.ops.is_empty() && out.events.is_empty());
+    m
+}
+
+fn acquire(m: &mut LockMachine) -> Out<LockMachine> {
+    feed(m, Input::Command(LockCommand::Acquire { deadline: None }))
+}
+
+#[test]
+fn uncontended_acquire_pipelines_the_listing_and_grants_with_the_czxid() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    assert_eq!(out.ops.len(), 2, "create and listing go out together");
+    let (ct, create) = &out.ops[0];
+    let (lt, list) = &out.ops[1];
+    let Op::Create { path, data, .. } = create else {
+        panic!("{create:?}")
+    };
+    assert!(path.starts_with("/locks/a/_c_") && path.ends_with("-lock-"));
+    assert_eq!(path::name(path).len(), 40 + "lock-".len());
+    assert_eq!(data, b"10.0.0.1");
+    assert_eq!(
+        list,
+        &Op::GetChildren {
+            path: "/locks/a".into(),
+            watch: false
+        }
+    );
+    let (node, result) = created(create, 3, 0x42, SESSION);
+    assert!(feed(&mut m, done(*ct, Ok(result))).events.is_empty());
+    let out = feed(&mut m, done(*lt, Ok(children(&[path::name(&node)]))));
+    assert!(out.ops.is_empty());
+    assert_eq!(
+        out.events,
+        vec![LockEvent::Acquired(Lease {
+            node: node.clone(),
+            token: 0x42
+        })]
+    );
+    assert_eq!(m.lease().map(|l| l.token), Some(0x42));
+
+    let out = feed(&mut m, Input::Command(LockCommand::Release));
+    let (dt, del) = &out.ops[0];
+    assert_eq!(
+        del,
+        &Op::Delete {
+            path: node,
+            version: None
+        }
+    );
+    let out = feed(&mut m, done(*dt, Ok(OpResult::Deleted)));
+    assert_eq!(out.events, vec![LockEvent::Released]);
+    assert!(m.lease().is_none());
+}
+
+#[test]
+fn waiter_watches_only_its_predecessor_with_get_data() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (ct, create) = out.ops[0].clone();
+    let lt = out.ops[1].0;
+    let (node, result) = created(&create, 5, 50, SESSION);
+    feed(&mut m, done(ct, Ok(result)));
+    let ours = path::name(&node).to_owned();
+    let out = feed(
+        &mut m,
+        done(
+            lt,
+            Ok(children(&[
+                &ours,
+                "_c_0a0a0a0a-0000-4000-8000-000000000000-lock-0000000004",
+                "lock-0000000001",
+            ])),
+        ),
+    );
+    let (wt, watch) = &out.ops[0];
+    assert_eq!(
+        watch,
+        &Op::GetData {
+            path: "/locks/a/_c_0a0a0a0a-0000-4000-8000-000000000000-lock-0000000004".into(),
+            watch: true
+        }
+    );
+    assert!(out.events.is_empty());
+    feed(&mut m, done(*wt, Ok(OpResult::Synced)));
+    // The predecessor goes: list again, now first.
+    let out = feed(
+        &mut m,
+        Input::Watch {
+            token: *wt,
+            event: WatchedEvent {
+                kind: EventType::NodeDeleted,
+                path: String::new(),
+            },
+        },
+    );
+    let (lt, list) = &out.ops[0];
+    assert!(matches!(list, Op::GetChildren { .. }));
+    let out = feed(&mut m, done(*lt, Ok(children(&[&ours]))));
+    assert_eq!(
+        out.events,
+        vec![LockEvent::Acquired(Lease { node, token: 50 })]
+    );
+}
+
+#[test]
+fn deadline_abandons_and_deletes_our_node() {
+    let mut m = mutex();
+    let deadline = Instant::ZERO + std::time::Duration::from_secs(1);
+    let out = feed(
+        &mut m,
+        Input::Command(LockCommand::Acquire {
+            deadline: Some(deadline),
+        }),
+    );
+    assert_eq!(m.poll_timeout(), Some(deadline));
+    let (ct, create) = out.ops[0].clone();
+    let (node, result) = created(&create, 2, 20, SESSION);
+    feed(&mut m, done(ct, Ok(result)));
+    feed(
+        &mut m,
+        done(
+            out.ops[1].0,
+            Ok(children(&["lock-0000000001", path::name(&node)])),
+        ),
+    );
+    m.handle(deadline, Input::Timeout);
+    let out = drain(&mut m);
+    assert_eq!(out.events, vec![LockEvent::AcquireFailed(Error::Timeout)]);
+    assert_eq!(
+        out.ops[0].1,
+        Op::Delete {
+            path: node,
+            version: None
+        }
+    );
+    assert_eq!(m.poll_timeout(), None);
+}
+
+#[test]
+fn suspension_and_loss_are_events() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    feed(
+        &mut m,
+        done(out.ops[1].0, Ok(children(&[path::name(&node)]))),
+    );
+    let out = feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    assert_eq!(out.events, vec![LockEvent::Suspended]);
+    assert!(m.lease().is_none(), "not usable while suspended");
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert_eq!(out.events, vec![LockEvent::Reconnected]);
+    assert!(m.lease().is_some());
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let out = feed(&mut m, state(ConnectionState::Lost, SESSION));
+    assert_eq!(out.events, vec![LockEvent::Lost]);
+    assert!(m.lease().is_none() && !m.is_acquiring());
+}
+
+#[test]
+fn a_listing_lost_in_flight_is_retried_only_after_reconnecting() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    // The listing fails before the connection state says anything: no busy retry.
+    let out2 = feed(&mut m, done(out.ops[1].0, Err(Error::ConnectionLoss)));
+    assert!(out2.ops.is_empty());
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert!(matches!(out.ops[0].1, Op::GetChildren { .. }));
+    let out = feed(
+        &mut m,
+        done(out.ops[0].0, Ok(children(&[path::name(&node)]))),
+    );
+    assert!(matches!(out.events[0], LockEvent::Acquired(_)));
+}
+
+#[test]
+fn a_missing_node_starts_a_fresh_attempt() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (_, result) = created(&out.ops[0].1, 1, 10, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    let out = feed(
+        &mut m,
+        done(out.ops[1].0, Ok(children(&["lock-0000000000"]))),
+    );
+    assert!(matches!(out.ops[0].1, Op::Create { .. }));
+    assert!(matches!(out.ops[1].1, Op::GetChildren { .. }));
+}
