@@ -1,0 +1,189 @@
+//! Connect strings: `host1:2181,host2:2181,[::1]:2181/chroot`.
+//!
+//! Parsed here first so that a malformed string is the caller's typed error
+//! ([`Error::InvalidConnectString`]) rather than a late failure inside the client.
+
+use std::fmt;
+
+use docent::Error;
+
+/// The default ZooKeeper client port, used when a host gives none.
+pub const DEFAULT_PORT: u16 = 2181;
+
+/// A parsed connect string: one or more servers and an optional chroot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectString {
+    hosts: Vec<(String, u16)>,
+    chroot: Option<String>,
+}
+
+impl ConnectString {
+    /// Parses `input` (`host[:port][,host[:port]...][/chroot]`; IPv6 hosts in brackets).
+    ///
+    /// A chroot of `/` alone means no chroot. Anything else that is not a valid ZooKeeper path
+    /// (empty segments, a trailing `/`, `.` or `..` segments, control characters) is rejected.
+    pub fn parse(input: &str) -> Result<ConnectString, Error> {
+        let fail = |reason: String| Error::InvalidConnectString {
+            input: input.to_string(),
+            reason,
+        };
+        let (servers, chroot) = match input.find('/') {
+            Some(i) => (&input[..i], Some(&input[i..])),
+            None => (input, None),
+        };
+        if servers.trim().is_empty() {
+            return Err(fail("no servers".into()));
+        }
+        let hosts = servers
+            .split(',')
+            .map(|entry| parse_host(entry).map_err(&fail))
+            .collect::<Result<Vec<_>, _>>()?;
+        let chroot = match chroot {
+            None | Some("/") => None,
+            Some(root) => {
+                docent::path::validate(root).map_err(|err| fail(format!("bad chroot: {err}")))?;
+                Some(root.to_string())
+            }
+        };
+        Ok(ConnectString { hosts, chroot })
+    }
+
+    /// The servers, as `(host, port)` in the order given (IPv6 hosts without brackets).
+    pub fn hosts(&self) -> &[(String, u16)] {
+        &self.hosts
+    }
+
+    /// The chroot, if any (never `/`).
+    pub fn chroot(&self) -> Option<&str> {
+        self.chroot.as_deref()
+    }
+}
+
+/// Prints the canonical form: every port explicit, IPv6 hosts in brackets.
+impl fmt::Display for ConnectString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (host, port)) in self.hosts.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if host.contains(':') {
+                write!(f, "[{host}]:{port}")?;
+            } else {
+                write!(f, "{host}:{port}")?;
+            }
+        }
+        if let Some(root) = &self.chroot {
+            f.write_str(root)?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_host(entry: &str) -> Result<(String, u16), String> {
+    let entry = entry.trim();
+    if entry.is_empty() {
+        return Err("empty server entry".into());
+    }
+    let (host, port) = if let Some(rest) = entry.strip_prefix('[') {
+        let Some(end) = rest.find(']') else {
+            return Err(format!("unclosed '[' in {entry:?}"));
+        };
+        let host = &rest[..end];
+        match &rest[end + 1..] {
+            "" => (host, None),
+            tail => match tail.strip_prefix(':') {
+                Some(port) => (host, Some(port)),
+                None => return Err(format!("unexpected {tail:?} after ']' in {entry:?}")),
+            },
+        }
+    } else {
+        match entry.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (entry, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("empty host in {entry:?}"));
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+    {
+        return Err(format!("character {c:?} not allowed in host {host:?}"));
+    }
+    if host.contains(':') && !entry.starts_with('[') {
+        return Err(format!("IPv6 host {host:?} must be in brackets"));
+    }
+    let port = match port {
+        None => DEFAULT_PORT,
+        Some(port) => match port.parse::<u16>() {
+            Ok(0) | Err(_) => return Err(format!("bad port {port:?} in {entry:?}")),
+            Ok(port) => port,
+        },
+    };
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(s: &str) -> Vec<(String, u16)> {
+        ConnectString::parse(s).unwrap().hosts().to_vec()
+    }
+
+    #[test]
+    fn several_hosts_and_chroot() {
+        let cs = ConnectString::parse("zk1:2181,zk2:2182,zk3/app/ns").unwrap();
+        assert_eq!(
+            cs.hosts(),
+            &[
+                ("zk1".to_string(), 2181),
+                ("zk2".to_string(), 2182),
+                ("zk3".to_string(), 2181)
+            ]
+        );
+        assert_eq!(cs.chroot(), Some("/app/ns"));
+        assert_eq!(cs.to_string(), "zk1:2181,zk2:2182,zk3:2181/app/ns");
+    }
+
+    #[test]
+    fn ipv6_and_root_chroot() {
+        assert_eq!(hosts("[::1]:2190"), vec![("::1".to_string(), 2190)]);
+        assert_eq!(hosts("[::1]"), vec![("::1".to_string(), 2181)]);
+        let cs = ConnectString::parse("127.0.0.1:1/").unwrap();
+        assert_eq!(cs.chroot(), None);
+        assert_eq!(
+            ConnectString::parse("[::1]:5").unwrap().to_string(),
+            "[::1]:5"
+        );
+    }
+
+    #[test]
+    fn malformed_strings_are_typed_errors() {
+        for bad in [
+            "",
+            "   ",
+            ",",
+            "zk1:2181,,zk2:2181",
+            "zk1:",
+            "zk1:0",
+            "zk1:65536",
+            "zk1:abc",
+            ":2181",
+            "[::1",
+            "[::1]x",
+            "::1:2181",
+            "zk 1:2181",
+            "zk1:2181/app/",
+            "zk1:2181/app//x",
+            "zk1:2181/app/../x",
+            "/chroot",
+        ] {
+            match ConnectString::parse(bad) {
+                Err(Error::InvalidConnectString { input, .. }) => assert_eq!(input, bad),
+                other => panic!("{bad:?} parsed as {other:?}"),
+            }
+        }
+    }
+}

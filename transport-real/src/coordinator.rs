@@ -1,0 +1,157 @@
+//! [`ZkCoordinator`]: docent's [`Coordinator`] over a real ZooKeeper session.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use docent::{Coordinator, Error, Instant, Op, Reply, SessionState};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+
+use crate::options::ZkOptions;
+use crate::shared::Shared;
+use crate::{submit, supervisor};
+
+/// A [`Coordinator`] over a `zookeeper-client` session on tokio.
+///
+/// * Ops are queued on the session when [`submit`](Coordinator::submit) is called, in call order.
+/// * After the ensemble expires the session, a new session is opened transparently: the state
+///   stream shows [`SessionState::Expired`], then [`SessionState::Connected`] with a new id.
+///   Until then every op fails with [`Error::SessionExpired`].
+/// * The clock is tokio's monotonic clock, measured from [`connect`](ZkCoordinator::connect).
+///
+/// Cloning gives another handle to the same session. Dropping the last handle closes it.
+#[derive(Clone)]
+pub struct ZkCoordinator {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ZkCoordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("ZkCoordinator")
+            .field("connect_string", &self.shared.connect_string)
+            .field("session_id", &format_args!("{:#x}", state.session_id))
+            .field("state", &state.current())
+            .finish()
+    }
+}
+
+impl ZkCoordinator {
+    /// Opens the first session and starts supervising it. Must be called inside a tokio runtime.
+    ///
+    /// Fails with [`Error::InvalidConnectString`] or [`Error::InvalidArgument`] for bad options,
+    /// [`Error::AuthFailed`] when the server refuses the credentials, and
+    /// [`Error::NotConnected`] when no session opens within the connection timeout.
+    pub async fn connect(options: ZkOptions) -> Result<ZkCoordinator, Error> {
+        let parsed = options.validate()?;
+        let connect_string = parsed.to_string();
+        let client = supervisor::open_session(&options, &connect_string).await?;
+        let seed = options.seed.unwrap_or_else(os_seed);
+        let watcher = client.state_watcher();
+        let shared = Arc::new(Shared::new(options, connect_string, seed, client));
+        let shutdown = shared.shutdown.subscribe();
+        tokio::spawn(supervisor::supervise(
+            Arc::downgrade(&shared),
+            shutdown,
+            watcher,
+        ));
+        Ok(ZkCoordinator { shared })
+    }
+
+    /// The options this coordinator was opened with.
+    pub fn options(&self) -> &ZkOptions {
+        &self.shared.options
+    }
+
+    /// The last published session state.
+    pub fn state(&self) -> SessionState {
+        self.shared.lock().current()
+    }
+}
+
+impl Coordinator for ZkCoordinator {
+    fn submit(&self, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
+        let state = self.shared.lock();
+        match &state.client {
+            Some(client) if !state.closed => submit::submit(client, op),
+            _ => futures::future::ready(Err(state.no_session_error())).boxed(),
+        }
+    }
+
+    fn session_states(&self) -> BoxStream<'static, SessionState> {
+        self.shared.lock().subscribe().boxed()
+    }
+
+    fn session_id(&self) -> i64 {
+        self.shared.lock().session_id
+    }
+
+    fn session_timeout(&self) -> Duration {
+        self.shared.lock().session_timeout
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_epoch(tokio::time::Instant::now() - self.shared.started)
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        tokio::time::sleep_until(self.shared.started + deadline.since_epoch()).boxed()
+    }
+
+    fn unix_millis(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        drop(self.shared.runtime.spawn(task));
+    }
+
+    fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    fn close(&self) -> BoxFuture<'static, Result<(), Error>> {
+        let client = {
+            let mut state = self.shared.lock();
+            if state.closed {
+                return futures::future::ready(Ok(())).boxed();
+            }
+            state.closed = true;
+            state.finish(SessionState::Closed);
+            state.client.take()
+        };
+        self.shared.shutdown.send_replace(true);
+        let Some(client) = client else {
+            return futures::future::ready(Ok(())).boxed();
+        };
+        let limit = client.session_timeout();
+        async move {
+            let mut watcher = client.state_watcher();
+            // Dropping the last handle makes the client send closeSession; in-flight ops keep
+            // their own handles until they complete.
+            drop(client);
+            let closed = async { while !watcher.changed().await.is_terminated() {} };
+            // A dead connection cannot carry the close: the server expires the session instead.
+            let _ = tokio::time::timeout(limit, closed).await;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+/// A seed from the operating system's randomness (std's hasher keys are drawn from it).
+fn os_seed() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    hasher.finish()
+}

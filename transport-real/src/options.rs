@@ -1,0 +1,139 @@
+//! What a [`ZkCoordinator`](crate::ZkCoordinator) needs to know to open sessions.
+
+use std::time::Duration;
+
+use docent::{AuthInfo, Error};
+
+use crate::connect_string::ConnectString;
+
+/// Options for [`ZkCoordinator::connect`](crate::ZkCoordinator::connect).
+///
+/// ```
+/// use std::time::Duration;
+/// use docent::AuthInfo;
+/// use docent_zk::ZkOptions;
+///
+/// let options = ZkOptions::new("zk1:2181,zk2:2181/app")
+///     .with_session_timeout(Duration::from_secs(10))
+///     .with_auth(AuthInfo::digest("alice", "secret"));
+/// assert_eq!(options.session_timeout, Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkOptions {
+    /// `host:port[,host:port...][/chroot]`.
+    pub connect_string: String,
+    /// The session timeout to ask for (the server clamps it to its own bounds).
+    pub session_timeout: Duration,
+    /// How long [`connect`](crate::ZkCoordinator::connect) waits for the first session, and the
+    /// timeout of each connection attempt.
+    pub connection_timeout: Duration,
+    /// Credentials sent on every connection (`addAuthInfo`), e.g. [`AuthInfo::digest`].
+    pub auth: Vec<AuthInfo>,
+    /// Accept read-only servers (servers partitioned from their quorum that run with
+    /// `readonlymode.enabled`).
+    pub read_only: bool,
+    /// The engine's seed; `None` draws one from the operating system.
+    pub seed: Option<u64>,
+}
+
+impl Default for ZkOptions {
+    /// `127.0.0.1:2181`, a 30 s session timeout, a 15 s connection timeout (Curator's default).
+    fn default() -> Self {
+        ZkOptions {
+            connect_string: "127.0.0.1:2181".into(),
+            session_timeout: Duration::from_secs(30),
+            connection_timeout: Duration::from_secs(15),
+            auth: Vec::new(),
+            read_only: false,
+            seed: None,
+        }
+    }
+}
+
+impl ZkOptions {
+    /// Default options for `connect_string`.
+    pub fn new(connect_string: impl Into<String>) -> Self {
+        ZkOptions {
+            connect_string: connect_string.into(),
+            ..ZkOptions::default()
+        }
+    }
+
+    /// Sets the requested session timeout.
+    pub fn with_session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// Sets the connection timeout.
+    pub fn with_connection_timeout(mut self, timeout: Duration) -> Self {
+        self.connection_timeout = timeout;
+        self
+    }
+
+    /// Adds credentials.
+    pub fn with_auth(mut self, auth: AuthInfo) -> Self {
+        self.auth.push(auth);
+        self
+    }
+
+    /// Allows read-only servers.
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Fixes the engine's seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Checks the options and parses the connect string.
+    pub fn validate(&self) -> Result<ConnectString, Error> {
+        let parsed = ConnectString::parse(&self.connect_string)?;
+        if self.session_timeout.is_zero() || self.session_timeout.as_millis() > i32::MAX as u128 {
+            return Err(Error::InvalidArgument(format!(
+                "session timeout {:?} out of range",
+                self.session_timeout
+            )));
+        }
+        if self.connection_timeout.is_zero() {
+            return Err(Error::InvalidArgument(
+                "connection timeout must be positive".into(),
+            ));
+        }
+        if let Some(auth) = self.auth.iter().find(|a| a.scheme.is_empty()) {
+            return Err(Error::InvalidArgument(format!(
+                "auth with an empty scheme: {auth:?}"
+            )));
+        }
+        Ok(parsed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(ZkOptions::new("a:1/x").validate().is_ok());
+        assert!(matches!(
+            ZkOptions::new("a:x").validate(),
+            Err(Error::InvalidConnectString { .. })
+        ));
+        assert!(matches!(
+            ZkOptions::new("a:1")
+                .with_session_timeout(Duration::ZERO)
+                .validate(),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            ZkOptions::new("a:1")
+                .with_connection_timeout(Duration::ZERO)
+                .validate(),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+}

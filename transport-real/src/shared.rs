@@ -1,0 +1,140 @@
+//! The state a [`ZkCoordinator`](crate::ZkCoordinator) shares with its session supervisor: the
+//! current `zookeeper-client` session, the last published [`SessionState`] and the subscribers
+//! of the session-state streams.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use docent::{Error, SessionState};
+use futures::channel::mpsc;
+use zookeeper_client as zk;
+
+use crate::options::ZkOptions;
+
+/// Everything behind the coordinator's handle.
+pub(crate) struct Shared {
+    pub(crate) options: ZkOptions,
+    /// The connect string in canonical form (validated).
+    pub(crate) connect_string: String,
+    /// The clock's epoch.
+    pub(crate) started: tokio::time::Instant,
+    pub(crate) seed: u64,
+    pub(crate) runtime: tokio::runtime::Handle,
+    /// `true` once closed; dropping it (with the coordinator) also stops the supervisor.
+    pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    state: Mutex<State>,
+}
+
+/// The mutable part, under one lock so that submissions, session swaps and state publications
+/// are seen in one order.
+pub(crate) struct State {
+    /// The live session; `None` while a new session is being opened after expiry.
+    pub(crate) client: Option<zk::Client>,
+    pub(crate) session_id: i64,
+    pub(crate) session_timeout: Duration,
+    current: SessionState,
+    subscribers: Vec<mpsc::UnboundedSender<SessionState>>,
+    pub(crate) closed: bool,
+    /// A sticky failure (authentication) that ends the coordinator's usefulness.
+    pub(crate) failure: Option<Error>,
+}
+
+impl Shared {
+    /// A shared state whose first session is `client`.
+    pub(crate) fn new(
+        options: ZkOptions,
+        connect_string: String,
+        seed: u64,
+        client: zk::Client,
+    ) -> Shared {
+        let (shutdown, _) = tokio::sync::watch::channel(false);
+        let session_id = client.session_id().0;
+        let session_timeout = client.session_timeout();
+        let read_only = client.state() == zk::SessionState::ConnectedReadOnly;
+        Shared {
+            options,
+            connect_string,
+            started: tokio::time::Instant::now(),
+            seed,
+            runtime: tokio::runtime::Handle::current(),
+            shutdown,
+            state: Mutex::new(State {
+                client: Some(client),
+                session_id,
+                session_timeout,
+                current: SessionState::Connected {
+                    session_id,
+                    timeout: session_timeout,
+                    read_only,
+                },
+                subscribers: Vec::new(),
+                closed: false,
+                failure: None,
+            }),
+        }
+    }
+
+    /// Locks the state (a poisoned lock is still usable: every update is a plain assignment).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    /// The last published state.
+    pub(crate) fn current(&self) -> SessionState {
+        self.current
+    }
+
+    /// Publishes `state` to every subscriber unless it is the state already published.
+    pub(crate) fn publish(&mut self, state: SessionState) {
+        if state == self.current {
+            return;
+        }
+        tracing::debug!(?state, session_id = self.session_id, "session state");
+        self.current = state;
+        self.subscribers
+            .retain(|subscriber| subscriber.unbounded_send(state).is_ok());
+    }
+
+    /// A new subscriber; its stream starts with the current state.
+    pub(crate) fn subscribe(&mut self) -> mpsc::UnboundedReceiver<SessionState> {
+        let (tx, rx) = mpsc::unbounded();
+        // A fresh unbounded channel always accepts.
+        let _ = tx.unbounded_send(self.current);
+        self.subscribers.push(tx);
+        rx
+    }
+
+    /// Installs a newly opened session and publishes it as connected.
+    pub(crate) fn install(&mut self, client: zk::Client) {
+        self.session_id = client.session_id().0;
+        self.session_timeout = client.session_timeout();
+        let read_only = client.state() == zk::SessionState::ConnectedReadOnly;
+        self.client = Some(client);
+        self.publish(SessionState::Connected {
+            session_id: self.session_id,
+            timeout: self.session_timeout,
+            read_only,
+        });
+    }
+
+    /// Ends every stream (after a last state) and forgets the subscribers.
+    pub(crate) fn finish(&mut self, last: SessionState) {
+        self.publish(last);
+        self.subscribers.clear();
+    }
+
+    /// The error an operation gets when there is no live session.
+    pub(crate) fn no_session_error(&self) -> Error {
+        if self.closed {
+            Error::Closed
+        } else if let Some(failure) = &self.failure {
+            failure.clone()
+        } else {
+            Error::SessionExpired
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! [`TestingCluster`]: a ZooKeeper ensemble on loopback ports.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::install::{free_port, Installation, TempDir};
+use super::process::ServerProcess;
+use super::server::ServerOptions;
+use super::TestingError;
+
+/// An ensemble of `n` servers on loopback (quorum and election ports included), every member
+/// killed by pid when dropped.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), docent_zk::testing::TestingError> {
+/// let mut cluster = docent_zk::testing::TestingCluster::start(3).await?;
+/// let all = cluster.connect_string(); // "127.0.0.1:a,127.0.0.1:b,127.0.0.1:c"
+/// cluster.kill(0);                    // the other two keep the quorum
+/// cluster.restart(0).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TestingCluster {
+    members: Vec<ServerProcess>,
+    options: ServerOptions,
+    _dir: TempDir,
+}
+
+impl TestingCluster {
+    /// Starts `n` servers with [`ServerOptions::default`] and waits until each serves.
+    pub async fn start(n: usize) -> Result<TestingCluster, TestingError> {
+        TestingCluster::start_with(n, ServerOptions::default()).await
+    }
+
+    /// Starts `n` servers with `options` and waits until each serves (it has joined a quorum).
+    pub async fn start_with(
+        n: usize,
+        options: ServerOptions,
+    ) -> Result<TestingCluster, TestingError> {
+        if n == 0 {
+            return Err(TestingError::InvalidArgument(
+                "a cluster needs at least one server".into(),
+            ));
+        }
+        let install = Installation::find()?;
+        let dir = TempDir::new("cluster")?;
+        let mut ports = Vec::with_capacity(n);
+        for _ in 0..n {
+            ports.push((free_port()?, free_port()?, free_port()?));
+        }
+        let mut servers = String::new();
+        for (i, (_, quorum, election)) in ports.iter().enumerate() {
+            let _ = writeln!(servers, "server.{}=127.0.0.1:{quorum}:{election}", i + 1);
+        }
+        let mut members = Vec::with_capacity(n);
+        for (i, (client, _, _)) in ports.iter().enumerate() {
+            let home = dir.path().join(format!("server{}", i + 1));
+            let data = home.join("data");
+            std::fs::create_dir_all(&data).map_err(TestingError::io("creating a data dir"))?;
+            std::fs::write(data.join("myid"), format!("{}\n", i + 1))
+                .map_err(TestingError::io("writing myid"))?;
+            let config = home.join("zoo.cfg");
+            let text = format!(
+                "{}quorumListenOnAllIPs=false\nreconfigEnabled=false\n{servers}",
+                options.base_config(&data, *client)
+            );
+            std::fs::write(&config, text).map_err(TestingError::io("writing zoo.cfg"))?;
+            members.push(ServerProcess::new(
+                install.clone(),
+                config,
+                home.join("server.log"),
+                *client,
+                options.all_jvm_args(),
+            ));
+        }
+        let mut cluster = TestingCluster {
+            members,
+            options,
+            _dir: dir,
+        };
+        for member in &mut cluster.members {
+            member.launch()?;
+        }
+        let limit = cluster.options.start_timeout;
+        for member in &mut cluster.members {
+            member.wait_ready(limit).await?;
+        }
+        Ok(cluster)
+    }
+
+    /// The number of members.
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Always false: a cluster has at least one member.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Every member: `127.0.0.1:p1,127.0.0.1:p2,…`.
+    pub fn connect_string(&self) -> String {
+        self.members
+            .iter()
+            .map(|m| format!("127.0.0.1:{}", m.port()))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Member `i`'s client address, `127.0.0.1:<port>`.
+    pub fn member_connect_string(&self, i: usize) -> Result<String, TestingError> {
+        Ok(format!("127.0.0.1:{}", self.member(i)?.port()))
+    }
+
+    /// Member `i`'s JVM pid while it runs.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.members.get(i).and_then(ServerProcess::pid)
+    }
+
+    /// The index of the member whose `srvr` says `Mode: leader`, if any answers so.
+    pub async fn leader(&self) -> Option<usize> {
+        for (i, member) in self.members.iter().enumerate() {
+            if let Ok(reply) = super::install::four_letter_word(member.port(), "srvr").await {
+                if reply.contains("Mode: leader") {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
+    /// Kills member `i` with SIGKILL (no-op when out of range or already dead).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(member) = self.members.get_mut(i) {
+            member.kill();
+        }
+    }
+
+    /// Stops member `i` with SIGTERM (SIGKILL after 5 s).
+    pub async fn stop(&mut self, i: usize) {
+        if let Some(member) = self.members.get_mut(i) {
+            member.stop(Duration::from_secs(5)).await;
+        }
+    }
+
+    /// Starts member `i` again (killing it first if it runs) and waits until it serves.
+    pub async fn restart(&mut self, i: usize) -> Result<(), TestingError> {
+        let limit = self.options.start_timeout;
+        let member = self.member_mut(i)?;
+        member.kill();
+        member.launch()?;
+        member.wait_ready(limit).await
+    }
+
+    fn member(&self, i: usize) -> Result<&ServerProcess, TestingError> {
+        let n = self.members.len();
+        self.members
+            .get(i)
+            .ok_or_else(|| TestingError::InvalidArgument(format!("no member {i} of {n}")))
+    }
+
+    fn member_mut(&mut self, i: usize) -> Result<&mut ServerProcess, TestingError> {
+        let n = self.members.len();
+        self.members
+            .get_mut(i)
+            .ok_or_else(|| TestingError::InvalidArgument(format!("no member {i} of {n}")))
+    }
+}
