@@ -44,6 +44,7 @@ pub struct Tokens(u64);
 
 impl Tokens {
     /// The next unused token.
+    #[allow(clippy::should_implement_trait)] // an endless counter, not an iterator
     pub fn next(&mut self) -> Token {
         self.0 += 1;
         Token(self.0)

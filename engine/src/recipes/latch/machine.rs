@@ -68,7 +68,7 @@ pub enum LatchEvent {
 
 #[derive(Debug)]
 enum State {
-    Creating(Enroll),
+    Creating(Box<Enroll>),
     /// Listing the children (`pending`), or waiting for the connection to come back after
     /// `epoch` to list them.
     Checking {
@@ -91,7 +91,7 @@ enum State {
     /// Waiting for a connection to create again.
     Resetting,
     /// Closed while the create was in flight: delete its node once it is known.
-    Closing(Enroll),
+    Closing(Box<Enroll>),
     Closed,
 }
 
@@ -161,7 +161,7 @@ impl LatchMachine {
             &mut self.rng,
             &mut self.tokens,
         );
-        self.state = State::Creating(enroll);
+        self.state = State::Creating(Box::new(enroll));
         self.pump();
     }
 
@@ -342,7 +342,8 @@ impl LatchMachine {
         }
         match &mut self.state {
             State::Creating(enroll) | State::Closing(enroll) => {
-                if enroll.handle_op_done(now, token, &result, &mut self.tokens) {
+                let mine = enroll.handle_op_done(now, token, &result, &mut self.tokens);
+                if mine {
                     self.pump();
                 }
             }

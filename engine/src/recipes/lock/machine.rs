@@ -77,7 +77,7 @@ pub enum LockEvent {
 enum State {
     Idle,
     /// The protected create (and the listing behind it) is in flight.
-    Creating(Enroll),
+    Creating(Box<Enroll>),
     /// Our node exists; the listing under `pending` is in flight (or, when `None`, to be sent
     /// once the connection is back after `epoch`, the link epoch of the last attempt).
     Checking {
@@ -211,7 +211,7 @@ impl LockMachine {
             &mut self.rng,
             &mut self.tokens,
         );
-        self.state = State::Creating(enroll);
+        self.state = State::Creating(Box::new(enroll));
         self.pump_create();
     }
 
@@ -227,7 +227,8 @@ impl LockMachine {
     fn on_op_done(&mut self, now: Instant, token: Token, result: Result<OpResult, Error>) {
         match &mut self.state {
             State::Creating(enroll) => {
-                if enroll.handle_op_done(now, token, &result, &mut self.tokens) {
+                let mine = enroll.handle_op_done(now, token, &result, &mut self.tokens);
+                if mine {
                     self.pump_create();
                 }
             }
@@ -261,7 +262,8 @@ impl LockMachine {
                 }
             },
             State::Deleting { delete, .. } => {
-                if delete.handle_op_done(now, token, &result, &mut self.tokens) {
+                let mine = delete.handle_op_done(now, token, &result, &mut self.tokens);
+                if mine {
                     self.pump_delete();
                 }
             }
@@ -430,11 +432,9 @@ impl LockMachine {
                 return;
             }
             State::Held { suspended, .. } => match state {
-                ConnectionState::Suspended if self.policy.is_error_state(state) => {
-                    if !*suspended {
-                        *suspended = true;
-                        self.events.push_back(LockEvent::Suspended);
-                    }
+                ConnectionState::Suspended if self.policy.is_error_state(state) && !*suspended => {
+                    *suspended = true;
+                    self.events.push_back(LockEvent::Suspended);
                 }
                 ConnectionState::Lost => {
                     self.state = State::Idle;
