@@ -1,9 +1,11 @@
 //! The recipes.
 
 pub(crate) mod enroll;
+pub mod fencing;
 pub mod latch;
 pub mod lock;
 pub mod order;
+pub mod participants;
 pub mod selector;
 #[cfg(test)]
 mod testing;

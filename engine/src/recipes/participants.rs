@@ -1,0 +1,46 @@
+//! Who stands in an election (Curator's `getParticipants`).
+
+/// One participant of a leader latch or selector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    /// Its id: the node's data as UTF-8 (lossy for foreign bytes).
+    pub id: String,
+    /// True for the leader: the first participant, in lock order, whose node still exists.
+    pub is_leader: bool,
+}
+
+/// Participants from sorted children and what reading each node gave (`None`: it vanished
+/// between the listing and the read, and is skipped as Curator does).
+pub fn from_nodes(data: impl IntoIterator<Item = Option<Vec<u8>>>) -> Vec<Participant> {
+    let mut out: Vec<Participant> = Vec::new();
+    for bytes in data.into_iter().flatten() {
+        out.push(Participant {
+            id: String::from_utf8_lossy(&bytes).into_owned(),
+            is_leader: out.is_empty(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_existing_node_leads() {
+        let p = from_nodes([None, Some(b"b".to_vec()), Some(b"c".to_vec())]);
+        assert_eq!(
+            p,
+            vec![
+                Participant {
+                    id: "b".into(),
+                    is_leader: true
+                },
+                Participant {
+                    id: "c".into(),
+                    is_leader: false
+                }
+            ]
+        );
+    }
+}
