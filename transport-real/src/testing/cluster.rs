@@ -130,6 +130,20 @@ impl TestingCluster {
         None
     }
 
+    /// The index of the member that holds a connection of session `session_id` (by `cons`),
+    /// if any: Curator's `findConnectionInstance`.
+    pub async fn member_serving(&self, session_id: i64) -> Option<usize> {
+        let needle = format!("sid={session_id:#x}");
+        for (i, member) in self.members.iter().enumerate() {
+            if let Ok(reply) = super::install::four_letter_word(member.port(), "cons").await {
+                if reply.contains(&needle) {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    }
+
     /// Kills member `i` with SIGKILL (no-op when out of range or already dead).
     pub fn kill(&mut self, i: usize) {
         if let Some(member) = self.members.get_mut(i) {

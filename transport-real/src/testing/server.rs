@@ -138,6 +138,11 @@ impl TestingServer {
         format!("127.0.0.1:{}", self.process.port())
     }
 
+    /// The client address, `127.0.0.1:<port>` (e.g. a [`ChaosProxy`](super::ChaosProxy)'s upstream).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.process.port()))
+    }
+
     /// The client port.
     pub fn port(&self) -> u16 {
         self.process.port()
