@@ -23,7 +23,7 @@ pub mod types;
 
 pub use coordinator::Coordinator;
 pub use error::Error;
-pub use framework::ConnectionState;
+pub use framework::{Client, ConnectionState, ErrorPolicy, RetryPolicy};
 pub use machine::{Input, Machine, Token, Tokens};
 pub use op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
 pub use time::Instant;

@@ -5,16 +5,29 @@
 //! sub-machines), and the driver that runs any [`Machine`](crate::Machine) over a
 //! [`Coordinator`](crate::Coordinator).
 
+mod client;
 mod connection;
+pub mod driver;
 pub mod guaranteed;
 pub(crate) mod link;
+mod namespace;
 pub mod protected;
+mod read;
 mod retry;
+mod retry_loop;
+mod tasks;
+mod write;
 
+pub use client::{Client, ClientBuilder};
 pub use connection::{ConnectionStateManager, ErrorPolicy};
+pub use driver::{spawn_machine, wait_for, Driven, EventStream};
 pub use guaranteed::GuaranteedDelete;
 pub use protected::{Created, ProtectedCreate};
+pub use read::{
+    Exists, GetChildren, GetData, ReadBuilder, SetAcl, SetBuilder, SetData, TransactionBuilder,
+};
 pub use retry::{RetryPolicy, MAX_EXPONENTIAL_RETRIES};
+pub use write::{CreateBuilder, DeleteBuilder};
 
 /// Curator's connection states, as recipes and users see them.
 ///

@@ -1,0 +1,248 @@
+//! Namespaces (Curator's `.namespace("app")`): every path the caller gives is prefixed before
+//! it is sent, and every path the server returns is stripped before the caller sees it.
+//! Paths and data sizes are validated here, before anything is sent.
+
+use futures::{FutureExt, StreamExt};
+
+use crate::error::check_data_len;
+use crate::op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+use crate::path;
+use crate::types::WatchedEvent;
+use crate::Error;
+
+/// Normalises and validates a namespace: `"app"` and `"/app"` are `/app`; `""` and `"/"` are
+/// no namespace.
+pub(crate) fn normalize(namespace: &str) -> Result<String, Error> {
+    if namespace.is_empty() || namespace == "/" {
+        return Ok(String::new());
+    }
+    let ns = if namespace.starts_with('/') {
+        namespace.to_owned()
+    } else {
+        format!("/{namespace}")
+    };
+    path::validate(&ns)?;
+    Ok(ns)
+}
+
+/// Validates `op` as the caller wrote it and prefixes its paths with `ns`.
+pub(crate) fn prepare(ns: &str, op: Op) -> Result<Op, Error> {
+    let p = |path: &str| -> Result<String, Error> {
+        path::validate(path)?;
+        Ok(path::prefix(ns, path))
+    };
+    Ok(match op {
+        Op::Create {
+            path,
+            data,
+            acl,
+            mode,
+        } => {
+            path::validate_create(&path, mode.is_sequential())?;
+            check_data_len(&data)?;
+            Op::Create {
+                path: path::prefix(ns, &path),
+                data,
+                acl,
+                mode,
+            }
+        }
+        Op::Delete { path, version } => Op::Delete {
+            path: p(&path)?,
+            version,
+        },
+        Op::SetData {
+            path,
+            data,
+            version,
+        } => {
+            check_data_len(&data)?;
+            Op::SetData {
+                path: p(&path)?,
+                data,
+                version,
+            }
+        }
+        Op::GetData { path, watch } => Op::GetData {
+            path: p(&path)?,
+            watch,
+        },
+        Op::GetChildren { path, watch } => Op::GetChildren {
+            path: p(&path)?,
+            watch,
+        },
+        Op::Exists { path, watch } => Op::Exists {
+            path: p(&path)?,
+            watch,
+        },
+        Op::GetAcl { path } => Op::GetAcl { path: p(&path)? },
+        Op::SetAcl { path, acl, version } => Op::SetAcl {
+            path: p(&path)?,
+            acl,
+            version,
+        },
+        Op::Sync { path } => Op::Sync { path: p(&path)? },
+        Op::AddWatch { path, mode } => Op::AddWatch {
+            path: p(&path)?,
+            mode,
+        },
+        Op::Multi(ops) => Op::Multi(
+            ops.into_iter()
+                .map(|op| prepare_multi(ns, op))
+                .collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+fn prepare_multi(ns: &str, op: MultiOp) -> Result<MultiOp, Error> {
+    let p = |path: &str| -> Result<String, Error> {
+        path::validate(path)?;
+        Ok(path::prefix(ns, path))
+    };
+    Ok(match op {
+        MultiOp::Check { path, version } => MultiOp::Check {
+            path: p(&path)?,
+            version,
+        },
+        MultiOp::Create {
+            path,
+            data,
+            acl,
+            mode,
+        } => {
+            path::validate_create(&path, mode.is_sequential())?;
+            check_data_len(&data)?;
+            MultiOp::Create {
+                path: path::prefix(ns, &path),
+                data,
+                acl,
+                mode,
+            }
+        }
+        MultiOp::Delete { path, version } => MultiOp::Delete {
+            path: p(&path)?,
+            version,
+        },
+        MultiOp::SetData {
+            path,
+            data,
+            version,
+        } => {
+            check_data_len(&data)?;
+            MultiOp::SetData {
+                path: p(&path)?,
+                data,
+                version,
+            }
+        }
+    })
+}
+
+/// Strips `ns` from every path in a reply, including its watch's events.
+pub(crate) fn strip_reply(ns: &str, reply: Reply) -> Reply {
+    if ns.is_empty() {
+        return reply;
+    }
+    let result = match reply.result {
+        OpResult::Created { path, stat } => OpResult::Created {
+            path: path::strip(ns, &path),
+            stat,
+        },
+        OpResult::Multi(results) => OpResult::Multi(
+            results
+                .into_iter()
+                .map(|r| match r {
+                    MultiResult::Created { path } => MultiResult::Created {
+                        path: path::strip(ns, &path),
+                    },
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    let watch = reply.watch.map(|w| {
+        let ns = ns.to_owned();
+        match w {
+            Watch::OneShot(f) => Watch::OneShot(f.map(move |e| strip_event(&ns, e)).boxed()),
+            Watch::Persistent(s) => Watch::Persistent(s.map(move |e| strip_event(&ns, e)).boxed()),
+        }
+    });
+    Reply { result, watch }
+}
+
+fn strip_event(ns: &str, mut event: WatchedEvent) -> WatchedEvent {
+    if !event.path.is_empty() {
+        event.path = path::strip(ns, &event.path);
+    }
+    event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Acl, CreateMode, EventType, Stat};
+
+    #[test]
+    fn namespaces_are_normalised_and_validated() {
+        assert_eq!(normalize("app").unwrap(), "/app");
+        assert_eq!(normalize("/app/x").unwrap(), "/app/x");
+        assert_eq!(normalize("/").unwrap(), "");
+        assert!(normalize("/app/").is_err());
+        assert!(normalize("a//b").is_err());
+    }
+
+    #[test]
+    fn multi_paths_are_prefixed_and_results_stripped() {
+        let op = Op::Multi(vec![
+            MultiOp::Check {
+                path: "/a".into(),
+                version: Some(1),
+            },
+            MultiOp::Create {
+                path: "/q/".into(),
+                data: vec![],
+                acl: Acl::open(),
+                mode: CreateMode::PersistentSequential,
+            },
+        ]);
+        let Op::Multi(ops) = prepare("/ns", op).unwrap() else {
+            panic!()
+        };
+        assert_eq!(ops[0].path(), "/ns/a");
+        assert_eq!(ops[1].path(), "/ns/q/");
+        let reply = Reply::plain(OpResult::Multi(vec![MultiResult::Created {
+            path: "/ns/q/0000000001".into(),
+        }]));
+        assert_eq!(
+            strip_reply("/ns", reply).result,
+            OpResult::Multi(vec![MultiResult::Created {
+                path: "/q/0000000001".into()
+            }])
+        );
+        let bad = Op::Multi(vec![MultiOp::Delete {
+            path: "/a/".into(),
+            version: None,
+        }]);
+        assert!(matches!(
+            prepare("/ns", bad),
+            Err(Error::InvalidPath { .. })
+        ));
+    }
+
+    #[test]
+    fn watch_events_are_stripped() {
+        let event = WatchedEvent {
+            kind: EventType::NodeDeleted,
+            path: "/ns/a".into(),
+        };
+        let reply = Reply {
+            result: OpResult::Exists(Some(Stat::default())),
+            watch: Some(Watch::OneShot(futures::future::ready(event).boxed())),
+        };
+        let Some(Watch::OneShot(f)) = strip_reply("/ns", reply).watch else {
+            panic!()
+        };
+        assert_eq!(futures::executor::block_on(f).path, "/a");
+    }
+}
