@@ -9,3 +9,4 @@ pub mod participants;
 pub mod selector;
 #[cfg(test)]
 mod testing;
+mod wait;

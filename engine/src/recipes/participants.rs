@@ -44,3 +44,48 @@ mod tests {
         );
     }
 }
+
+/// Reads the participants of the lock-style directory `dir` whose nodes are named
+/// `…<lock_name><seq>`: one listing, then every node's data requested at once.
+pub async fn read(
+    client: &crate::framework::Client,
+    dir: &str,
+    lock_name: &str,
+) -> Result<Vec<Participant>, crate::Error> {
+    use crate::op::{Op, OpResult};
+    let children = match client
+        .submit(Op::GetChildren {
+            path: dir.to_owned(),
+            watch: false,
+        })
+        .await
+    {
+        Ok(reply) => match reply.result {
+            OpResult::Children { children, .. } => children,
+            _ => Vec::new(),
+        },
+        Err(crate::Error::NoNode) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let reads: Vec<_> = crate::recipes::order::sorted(children, lock_name)
+        .iter()
+        .map(|name| {
+            client.submit(Op::GetData {
+                path: crate::path::join(dir, name),
+                watch: false,
+            })
+        })
+        .collect();
+    let mut data = Vec::with_capacity(reads.len());
+    for result in futures::future::join_all(reads).await {
+        data.push(match result {
+            Ok(reply) => match reply.result {
+                OpResult::Data { data, .. } => Some(data),
+                _ => None,
+            },
+            Err(crate::Error::NoNode) => None,
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(from_nodes(data))
+}
