@@ -22,29 +22,6 @@ pub fn from_nodes(data: impl IntoIterator<Item = Option<Vec<u8>>>) -> Vec<Partic
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_existing_node_leads() {
-        let p = from_nodes([None, Some(b"b".to_vec()), Some(b"c".to_vec())]);
-        assert_eq!(
-            p,
-            vec![
-                Participant {
-                    id: "b".into(),
-                    is_leader: true
-                },
-                Participant {
-                    id: "c".into(),
-                    is_leader: false
-                }
-            ]
-        );
-    }
-}
-
 /// Reads the participants of the lock-style directory `dir` whose nodes are named
 /// `…<lock_name><seq>`: one listing, then every node's data requested at once.
 pub async fn read(
@@ -88,4 +65,27 @@ pub async fn read(
         });
     }
     Ok(from_nodes(data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_existing_node_leads() {
+        let p = from_nodes([None, Some(b"b".to_vec()), Some(b"c".to_vec())]);
+        assert_eq!(
+            p,
+            vec![
+                Participant {
+                    id: "b".into(),
+                    is_leader: true
+                },
+                Participant {
+                    id: "c".into(),
+                    is_leader: false
+                }
+            ]
+        );
+    }
 }
