@@ -6,6 +6,8 @@
 //! [`Coordinator`](crate::Coordinator).
 
 mod client;
+#[cfg(test)]
+mod client_tests;
 mod connection;
 pub mod driver;
 pub mod guaranteed;

@@ -461,14 +461,7 @@ impl ProtectedCreate {
     }
 
     fn fail(&mut self, error: Error, tokens: &mut Tokens) {
-        let in_flight_create = matches!(
-            self.step,
-            Step::Sent {
-                next: Next::Create,
-                ..
-            }
-        );
-        let needs_cleanup = self.maybe_applied || in_flight_create || self.result.is_some();
+        let needs_cleanup = self.maybe_applied || self.result.is_some();
         self.result = Some(Err(error.clone()));
         if needs_cleanup && self.link.is_connected() {
             self.run(Next::Cleanup, tokens);

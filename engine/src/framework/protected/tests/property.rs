@@ -117,6 +117,8 @@ struct World {
     tokens: Tokens,
     m: ProtectedCreate,
     outcome: Option<Result<Created, Error>>,
+    /// The protected nodes when the outcome was reported.
+    at_outcome: Vec<String>,
 }
 
 impl World {
@@ -126,7 +128,15 @@ impl World {
         }
         if let Some(o) = self.m.poll_outcome() {
             assert!(self.outcome.is_none(), "two outcomes");
+            if let Ok(created) = &o {
+                let owner = self.tree.nodes.get(&created.path).copied();
+                assert!(owner.is_some(), "success without a node");
+                if self.m.is_done() && created.stat.ephemeral_owner != 0 {
+                    assert_eq!(owner, Some(self.session), "owned by the live session");
+                }
+            }
             self.outcome = Some(o);
+            self.at_outcome = self.protected();
         }
     }
 
@@ -202,6 +212,14 @@ impl World {
         }
     }
 
+    fn protected(&self) -> Vec<String> {
+        self.tree
+            .children("/latch")
+            .into_iter()
+            .filter(|c| is_protected(c))
+            .collect()
+    }
+
     /// Heals the world and runs to the end.
     fn finish(&mut self) {
         for _ in 0..1000 {
@@ -240,7 +258,7 @@ proptest! {
         let mode = if ephemeral { CreateMode::EphemeralSequential } else { CreateMode::PersistentSequential };
         let mut rng = Rng::new(seed, 0);
         let m = ProtectedCreate::new("/latch/latch-", vec![], Acl::open(), mode, true, &mut rng);
-        let mut w = World { tree, session: 1, connected: true, wire: VecDeque::new(), tokens: Tokens::default(), m, outcome: None };
+        let mut w = World { tree, session: 1, connected: true, wire: VecDeque::new(), tokens: Tokens::default(), m, outcome: None, at_outcome: vec![] };
         w.conn(Connected);
         w.m.start(&mut w.tokens);
         w.pump();
@@ -248,17 +266,15 @@ proptest! {
             w.step(a);
         }
         w.finish();
-        let protected: Vec<String> = w.tree.children("/latch").into_iter().filter(|c| is_protected(c)).collect();
+        let at_end = w.protected();
+        prop_assert!(at_end.iter().all(|n| w.at_outcome.contains(n)), "a node appeared after the outcome: {:?}", at_end);
         match w.outcome.clone().unwrap() {
             Ok(created) => {
                 let name = path::name(&created.path).to_owned();
-                prop_assert_eq!(&protected, &vec![name], "exactly our node");
-                if ephemeral {
-                    prop_assert_eq!(w.tree.nodes[&created.path], w.session, "owned by the live session");
-                }
+                prop_assert_eq!(&w.at_outcome, &vec![name], "exactly our node");
             }
             Err(e) => {
-                prop_assert_eq!(&protected, &Vec::<String>::new(), "failed ({:?}) but left nodes", e);
+                prop_assert_eq!(&w.at_outcome, &Vec::<String>::new(), "failed ({:?}) but left nodes", e);
             }
         }
     }

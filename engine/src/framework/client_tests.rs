@@ -1,0 +1,435 @@
+//! The Client, its fluent builders and the driver, against an in-memory fake Coordinator on a
+//! `futures` LocalPool (no tokio).
+
+mod fake;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::channel::mpsc;
+use futures::executor::LocalPool;
+use futures::future::{self, BoxFuture};
+use futures::task::{LocalSpawnExt, SpawnExt};
+use futures::StreamExt;
+
+use self::fake::Fake;
+use crate::framework::{spawn_machine, wait_for, Client, ConnectionState, RetryPolicy};
+use crate::machine::{Input, Machine, Token};
+use crate::op::{MultiResult, Op, OpResult, Watch};
+use crate::time::Instant;
+use crate::types::{Acl, CreateMode, EventType, SessionState};
+use crate::Error;
+
+fn run<F: Future>(test: impl FnOnce(Arc<Fake>) -> F) -> F::Output {
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    let (tx, rx) = mpsc::unbounded::<BoxFuture<'static, ()>>();
+    let forward = spawner.clone();
+    spawner
+        .spawn_local(rx.for_each(move |task| {
+            forward.spawn(task).expect("spawn");
+            future::ready(())
+        }))
+        .expect("spawn");
+    let fake = Arc::new(Fake::new(tx));
+    fake.connect();
+    pool.run_until(test(fake))
+}
+
+fn client(fake: &Arc<Fake>, namespace: &str) -> Client {
+    Client::builder(fake.clone())
+        .namespace(namespace)
+        .retry(RetryPolicy::n_times(3, std::time::Duration::ZERO))
+        .build()
+        .unwrap()
+}
+
+/// Lets the other tasks run until `done()`.
+async fn until(mut done: impl FnMut() -> bool) {
+    struct Yield(bool);
+    impl Future for Yield {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    for _ in 0..10_000 {
+        if done() {
+            return;
+        }
+        Yield(false).await;
+    }
+    panic!("condition never met");
+}
+
+fn creates(log: &[Op]) -> Vec<String> {
+    log.iter()
+        .filter_map(|op| match op {
+            Op::Create { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn namespaced_builders() {
+    run(|fake| async move {
+        let c = client(&fake, "app");
+        assert_eq!(c.namespace(), "/app");
+        let path = c.create().parents().data("x").at("/a/b").await.unwrap();
+        assert_eq!(path, "/a/b");
+        assert!(fake.has("/app/a/b"));
+        assert_eq!(
+            creates(&fake.log()),
+            vec!["/app", "/app/a/b", "/app/a", "/app/a/b"],
+            "namespace first, then the create, its parent after NoNode, the create again"
+        );
+        let (data, stat, watch) = c.get_data().watched().at("/a/b").await.unwrap();
+        assert_eq!((data, stat.version), (b"x".to_vec(), 0));
+        let stat = c.set_data().version(0).at("/a/b", "y").await.unwrap();
+        assert_eq!(stat.version, 1);
+        let Some(Watch::OneShot(fired)) = watch else {
+            panic!()
+        };
+        let event = fired.await;
+        assert_eq!(
+            (event.kind, event.path.as_str()),
+            (EventType::NodeDataChanged, "/a/b")
+        );
+        assert_eq!(
+            c.set_data().version(0).at("/a/b", "z").await,
+            Err(Error::BadVersion)
+        );
+        let (children, _, _) = c.get_children().at("/a").await.unwrap();
+        assert_eq!(children, vec!["b"]);
+        let seq = c
+            .create()
+            .mode(CreateMode::PersistentSequential)
+            .at("/a/n-")
+            .await
+            .unwrap();
+        assert_eq!(seq, "/a/n-0000000000");
+        let results = c
+            .transaction()
+            .check("/a/b", Some(1))
+            .create("/a/c", "c", CreateMode::Persistent)
+            .commit()
+            .await
+            .unwrap();
+        assert_eq!(
+            results,
+            vec![
+                MultiResult::Checked,
+                MultiResult::Created {
+                    path: "/a/c".into()
+                }
+            ]
+        );
+        let (exists, watch) = c.exists().watched().at("/a/c").await.unwrap();
+        assert!(exists.is_some());
+        c.delete().children_if_needed().at("/a").await.unwrap();
+        assert!(!fake.has("/app/a") && fake.has("/app"));
+        let Some(Watch::OneShot(fired)) = watch else {
+            panic!()
+        };
+        assert_eq!(fired.await.path, "/a/c");
+        let (acl, _) = c.get_acl("/").await.unwrap();
+        assert_eq!(acl, Acl::open());
+        assert_eq!(
+            fake.log().last(),
+            Some(&Op::GetAcl {
+                path: "/app".into()
+            }),
+            "root maps to /app"
+        );
+        c.sync("/").await.unwrap();
+        assert_eq!(
+            fake.log().last(),
+            Some(&Op::Sync {
+                path: "/app".into()
+            })
+        );
+    });
+}
+
+#[test]
+fn invalid_input_is_refused_before_sending() {
+    run(|fake| async move {
+        let c = client(&fake, "/app");
+        assert!(matches!(
+            c.create().at("/a/").await,
+            Err(Error::InvalidPath { .. })
+        ));
+        assert!(matches!(
+            c.get_data().at("a").await,
+            Err(Error::InvalidPath { .. })
+        ));
+        let big = vec![0u8; crate::error::MAX_DATA_LEN + 1];
+        assert!(matches!(
+            c.set_data().at("/a", big.clone()).await,
+            Err(Error::DataTooLarge { .. })
+        ));
+        let tx = c.transaction().create("/ok", big, CreateMode::Persistent);
+        assert!(matches!(tx.commit().await, Err(Error::DataTooLarge { .. })));
+        assert_eq!(fake.log(), vec![], "nothing reached the server");
+        assert!(matches!(
+            Client::builder(fake.clone()).namespace("/a/").build(),
+            Err(Error::InvalidPath { .. })
+        ));
+    });
+}
+
+#[test]
+fn unknown_outcomes_are_reported_honestly() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        // Applied, reply lost; the retry finds the node: not "NodeExists", not success.
+        fake.fault(true, Error::ConnectionLoss);
+        assert_eq!(c.create().at("/x").await, Err(Error::ConnectionLoss));
+        assert_eq!(creates(&fake.log()), vec!["/x", "/x"]);
+        // Not applied: the retry succeeds.
+        fake.fault(false, Error::ConnectionLoss);
+        assert_eq!(c.create().at("/y").await.as_deref(), Ok("/y"));
+        // Sequential: never replayed.
+        fake.fault(true, Error::ConnectionLoss);
+        let before = fake.log().len();
+        assert_eq!(
+            c.create()
+                .mode(CreateMode::PersistentSequential)
+                .at("/s-")
+                .await,
+            Err(Error::ConnectionLoss)
+        );
+        assert_eq!(fake.log().len(), before + 1);
+        // Reads are retried freely.
+        fake.fault(false, Error::ConnectionLoss);
+        assert!(c.exists().at("/y").await.unwrap().0.is_some());
+    });
+}
+
+#[test]
+fn protected_create_finds_its_node_after_a_lost_reply() {
+    run(|fake| async move {
+        let c = client(&fake, "/app");
+        c.create().parents().at("/locks").await.unwrap();
+        fake.fault(true, Error::ConnectionLoss);
+        let create = c
+            .create()
+            .protected()
+            .parents()
+            .mode(CreateMode::EphemeralSequential)
+            .acl(Acl::open())
+            .at_with_stat("/locks/lock-");
+        let (f2, c2) = (fake.clone(), c.clone());
+        let outage = async move {
+            until(|| {
+                f2.log()
+                    .iter()
+                    .any(|op| matches!(op, Op::Create { path, .. } if path.contains("_c_")))
+            })
+            .await;
+            f2.session(SessionState::Disconnected);
+            until(|| c2.connection_state() == Some(ConnectionState::Suspended)).await;
+            f2.connect();
+        };
+        let (created, ()) = futures::join!(create, outage);
+        let created = created.unwrap();
+        let name = crate::path::name(&created.path).to_owned();
+        assert!(crate::framework::protected::is_protected(&name), "{name}");
+        assert_eq!(crate::framework::protected::strip(&name), "lock-0000000000");
+        assert_eq!(created.stat.ephemeral_owner, fake::SESSION);
+        let nodes: Vec<String> = fake
+            .state
+            .lock()
+            .unwrap()
+            .nodes
+            .keys()
+            .filter(|k| k.contains("_c_"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            nodes,
+            vec![format!("/app{}", created.path)],
+            "exactly one node"
+        );
+        assert!(fake
+            .log()
+            .iter()
+            .any(|op| matches!(op, Op::GetChildren { path, .. } if path == "/app/locks")));
+    });
+}
+
+#[test]
+fn guaranteed_delete_survives_a_lost_reply() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().at("/g").await.unwrap();
+        fake.fault(true, Error::ConnectionLoss);
+        let (f2, c2) = (fake.clone(), c.clone());
+        let delete = c.delete().guaranteed().at("/g");
+        let outage = async move {
+            until(|| matches!(f2.log().last(), Some(Op::Delete { .. }))).await;
+            f2.session(SessionState::Disconnected);
+            until(|| c2.connection_state() == Some(ConnectionState::Suspended)).await;
+            f2.connect();
+        };
+        let (result, ()) = futures::join!(delete, outage);
+        assert_eq!(result, Ok(()));
+        let deletes = fake
+            .log()
+            .iter()
+            .filter(|op| matches!(op, Op::Delete { .. }))
+            .count();
+        assert_eq!(deletes, 2, "the retry got NoNode, which counts as done");
+    });
+}
+
+#[test]
+fn connection_states_fan_out() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        let mut states = c.connection_states();
+        assert_eq!(states.next().await, Some(ConnectionState::Connected));
+        let mut late = c.connection_states();
+        assert_eq!(
+            late.next().await,
+            Some(ConnectionState::Connected),
+            "current state first"
+        );
+        fake.session(SessionState::Disconnected);
+        assert_eq!(states.next().await, Some(ConnectionState::Suspended));
+        assert_eq!(late.next().await, Some(ConnectionState::Suspended));
+        fake.connect();
+        assert_eq!(states.next().await, Some(ConnectionState::Reconnected));
+        assert_eq!(c.session_id(), fake::SESSION);
+        c.close().await.unwrap();
+        assert_eq!(states.next().await, None, "streams end on close");
+        assert_eq!(c.create().at("/z").await, Err(Error::Closed));
+    });
+}
+
+/// Emits three ops at once on connecting and one event per reply.
+#[derive(Debug, Default)]
+struct Pipeline {
+    sent: bool,
+    queue: Vec<(Token, Op)>,
+    events: Vec<String>,
+    replies: Vec<(Token, bool)>,
+    stop: bool,
+}
+
+impl Machine for Pipeline {
+    type Command = &'static str;
+    type Event = String;
+
+    fn handle(&mut self, _now: Instant, input: Input<&'static str>) {
+        match input {
+            Input::Connection { state, .. } if state.is_connected() && !self.sent => {
+                self.sent = true;
+                let p = |s: &str| s.to_owned();
+                self.queue = vec![
+                    (
+                        Token(3),
+                        Op::Create {
+                            path: p("/p"),
+                            data: vec![],
+                            acl: Acl::open(),
+                            mode: CreateMode::Persistent,
+                        },
+                    ),
+                    (
+                        Token(1),
+                        Op::GetChildren {
+                            path: p("/"),
+                            watch: false,
+                        },
+                    ),
+                    (
+                        Token(2),
+                        Op::SetData {
+                            path: p("/p"),
+                            data: b"d".to_vec(),
+                            version: Some(0),
+                        },
+                    ),
+                ];
+                self.queue.reverse();
+            }
+            Input::OpDone { token, result } => {
+                self.replies.push((token, result.is_ok()));
+                if let Ok(OpResult::Children { children, .. }) = result {
+                    self.events.push(format!("children {children:?}"));
+                }
+            }
+            Input::Command("stop") => self.stop = true,
+            Input::Command(c) => self.events.push(c.to_owned()),
+            _ => {}
+        }
+    }
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.queue.pop()
+    }
+    fn poll_event(&mut self) -> Option<String> {
+        (!self.events.is_empty()).then(|| self.events.remove(0))
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn is_done(&self) -> bool {
+        self.stop
+    }
+}
+
+#[test]
+fn the_driver_submits_in_poll_order_and_broadcasts() {
+    run(|fake| async move {
+        let c = client(&fake, "/ns");
+        c.create().at("/").await.unwrap();
+        let driven = spawn_machine(&c, Pipeline::default());
+        let mut a = driven.subscribe();
+        let mut b = driven.subscribe();
+        wait_for(&driven, |m| (m.replies.len() == 3).then_some(()))
+            .await
+            .unwrap();
+        let log = fake.log();
+        let tail: Vec<_> = log[log.len() - 3..]
+            .iter()
+            .map(|op| op.path().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            tail,
+            vec!["/ns/p", "/ns", "/ns/p"],
+            "poll order, namespaced"
+        );
+        assert_eq!(
+            driven.inspect(|m| m.replies.clone()),
+            vec![(Token(3), true), (Token(1), true), (Token(2), true)]
+        );
+        assert_eq!(a.next().await.as_deref(), Some("children [\"p\"]"));
+        assert_eq!(b.next().await.as_deref(), Some("children [\"p\"]"));
+        driven.command("hello").unwrap();
+        assert_eq!(a.next().await.as_deref(), Some("hello"));
+        driven.command("stop").unwrap();
+        driven.finished().await;
+        assert_eq!(a.next().await, None);
+        assert_eq!(driven.command("late"), Err(Error::Closed));
+    });
+}
+
+#[test]
+fn the_driver_stops_when_every_handle_is_dropped() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        let driven = spawn_machine(&c, Pipeline::default());
+        let finished = driven.finished();
+        drop(driven);
+        finished.await;
+    });
+}
