@@ -1,0 +1,149 @@
+//! The election and lock recipes against a real ZooKeeper started by this test binary.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
+use docent::recipes::lock::Mutex;
+use docent::recipes::selector::LeaderSelector;
+use docent::{Client, MultiOp};
+use futures::StreamExt;
+
+async fn client(connect_string: &str) -> Client {
+    Client::builder(Arc::new(connect(connect_string).await))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_latch_participants_hand_over_in_order_with_rising_tokens() {
+    let server = shared_server().await;
+    let mut latches = Vec::new();
+    for i in 0..3 {
+        let c = client(&server.connect_string()).await;
+        latches.push(LeaderLatch::start(&c, "/recipes/latch", &format!("p{i}")).unwrap());
+    }
+    let mut last_token = 0;
+    for _ in 0..3 {
+        // Exactly one leads.
+        let mut leader = None;
+        for _ in 0..200 {
+            let leading: Vec<usize> = (0..latches.len())
+                .filter(|&i| latches[i].has_leadership())
+                .collect();
+            if leading.len() == 1 {
+                leader = Some(leading[0]);
+                break;
+            }
+            assert!(leading.len() <= 1, "two leaders: {leading:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let leader = leader.expect("a leader within 2 s");
+        let token = latches[leader].token().unwrap();
+        assert!(
+            token > last_token,
+            "tokens rise: {token} after {last_token}"
+        );
+        last_token = token;
+        let participants = latches[leader].participants().await.unwrap();
+        assert_eq!(participants.len(), latches.len());
+        assert_eq!(participants[0].id, latches[leader].id());
+        assert!(participants[0].is_leader && !participants[1].is_leader);
+        let latch = latches.remove(leader);
+        let mut events = latch.events();
+        latch.close(CloseMode::NotifyLeader).await.unwrap();
+        assert_eq!(events.next().await, Some(LatchEvent::NotLeader));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutex_holders_never_overlap_and_guarded_writes_apply() {
+    let server = shared_server().await;
+    let inside = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let c = client(&server.connect_string()).await;
+        let inside = inside.clone();
+        tasks.push(tokio::spawn(async move {
+            let lock = Mutex::new(&c, "/recipes/mutex").unwrap();
+            let mut tokens = Vec::new();
+            for _ in 0..5 {
+                let lease = lock.acquire().await.unwrap();
+                // Re-entrant on the same handle.
+                assert_eq!(lock.acquire().await.unwrap(), lease);
+                lock.release().await.unwrap();
+                assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "overlap");
+                lock.guarded(vec![MultiOp::Check {
+                    path: "/recipes".into(),
+                    version: None,
+                }])
+                .await
+                .unwrap();
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                inside.fetch_sub(1, Ordering::SeqCst);
+                tokens.push(lease.token);
+                lock.release().await.unwrap();
+                assert!(!lock.is_held());
+            }
+            lock.close().await.unwrap();
+            tokens
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        let tokens = t.await.unwrap();
+        assert!(tokens.windows(2).all(|w| w[0] < w[1]));
+        all.extend(tokens);
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 15, "every grant has its own token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn selector_runs_the_leadership_function_once_at_a_time() {
+    let server = shared_server().await;
+    let running = Arc::new(AtomicUsize::new(0));
+    let turns = Arc::new(AtomicUsize::new(0));
+    let mut selectors = Vec::new();
+    for i in 0..3 {
+        let c = client(&server.connect_string()).await;
+        let (running, turns) = (running.clone(), turns.clone());
+        let selector = LeaderSelector::builder(&c, "/recipes/selector", move |_leadership| {
+            let (running, turns) = (running.clone(), turns.clone());
+            async move {
+                assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "two leaders");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                turns.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .id(format!("s{i}"))
+        .auto_requeue(true)
+        .start()
+        .unwrap();
+        selectors.push(selector);
+    }
+    for _ in 0..300 {
+        if turns.load(Ordering::SeqCst) >= 9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(turns.load(Ordering::SeqCst) >= 9, "leadership rotates");
+    let ids: Vec<String> = selectors[0]
+        .participants()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for s in selectors {
+        s.close().await.unwrap();
+    }
+}
