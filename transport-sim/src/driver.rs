@@ -1,0 +1,298 @@
+//! The driver shared by the embedded (tokio) and deterministic (madsim) hosts: one model behind
+//! a mutex, a pump task that advances it to the runtime's clock and sleeps until its next
+//! event, and [`SimSession`], the [`Coordinator`] of one simulated client.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use futures::channel::{mpsc, oneshot};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+
+use docent::{
+    Coordinator, Error, EventType, Instant, Op, Reply, SessionState, Watch, WatchedEvent,
+};
+
+use crate::model::{ClientId, ClientOptions, Ensemble, Fault, OpId, Output, WatchId, WatchKind};
+use crate::rt;
+
+enum Sink {
+    Once(oneshot::Sender<WatchedEvent>),
+    Many(mpsc::UnboundedSender<WatchedEvent>),
+}
+
+pub(crate) struct Inner {
+    pub(crate) sim: Ensemble,
+    ops: BTreeMap<OpId, oneshot::Sender<Result<Reply, Error>>>,
+    watches: BTreeMap<WatchId, Sink>,
+    states: BTreeMap<ClientId, Vec<mpsc::UnboundedSender<SessionState>>>,
+    last_state: BTreeMap<ClientId, SessionState>,
+}
+
+impl Inner {
+    /// Hands every pending output to whoever waits for it.
+    fn dispatch(&mut self) {
+        while let Some(out) = self.sim.poll_output() {
+            match out {
+                Output::OpDone {
+                    op, result, watch, ..
+                } => {
+                    let watch = watch.map(|(id, kind)| match kind {
+                        WatchKind::OneShot => {
+                            let (tx, rx) = oneshot::channel();
+                            self.watches.insert(id, Sink::Once(tx));
+                            Watch::OneShot(rx.map(|r| r.unwrap_or_else(|_| closed_event())).boxed())
+                        }
+                        _ => {
+                            let (tx, rx) = mpsc::unbounded();
+                            self.watches.insert(id, Sink::Many(tx));
+                            Watch::Persistent(rx.boxed())
+                        }
+                    });
+                    if let Some(tx) = self.ops.remove(&op) {
+                        let _ = tx.send(result.map(|result| Reply { result, watch }));
+                    }
+                }
+                Output::Watch {
+                    watch, event, last, ..
+                } => match self.watches.get(&watch) {
+                    Some(Sink::Many(tx)) if !last => {
+                        let _ = tx.unbounded_send(event);
+                    }
+                    Some(_) => match self.watches.remove(&watch) {
+                        Some(Sink::Once(tx)) => {
+                            let _ = tx.send(event);
+                        }
+                        Some(Sink::Many(tx)) => {
+                            let _ = tx.unbounded_send(event);
+                        }
+                        None => {}
+                    },
+                    None => {}
+                },
+                Output::Session { client, state } => {
+                    self.last_state.insert(client, state);
+                    if let Some(subs) = self.states.get_mut(&client) {
+                        subs.retain(|tx| tx.unbounded_send(state).is_ok());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn closed_event() -> WatchedEvent {
+    WatchedEvent {
+        kind: EventType::Session(SessionState::Closed),
+        path: String::new(),
+    }
+}
+
+/// The model, its waiters, and the runtime clock's origin.
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    wake: mpsc::UnboundedSender<()>,
+    origin: rt::Instant,
+    seed: u64,
+}
+
+impl Shared {
+    /// Wraps `sim` and spawns its pump on the current runtime.
+    pub(crate) fn start(sim: Ensemble) -> Arc<Shared> {
+        let (wake, mut woken) = mpsc::unbounded();
+        let seed = sim.config().seed;
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(Inner {
+                sim,
+                ops: BTreeMap::new(),
+                watches: BTreeMap::new(),
+                states: BTreeMap::new(),
+                last_state: BTreeMap::new(),
+            }),
+            wake,
+            origin: rt::Instant::now(),
+            seed,
+        });
+        let weak: Weak<Shared> = Arc::downgrade(&shared);
+        rt::spawn(
+            async move {
+                loop {
+                    let next = {
+                        let Some(shared) = weak.upgrade() else { return };
+                        let mut inner = shared.lock();
+                        let now = shared.now();
+                        inner.sim.handle_timeout(now);
+                        inner.dispatch();
+                        inner
+                            .sim
+                            .poll_timeout()
+                            .map(|t| shared.origin + t.since_epoch())
+                    };
+                    let sleep = match next {
+                        Some(at) => rt::sleep_until(at).boxed(),
+                        None => futures::future::pending().boxed(),
+                    };
+                    futures::select! {
+                        _ = sleep.fuse() => {}
+                        w = woken.next() => if w.is_none() { return },
+                    }
+                }
+            }
+            .boxed(),
+        );
+        shared
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_epoch(rt::Instant::now().saturating_duration_since(self.origin))
+    }
+
+    fn wake(&self) {
+        let _ = self.wake.unbounded_send(());
+    }
+
+    /// Runs `f` on the model at the current time, then delivers its outputs.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Ensemble, Instant) -> R) -> R {
+        let now = self.now();
+        let r = {
+            let mut inner = self.lock();
+            inner.sim.handle_timeout(now);
+            let r = f(&mut inner.sim, now);
+            inner.dispatch();
+            r
+        };
+        self.wake();
+        r
+    }
+
+    pub(crate) fn connect(self: &Arc<Self>, options: ClientOptions) -> SimSession {
+        let client = self.with(|sim, now| sim.add_client(now, options));
+        SimSession {
+            shared: self.clone(),
+            client,
+        }
+    }
+
+    pub(crate) fn inject(&self, fault: Fault) {
+        self.with(|sim, now| sim.inject(now, fault));
+    }
+
+    fn op(
+        &self,
+        f: impl FnOnce(&mut Ensemble, Instant) -> OpId,
+    ) -> oneshot::Receiver<Result<Reply, Error>> {
+        let now = self.now();
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut inner = self.lock();
+            inner.sim.handle_timeout(now);
+            let id = f(&mut inner.sim, now);
+            inner.ops.insert(id, tx);
+            inner.dispatch();
+        }
+        self.wake();
+        rx
+    }
+}
+
+/// One simulated client's session: a [`Coordinator`] over the simulated ensemble.
+///
+/// Behaves like a ZooKeeper handle: ops fail with [`Error::ConnectionLoss`] when the
+/// connection drops, and after the ensemble expired the session the next connection reports
+/// [`SessionState::Expired`] and a new session follows ([`SessionState::Connected`] with a new
+/// id). Cloning gives another handle on the same session.
+#[derive(Clone)]
+pub struct SimSession {
+    shared: Arc<Shared>,
+    client: ClientId,
+}
+
+impl std::fmt::Debug for SimSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimSession")
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+impl SimSession {
+    /// The model's id for this client (for faults).
+    pub fn client_id(&self) -> ClientId {
+        self.client
+    }
+
+    /// Resolves once the session is connected.
+    pub async fn wait_connected(&self) {
+        let mut states = self.session_states();
+        while let Some(state) = states.next().await {
+            if let SessionState::Connected { .. } = state {
+                return;
+            }
+        }
+    }
+}
+
+impl Coordinator for SimSession {
+    fn submit(&self, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
+        let client = self.client;
+        let rx = self.shared.op(|sim, now| sim.submit(now, client, op));
+        rx.map(|r| r.unwrap_or(Err(Error::Closed))).boxed()
+    }
+
+    fn session_states(&self) -> BoxStream<'static, SessionState> {
+        let (tx, rx) = mpsc::unbounded();
+        let mut inner = self.shared.lock();
+        if let Some(state) = inner.last_state.get(&self.client).copied() {
+            let _ = tx.unbounded_send(state);
+        }
+        inner.states.entry(self.client).or_default().push(tx);
+        rx.boxed()
+    }
+
+    fn session_id(&self) -> i64 {
+        self.shared.lock().sim.session_id(self.client)
+    }
+
+    fn session_timeout(&self) -> Duration {
+        self.shared.lock().sim.session_timeout(self.client)
+    }
+
+    fn now(&self) -> Instant {
+        self.shared.now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        rt::sleep_until(self.shared.origin + deadline.since_epoch()).boxed()
+    }
+
+    fn unix_millis(&self) -> i64 {
+        let inner = self.shared.lock();
+        let elapsed = self.shared.now().saturating_since(inner.sim.now());
+        inner.sim.client_wall_ms(self.client) + elapsed.as_millis() as i64
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        rt::spawn(task);
+    }
+
+    fn seed(&self) -> u64 {
+        self.shared.seed ^ (self.client.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn close(&self) -> BoxFuture<'static, Result<(), Error>> {
+        let client = self.client;
+        let rx = self.shared.op(|sim, now| sim.close_client(now, client));
+        rx.map(|r| match r {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::Closed),
+        })
+        .boxed()
+    }
+}

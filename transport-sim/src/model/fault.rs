@@ -1,0 +1,439 @@
+//! Faults as data: what can go wrong, when, drawn per seed (swarm style) or scripted. A
+//! [`FaultSchedule`] prints one fault per line, so a failure report can show it first.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use docent::Instant;
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+
+use super::ensemble::{Ensemble, Ev};
+use super::ClientId;
+
+/// Which way a partition cuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Nothing gets through.
+    Both,
+    /// Client → server packets are lost (the server stops hearing pings).
+    ToServer,
+    /// Server → client packets are lost (the server keeps the session alive, the client
+    /// hears nothing).
+    ToClient,
+}
+
+/// One fault. Durations say when it heals by itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Cut `client` from `server` (`None`: from every server) for `duration`.
+    Partition {
+        /// The client.
+        client: u32,
+        /// The server, or every server.
+        server: Option<usize>,
+        /// Which way.
+        direction: Direction,
+        /// How long.
+        duration: Duration,
+    },
+    /// Add `extra` one-way latency to `client`'s packets for `duration` (FIFO is kept).
+    Delay {
+        /// The client.
+        client: u32,
+        /// Extra latency.
+        extra: Duration,
+        /// How long.
+        duration: Duration,
+    },
+    /// Crash `server` and restart it after `downtime` (it syncs with the leader on return).
+    CrashServer {
+        /// The server.
+        server: usize,
+        /// How long it stays down.
+        downtime: Duration,
+    },
+    /// The leader steps down: every connection drops and an election runs.
+    LeaderChange,
+    /// A majority of servers crash for `duration`.
+    QuorumLoss {
+        /// How long.
+        duration: Duration,
+    },
+    /// `server` applies committed txns `lag` late for `duration` (ignored while it leads).
+    FollowerLag {
+        /// The server.
+        server: usize,
+        /// How late.
+        lag: Duration,
+        /// How long.
+        duration: Duration,
+    },
+    /// The next write (any mutation or multi) of `client` is applied, then its reply is lost
+    /// with the connection.
+    LoseReply {
+        /// The client.
+        client: u32,
+    },
+    /// Freeze `client`'s process (a GC pause) for `duration`.
+    PauseClient {
+        /// The client.
+        client: u32,
+        /// How long.
+        duration: Duration,
+    },
+    /// `client`'s process dies (its session lives on until the ensemble expires it).
+    CrashClient {
+        /// The client.
+        client: u32,
+    },
+    /// The leader expires `client`'s session now.
+    ExpireSession {
+        /// The client.
+        client: u32,
+    },
+    /// Shift `client`'s wall clock by `offset_ms`.
+    ClockDrift {
+        /// The client.
+        client: u32,
+        /// Milliseconds added to its wall clock.
+        offset_ms: i64,
+    },
+}
+
+/// A fault and when it strikes (from the start of the run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduledFault {
+    /// When.
+    pub at: Duration,
+    /// What.
+    pub fault: Fault,
+}
+
+/// A run's faults: a value that is printed with a failure and can be shrunk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaultSchedule {
+    /// The faults, in time order.
+    pub faults: Vec<ScheduledFault>,
+}
+
+/// What a swarm draw may produce.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SwarmConfig {
+    /// Servers in the ensemble.
+    pub servers: usize,
+    /// Clients in the run.
+    pub clients: u32,
+    /// The run's length.
+    pub horizon: Duration,
+    /// The clients' session timeout (partition and pause lengths scale with it).
+    pub session_timeout: Duration,
+}
+
+impl SwarmConfig {
+    /// A swarm over `servers` servers and `clients` clients for `horizon`.
+    pub fn new(servers: usize, clients: u32, horizon: Duration) -> SwarmConfig {
+        SwarmConfig {
+            servers,
+            clients,
+            horizon,
+            session_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl FaultSchedule {
+    /// No faults.
+    pub fn new() -> FaultSchedule {
+        FaultSchedule::default()
+    }
+
+    /// Adds `fault` at `at`.
+    pub fn at(mut self, at: Duration, fault: Fault) -> FaultSchedule {
+        self.faults.push(ScheduledFault { at, fault });
+        self.faults.sort_by_key(|f| f.at);
+        self
+    }
+
+    /// Swarm testing: the seed picks which fault kinds are on (each with probability 1/2) and
+    /// how often each strikes, then draws the faults.
+    pub fn swarm(seed: u64, cfg: &SwarmConfig) -> FaultSchedule {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(0x5eed);
+        let mut below = |n: u64| {
+            if n == 0 {
+                0
+            } else {
+                ((rng.next_u64() as u128 * n as u128) >> 64) as u64
+            }
+        };
+        let ms = |x: u64| Duration::from_millis(x);
+        let st = cfg.session_timeout.as_millis() as u64;
+        let mut out = FaultSchedule::new();
+        for kind in 0..11u64 {
+            if below(2) == 0 {
+                continue;
+            }
+            let mean = 5_000 + below(25_000);
+            let mut t = below(mean);
+            while t < cfg.horizon.as_millis() as u64 {
+                let client = below(cfg.clients.max(1) as u64) as u32;
+                let server = below(cfg.servers.max(1) as u64) as usize;
+                let fault = match kind {
+                    0 => Fault::Partition {
+                        client,
+                        server: if below(2) == 0 { None } else { Some(server) },
+                        direction: [Direction::Both, Direction::ToServer, Direction::ToClient]
+                            [below(3) as usize],
+                        duration: ms(200 + below(st * 2)),
+                    },
+                    1 => Fault::Delay {
+                        client,
+                        extra: ms(1 + below(st / 4)),
+                        duration: ms(500 + below(st)),
+                    },
+                    2 => Fault::CrashServer {
+                        server,
+                        downtime: ms(100 + below(st)),
+                    },
+                    3 => Fault::LeaderChange,
+                    4 => Fault::QuorumLoss {
+                        duration: ms(200 + below(st * 2)),
+                    },
+                    5 => Fault::FollowerLag {
+                        server,
+                        lag: ms(1 + below(2_000)),
+                        duration: ms(1_000 + below(st * 2)),
+                    },
+                    6 => Fault::LoseReply { client },
+                    7 => Fault::PauseClient {
+                        client,
+                        duration: ms(100 + below(st * 2)),
+                    },
+                    8 => Fault::CrashClient { client },
+                    9 => Fault::ExpireSession { client },
+                    _ => Fault::ClockDrift {
+                        client,
+                        offset_ms: below(20_000) as i64 - 10_000,
+                    },
+                };
+                out.faults.push(ScheduledFault { at: ms(t), fault });
+                t += mean / 2 + below(mean);
+            }
+        }
+        out.faults.sort_by_key(|f| f.at);
+        out
+    }
+}
+
+impl fmt::Display for FaultSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.faults.is_empty() {
+            return writeln!(f, "(no faults)");
+        }
+        for s in &self.faults {
+            writeln!(f, "{:?} {:?}", Instant::from_epoch(s.at), s.fault)?;
+        }
+        Ok(())
+    }
+}
+
+/// The faults in force.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    fired: Vec<Fault>,
+    /// `(client, server or usize::MAX)` → (client→server cuts, server→client cuts).
+    cuts: BTreeMap<(u32, usize), (u32, u32)>,
+    delays: BTreeMap<u32, Duration>,
+    lost_replies: BTreeMap<u32, u32>,
+}
+
+impl Faults {
+    pub(crate) fn blocked(&self, client: ClientId, server: usize, to_server: bool) -> bool {
+        if self.cuts.is_empty() {
+            return false;
+        }
+        [server, usize::MAX].iter().any(|s| {
+            self.cuts
+                .get(&(client.0, *s))
+                .is_some_and(|(up, down)| if to_server { *up > 0 } else { *down > 0 })
+        })
+    }
+
+    pub(crate) fn extra_delay(&self, client: ClientId) -> Duration {
+        self.delays.get(&client.0).copied().unwrap_or_default()
+    }
+
+    pub(crate) fn take_lost_reply(&mut self, client: ClientId) -> bool {
+        match self.lost_replies.get_mut(&client.0) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn cut(&mut self, client: u32, server: Option<usize>, dir: Direction, add: bool) {
+        let e = self
+            .cuts
+            .entry((client, server.unwrap_or(usize::MAX)))
+            .or_default();
+        let step = |x: &mut u32| *x = if add { *x + 1 } else { x.saturating_sub(1) };
+        if dir != Direction::ToClient {
+            step(&mut e.0);
+        }
+        if dir != Direction::ToServer {
+            step(&mut e.1);
+        }
+        if *e == (0, 0) {
+            self.cuts.remove(&(client, server.unwrap_or(usize::MAX)));
+        }
+    }
+}
+
+impl Ensemble {
+    /// Schedules every fault of `schedule` (times count from the start of the run).
+    pub fn install(&mut self, schedule: &FaultSchedule) {
+        for s in &schedule.faults {
+            let i = self.faults.fired.len();
+            self.faults.fired.push(s.fault.clone());
+            self.schedule(Instant::from_epoch(s.at), Ev::Fault(i));
+        }
+    }
+
+    /// Injects `fault` now.
+    pub fn inject(&mut self, now: docent::Instant, fault: Fault) {
+        self.handle_timeout(now);
+        let i = self.faults.fired.len();
+        self.faults.fired.push(fault);
+        self.fire_fault(i);
+    }
+
+    fn valid_client(&self, c: u32) -> bool {
+        (c as usize) < self.clients.len()
+    }
+
+    pub(crate) fn fire_fault(&mut self, i: usize) {
+        let fault = self.faults.fired[i].clone();
+        self.record(|| format!("fault {fault:?}"), 0x40 ^ i as u64);
+        let now = self.now;
+        let heal_at = |d: Duration| now + d;
+        match fault {
+            Fault::Partition {
+                client,
+                server,
+                direction,
+                duration,
+            } => {
+                self.faults.cut(client, server, direction, true);
+                self.schedule(heal_at(duration), Ev::Heal(i));
+            }
+            Fault::Delay {
+                client,
+                extra,
+                duration,
+            } => {
+                *self.faults.delays.entry(client).or_default() += extra;
+                self.schedule(heal_at(duration), Ev::Heal(i));
+            }
+            Fault::CrashServer { server, downtime }
+                if server < self.servers.len() && self.servers[server].up =>
+            {
+                self.servers[server].up = false;
+                self.drop_server_conns(server);
+                self.check_quorum();
+                self.schedule(heal_at(downtime), Ev::Heal(i));
+            }
+            Fault::LeaderChange if self.serving => self.start_election(),
+            Fault::QuorumLoss { duration } => {
+                let n = self.servers.len();
+                let victims: Vec<usize> = (0..n)
+                    .filter(|s| self.servers[*s].up)
+                    .take(n / 2 + 1)
+                    .collect();
+                for &s in &victims {
+                    self.servers[s].up = false;
+                    self.drop_server_conns(s);
+                }
+                self.check_quorum();
+                self.faults.fired[i] = Fault::QuorumLoss { duration };
+                self.quorum_victims.insert(i, victims);
+                self.schedule(heal_at(duration), Ev::Heal(i));
+            }
+            Fault::FollowerLag {
+                server,
+                lag,
+                duration,
+            } if server < self.servers.len() => {
+                self.servers[server].lag += lag;
+                self.schedule(heal_at(duration), Ev::Heal(i));
+            }
+            Fault::LoseReply { client } => {
+                *self.faults.lost_replies.entry(client).or_default() += 1
+            }
+            Fault::PauseClient { client, duration } if self.valid_client(client) => {
+                let c = &mut self.clients[client as usize];
+                let until = now + duration;
+                c.paused_until = Some(c.paused_until.map_or(until, |u| u.max(until)));
+            }
+            Fault::CrashClient { client } if self.valid_client(client) => {
+                self.crash_client(ClientId(client))
+            }
+            Fault::ExpireSession { client } if self.valid_client(client) => {
+                let s = self.clients[client as usize].session;
+                if self.serving && s != 0 {
+                    self.expire(s);
+                }
+            }
+            Fault::ClockDrift { client, offset_ms } if self.valid_client(client) => {
+                self.clients[client as usize].clock_offset_ms += offset_ms;
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn heal_fault(&mut self, i: usize) {
+        let fault = self.faults.fired[i].clone();
+        self.record(|| format!("heal {fault:?}"), 0x50 ^ i as u64);
+        match fault {
+            Fault::Partition {
+                client,
+                server,
+                direction,
+                ..
+            } => self.faults.cut(client, server, direction, false),
+            Fault::Delay { client, extra, .. } => {
+                if let Some(d) = self.faults.delays.get_mut(&client) {
+                    *d = d.saturating_sub(extra);
+                }
+            }
+            Fault::CrashServer { server, .. } => self.restart_server(server),
+            Fault::QuorumLoss { .. } => {
+                for s in self.quorum_victims.remove(&i).unwrap_or_default() {
+                    self.restart_server(s);
+                }
+            }
+            Fault::FollowerLag { server, lag, .. } => {
+                self.servers[server].lag = self.servers[server].lag.saturating_sub(lag);
+                self.schedule_apply(server);
+            }
+            _ => {}
+        }
+    }
+
+    fn restart_server(&mut self, s: usize) {
+        if self.servers[s].up {
+            return;
+        }
+        self.servers[s].up = true;
+        if self.serving {
+            self.catch_up(s);
+        }
+        self.check_quorum();
+        self.schedule_apply(s);
+    }
+}
