@@ -207,4 +207,6 @@ pub enum Output {
 }
 
 #[cfg(test)]
+mod fault_tests;
+#[cfg(test)]
 mod tests;

@@ -185,7 +185,6 @@ impl Ensemble {
         // A server behind what the client has seen refuses it, as does one not serving.
         if !self.serving || !self.servers[s].up || last_zxid > self.servers[s].tree.last_zxid {
             self.send_to_client(conn, ToClient::Fin);
-            self.conns.remove(&conn);
             return;
         }
         let queue = VecDeque::new();
@@ -256,7 +255,6 @@ impl Ensemble {
             _ => {
                 self.send_to_client(conn, ToClient::Expired);
                 self.send_to_client(conn, ToClient::Fin);
-                self.conns.remove(&conn);
             }
         }
     }
