@@ -209,4 +209,6 @@ pub enum Output {
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
+mod reference_tests;
+#[cfg(test)]
 mod tests;
