@@ -1,14 +1,15 @@
 //! Seeds per second for a 3-server, 5-client, 60-simulated-second run with the full swarm
 //! fault mix, on the sans-IO model alone (one core). Reports figures; asserts nothing.
 //!
-//! `cargo run --release -p docent-sim --example swarm_bench [SEEDS]`
+//! `cargo run --release -p docent-sim --example swarm_bench [SEEDS] [MS_BETWEEN_ROUNDS]`
+//! (each round: one client creates, lists with a watch, reads with a watch, deletes).
 
 use std::time::{Duration, Instant as Wall};
 
 use docent::{Acl, CreateMode, Instant, Op};
 use docent_sim::model::{ClientOptions, Ensemble, FaultSchedule, SimConfig, SwarmConfig};
 
-fn run(seed: u64) -> (u64, usize) {
+fn run(seed: u64, every: Duration) -> (u64, usize) {
     let horizon = Duration::from_secs(60);
     let mut sim = Ensemble::new(SimConfig::new(seed));
     sim.install(&FaultSchedule::swarm(
@@ -59,21 +60,25 @@ fn run(seed: u64) -> (u64, usize) {
                 let _ = sim.submit(t, c, op);
             }
             i += 1;
-            next_op = t + Duration::from_millis(20);
+            next_op = t + every;
         }
     }
     (sim.event_hash(), outputs)
 }
 
 fn main() {
-    let seeds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(400);
+    let arg = |i: usize, d: u64| {
+        std::env::args()
+            .nth(i)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let seeds = arg(1, 400);
+    let every = Duration::from_millis(arg(2, 20));
     let start = Wall::now();
     let mut outputs = 0;
     for seed in 0..seeds {
-        outputs += run(seed).1;
+        outputs += run(seed, every).1;
     }
     let wall = start.elapsed().as_secs_f64();
     println!(
@@ -82,5 +87,5 @@ fn main() {
         seeds as f64 * 60.0 / wall,
         outputs as f64 / seeds as f64
     );
-    assert_eq!(run(7).0, run(7).0, "determinism");
+    assert_eq!(run(7, every).0, run(7, every).0, "determinism");
 }
