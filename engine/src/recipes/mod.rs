@@ -1,5 +1,6 @@
 //! The recipes.
 
+pub mod cache;
 pub(crate) mod enroll;
 pub mod fencing;
 pub mod latch;

@@ -1,0 +1,473 @@
+//! The sans-IO core of the children cache (Curator's `PathChildrenCache`).
+//!
+//! ```text
+//!  (first connection) ──► list parent (child watch) ─┬─ names ──► diff: read new names (all at
+//!        ▲                     ▲                     │           once, data watch each),
+//!        │                     │ child watch fired,  │           drop missing names
+//!        │                     │ exists watch fired, │
+//!        │                     │ RECONNECTED         └─ NoNode ──► drop every child,
+//!        │                     │                                   exists watch on the parent
+//!  data watch: changed → read again; deleted → drop the child
+//!  NoNode on a child's read: it is gone (deleted between the listing and the read)
+//!  failed for want of a connection: parked until the connection comes back
+//!  new session (after LOST): every watch is gone → list and read everything again
+//! ```
+//!
+//! Initialization: once the first listing and every read started before the cache went idle
+//! have completed. In [`StartMode::BuildInitial`] the children of that load produce no
+//! `ChildAdded`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::framework::ConnectionState;
+use crate::machine::{Input, Machine, Token};
+use crate::op::{Op, OpResult};
+use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
+use crate::recipes::cache::{
+    compare, connection_event, CacheCommand, Change, ChildData, Connection,
+};
+use crate::time::Instant;
+use crate::types::{EventType, WatchedEvent};
+use crate::{path, Error};
+
+/// How the initial children are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StartMode {
+    /// A `ChildAdded` for every initial child, no `Initialized` (Curator's `NORMAL`).
+    #[default]
+    Normal,
+    /// The initial children are loaded before `start` returns, without `ChildAdded`; one
+    /// `Initialized` marks the end of the load (Curator's `BUILD_INITIAL_CACHE`).
+    BuildInitial,
+    /// A `ChildAdded` for every initial child, then one `Initialized`
+    /// (Curator's `POST_INITIALIZED_EVENT`).
+    PostInitializedEvent,
+}
+
+/// What the children cache reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChildrenEvent {
+    /// A child appeared (or was re-created: then it follows a `ChildRemoved`).
+    ChildAdded(ChildData),
+    /// A child's data or stat changed.
+    ChildUpdated(ChildData),
+    /// A child is gone; its last cached state.
+    ChildRemoved(ChildData),
+    /// The initial load is complete (`PostInitializedEvent` and `BuildInitial` modes).
+    Initialized,
+    /// The connection was lost; the cache keeps its data and catches up on reconnect.
+    ConnectionSuspended,
+    /// The connection is back; the cache is re-syncing.
+    ConnectionReconnected,
+    /// The session is gone; the cache reloads everything on the next session.
+    ConnectionLost,
+}
+
+/// Why a read was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Purpose {
+    /// The parent's listing (or, once it is absent, its exists watch).
+    Parent,
+    /// A child's data (or stat).
+    Child(String),
+}
+
+/// The parent's listing (or exists check) in flight.
+#[derive(Debug, Clone, Copy)]
+struct Listing {
+    token: Token,
+    /// It leaves a watch.
+    watched: bool,
+    /// Another listing is wanted once it is back.
+    again: bool,
+}
+
+/// What the cache knows of one child name.
+#[derive(Debug, Default)]
+struct Child {
+    data: Option<ChildData>,
+    /// The read in flight.
+    reading: Option<Token>,
+    /// The watch its last read left, and that read's session.
+    watch: Option<(Token, i64)>,
+}
+
+/// The children cache machine.
+#[derive(Debug)]
+pub struct ChildrenMachine {
+    path: String,
+    mode: StartMode,
+    cache_data: bool,
+    reads: Reads<Purpose>,
+    /// The parent's listing (or exists check) in flight.
+    listing: Option<Listing>,
+    /// The child (or exists) watch on the parent, and its session.
+    parent_watch: Option<(Token, i64)>,
+    children: BTreeMap<String, Child>,
+    /// Which child a data watch belongs to.
+    watches: BTreeMap<Token, String>,
+    initialized: bool,
+    closed: bool,
+    events: VecDeque<ChildrenEvent>,
+}
+
+impl ChildrenMachine {
+    /// A cache of the children of `path`; it starts on the first connection.
+    pub fn new(path: String, mode: StartMode, cache_data: bool) -> ChildrenMachine {
+        ChildrenMachine {
+            path,
+            mode,
+            cache_data,
+            reads: Reads::new(),
+            listing: None,
+            parent_watch: None,
+            children: BTreeMap::new(),
+            watches: BTreeMap::new(),
+            initialized: false,
+            closed: false,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// The cached children by full path (children not read yet are not in it).
+    pub fn snapshot(&self) -> BTreeMap<String, ChildData> {
+        self.children
+            .values()
+            .filter_map(|c| c.data.clone())
+            .map(|d| (d.path.clone(), d))
+            .collect()
+    }
+
+    /// One cached child, by full path or by name.
+    pub fn current_data(&self, path_or_name: &str) -> Option<&ChildData> {
+        let name = match path::parent(path_or_name) {
+            Some(parent) if parent == self.path => path::name(path_or_name),
+            Some(_) => return None,
+            None => path_or_name,
+        };
+        self.children.get(name)?.data.as_ref()
+    }
+
+    /// True once the initial load is complete.
+    pub fn is_initialized(&self) -> bool {
+        self.initialized
+    }
+
+    /// The start mode.
+    pub fn mode(&self) -> StartMode {
+        self.mode
+    }
+
+    /// Lists the parent, leaving a child watch unless one is still registered.
+    fn list(&mut self) {
+        if self.closed {
+            return;
+        }
+        if let Some(listing) = &mut self.listing {
+            listing.again = true;
+            return;
+        }
+        let session = self.reads.session();
+        let watch = !matches!(self.parent_watch, Some((_, s)) if s == session);
+        let path = self.path.clone();
+        let token = self
+            .reads
+            .send(Op::GetChildren { path, watch }, Purpose::Parent);
+        self.listing = Some(Listing {
+            token,
+            watched: watch,
+            again: false,
+        });
+    }
+
+    /// Reads one child, leaving a data watch (an exists watch when data is not cached).
+    fn read(&mut self, name: &str) {
+        if self.closed {
+            return;
+        }
+        let path = path::join(&self.path, name);
+        let op = if self.cache_data {
+            Op::GetData { path, watch: true }
+        } else {
+            Op::Exists { path, watch: true }
+        };
+        let token = self.reads.send(op, Purpose::Child(name.to_owned()));
+        self.children.entry(name.to_owned()).or_default().reading = Some(token);
+    }
+
+    fn emit_change(&mut self, old: Option<ChildData>, new: ChildData) {
+        let quiet = self.mode == StartMode::BuildInitial && !self.initialized;
+        match compare(old.as_ref(), &new) {
+            Change::Same => {}
+            Change::Added if quiet => {}
+            Change::Added => self.events.push_back(ChildrenEvent::ChildAdded(new)),
+            Change::Updated => self.events.push_back(ChildrenEvent::ChildUpdated(new)),
+            Change::Replaced => {
+                let old = old.expect("replaced implies cached");
+                self.events.push_back(ChildrenEvent::ChildRemoved(old));
+                self.events.push_back(ChildrenEvent::ChildAdded(new));
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        let Some(child) = self.children.remove(name) else {
+            return;
+        };
+        if let Some((token, _)) = child.watch {
+            self.watches.remove(&token);
+        }
+        if let Some(data) = child.data {
+            self.events.push_back(ChildrenEvent::ChildRemoved(data));
+        }
+    }
+
+    fn on_parent(&mut self, token: Token, sent: Sent<Purpose>, result: Result<OpResult, Error>) {
+        let listing = match self.listing {
+            Some(listing) if listing.token == token => listing,
+            _ => Listing {
+                token,
+                watched: false,
+                again: false,
+            },
+        };
+        self.listing = None;
+        match result {
+            Ok(OpResult::Children { children, .. }) => {
+                if listing.watched {
+                    self.parent_watch = Some((token, sent.session));
+                }
+                let listed: BTreeSet<String> = children.into_iter().collect();
+                let gone: Vec<String> = self
+                    .children
+                    .keys()
+                    .filter(|name| !listed.contains(*name))
+                    .cloned()
+                    .collect();
+                for name in gone {
+                    self.remove(&name);
+                }
+                // Every unknown name is read now, all at once.
+                for name in listed {
+                    if !self.children.contains_key(&name) {
+                        self.read(&name);
+                    }
+                }
+                if listing.again {
+                    self.list();
+                }
+            }
+            // The parent is back: list it.
+            Ok(OpResult::Exists(Some(_))) => self.list(),
+            // Still absent; the exists watch tells us when it is back.
+            Ok(OpResult::Exists(None)) => self.parent_watch = Some((token, sent.session)),
+            Err(Error::NoNode) => {
+                // The parent is gone (e.g. a reaped container): nothing is cached under it.
+                let names: Vec<String> = self.children.keys().cloned().collect();
+                for name in names {
+                    self.remove(&name);
+                }
+                let path = self.path.clone();
+                let token = self
+                    .reads
+                    .send(Op::Exists { path, watch: true }, Purpose::Parent);
+                self.listing = Some(Listing {
+                    token,
+                    watched: true,
+                    again: false,
+                });
+            }
+            Ok(_) | Err(_) => {
+                if self.reads.retry(Purpose::Parent, sent.epoch).is_some() {
+                    self.list();
+                }
+            }
+        }
+    }
+
+    fn on_child(
+        &mut self,
+        token: Token,
+        name: String,
+        sent: Sent<Purpose>,
+        result: Result<OpResult, Error>,
+    ) {
+        let (session, epoch) = (sent.session, sent.epoch);
+        let Some(child) = self.children.get_mut(&name) else {
+            return; // dropped meanwhile
+        };
+        if child.reading != Some(token) {
+            return; // superseded by a later read
+        }
+        child.reading = None;
+        let stat = match result {
+            Ok(OpResult::Data { data, stat }) => (stat, self.cache_data.then_some(data)),
+            Ok(OpResult::Exists(Some(stat))) => (stat, None),
+            // Deleted between the listing and the read: simply not there.
+            Ok(OpResult::Exists(None)) | Err(Error::NoNode) => return self.remove(&name),
+            Ok(_) | Err(_) => {
+                if self
+                    .reads
+                    .retry(Purpose::Child(name.clone()), epoch)
+                    .is_some()
+                {
+                    self.read(&name);
+                }
+                return;
+            }
+        };
+        let new = ChildData {
+            path: path::join(&self.path, &name),
+            stat: stat.0,
+            data: stat.1,
+        };
+        if let Some((old, _)) = child.watch.replace((token, session)) {
+            self.watches.remove(&old);
+        }
+        let old = child.data.replace(new.clone());
+        self.watches.insert(token, name.clone());
+        self.emit_change(old, new);
+        if session != self.reads.session() && self.reads.is_connected() {
+            // Read in a session that has since ended: its watch is gone.
+            self.read(&name);
+        }
+    }
+
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        let Some(sent) = self.reads.complete(token) else {
+            return;
+        };
+        if self.closed {
+            return;
+        }
+        match sent.purpose {
+            Purpose::Parent => self.on_parent(token, sent, result),
+            Purpose::Child(ref name) => {
+                let name = name.clone();
+                self.on_child(token, name, sent, result)
+            }
+        }
+        self.check_initialized();
+    }
+
+    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
+        if self.closed {
+            return;
+        }
+        if matches!(self.parent_watch, Some((t, _)) if t == token) {
+            self.parent_watch = None;
+            if !matches!(event.kind, EventType::Session(_)) {
+                self.list();
+            }
+            return;
+        }
+        let Some(name) = self.watches.remove(&token) else {
+            return; // a watch we no longer care about
+        };
+        if let Some(child) = self.children.get_mut(&name) {
+            child.watch = None;
+        }
+        match event.kind {
+            EventType::NodeDeleted => self.remove(&name),
+            EventType::NodeDataChanged | EventType::NodeCreated => self.read(&name),
+            // The session ended: a new session reads everything again.
+            _ => {}
+        }
+    }
+
+    fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
+        if self.closed {
+            return;
+        }
+        match connection_event(state) {
+            Some(Connection::Suspended) => {
+                self.events.push_back(ChildrenEvent::ConnectionSuspended)
+            }
+            Some(Connection::Reconnected) => {
+                self.events.push_back(ChildrenEvent::ConnectionReconnected)
+            }
+            Some(Connection::Lost) => self.events.push_back(ChildrenEvent::ConnectionLost),
+            None => {}
+        }
+        match self.reads.connection(state, session_id) {
+            Reconnect::Down => {}
+            Reconnect::First => self.list(),
+            Reconnect::SameSession => {
+                // The watches survived: one listing, plus whatever failed meanwhile.
+                for purpose in self.reads.take_ready() {
+                    match purpose {
+                        Purpose::Parent => {}
+                        Purpose::Child(name) => {
+                            if self
+                                .children
+                                .get(&name)
+                                .is_some_and(|c| c.reading.is_none())
+                            {
+                                self.read(&name);
+                            }
+                        }
+                    }
+                }
+                self.list();
+            }
+            Reconnect::NewSession => {
+                // Every watch is gone: list and read everything again.
+                self.reads.clear_parked();
+                self.parent_watch = None;
+                self.watches.clear();
+                self.list();
+                let names: Vec<String> = self.children.keys().cloned().collect();
+                for name in names {
+                    self.children.get_mut(&name).expect("listed").watch = None;
+                    self.read(&name);
+                }
+            }
+        }
+    }
+
+    fn check_initialized(&mut self) {
+        if self.initialized || !self.reads.is_started() || !self.reads.is_idle() {
+            return;
+        }
+        self.initialized = true;
+        if self.mode != StartMode::Normal {
+            self.events.push_back(ChildrenEvent::Initialized);
+        }
+    }
+}
+
+impl Machine for ChildrenMachine {
+    type Command = CacheCommand;
+    type Event = ChildrenEvent;
+
+    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
+        match input {
+            Input::OpDone { token, result } => self.on_op_done(token, result),
+            Input::Watch { token, event } => self.on_watch(token, event),
+            Input::Connection { state, session_id } => self.on_connection(state, session_id),
+            Input::Timeout => {}
+            Input::Command(CacheCommand::Close) => {
+                self.closed = true;
+                self.reads.clear_ops();
+            }
+        }
+    }
+
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.reads.poll_op()
+    }
+
+    fn poll_event(&mut self) -> Option<ChildrenEvent> {
+        self.events.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    fn is_done(&self) -> bool {
+        self.closed
+    }
+}

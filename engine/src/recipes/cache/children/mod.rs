@@ -1,0 +1,144 @@
+//! Curator's `PathChildrenCache`: the children of one node, with their data and stat.
+//!
+//! ```ignore
+//! # futures::executor::block_on(async {
+//! use docent::recipes::cache::{ChildrenEvent, ChildrenOptions, PathChildrenCache, StartMode};
+//! use futures::StreamExt;
+//! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
+//! let client = docent::Client::builder(ensemble.connect()).build()?;
+//! client.create().parents().data(b"idle".to_vec()).at("/workers/w1").await?;
+//! let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
+//! let cache = PathChildrenCache::start(&client, "/workers", options).await?;
+//! // BuildInitial: the snapshot is complete before `start` returns.
+//! assert_eq!(cache.current_data("w1").and_then(|c| c.data), Some(b"idle".to_vec()));
+//! let mut events = cache.events();
+//! client.create().data(b"busy".to_vec()).at("/workers/w2").await?;
+//! match events.next().await {
+//!     Some(ChildrenEvent::ChildAdded(child)) => assert_eq!(child.path, "/workers/w2"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! cache.close().await;
+//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! ```
+
+pub mod machine;
+
+use std::collections::BTreeMap;
+
+pub use machine::{ChildrenEvent, ChildrenMachine, StartMode};
+
+use super::{CacheCommand, ChildData};
+use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
+use crate::framework::Client;
+use crate::{path, Error};
+
+/// How a [`PathChildrenCache`] starts and what it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildrenOptions {
+    mode: StartMode,
+    cache_data: bool,
+}
+
+impl Default for ChildrenOptions {
+    /// [`StartMode::Normal`], data cached.
+    fn default() -> Self {
+        ChildrenOptions {
+            mode: StartMode::Normal,
+            cache_data: true,
+        }
+    }
+}
+
+impl ChildrenOptions {
+    /// How the initial children are reported.
+    pub fn mode(mut self, mode: StartMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether to keep the children's data (`false`: stat only, read with exists watches).
+    pub fn cache_data(mut self, cache_data: bool) -> Self {
+        self.cache_data = cache_data;
+        self
+    }
+}
+
+/// A cache of the children of one node (Curator's `PathChildrenCache`).
+#[derive(Debug)]
+pub struct PathChildrenCache {
+    path: String,
+    driven: Driven<ChildrenMachine>,
+}
+
+impl PathChildrenCache {
+    /// Starts caching the children of `path` (which need not exist yet). With
+    /// [`StartMode::BuildInitial`] this returns once the initial children are loaded; it then
+    /// waits for a connection.
+    pub async fn start(
+        client: &Client,
+        path: &str,
+        options: ChildrenOptions,
+    ) -> Result<PathChildrenCache, Error> {
+        path::validate(path)?;
+        let machine = ChildrenMachine::new(path.to_owned(), options.mode, options.cache_data);
+        let cache = PathChildrenCache {
+            path: path.to_owned(),
+            driven: spawn_machine(client, machine),
+        };
+        if options.mode == StartMode::BuildInitial {
+            cache.await_initialized().await?;
+        }
+        Ok(cache)
+    }
+
+    /// The parent path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Every cached child, sorted by path (a consistent copy).
+    pub fn current_data_all(&self) -> Vec<ChildData> {
+        self.snapshot().into_values().collect()
+    }
+
+    /// The cached children by full path (a consistent copy).
+    pub fn snapshot(&self) -> BTreeMap<String, ChildData> {
+        self.driven.inspect(ChildrenMachine::snapshot)
+    }
+
+    /// One cached child, by full path or by name.
+    pub fn current_data(&self, path_or_name: &str) -> Option<ChildData> {
+        self.driven
+            .inspect(|m| m.current_data(path_or_name).cloned())
+    }
+
+    /// True once the initial load is complete.
+    pub fn is_initialized(&self) -> bool {
+        self.driven.inspect(ChildrenMachine::is_initialized)
+    }
+
+    /// Waits for the initial load. [`StartMode::Normal`] sends no event at its end, so it
+    /// cannot be awaited there: [`Error::InvalidArgument`].
+    pub async fn await_initialized(&self) -> Result<(), Error> {
+        if self.driven.inspect(ChildrenMachine::mode) == StartMode::Normal {
+            return Err(Error::InvalidArgument(
+                "StartMode::Normal reports no end of the initial load".into(),
+            ));
+        }
+        wait_for(&self.driven, |m| m.is_initialized().then_some(())).await
+    }
+
+    /// Events from now on (unbounded: a slow listener never stalls the cache).
+    pub fn events(&self) -> EventStream<ChildrenEvent> {
+        self.driven.subscribe()
+    }
+
+    /// Stops the cache; its events stream ends.
+    pub async fn close(self) {
+        let _ = self.driven.command(CacheCommand::Close);
+        self.driven.finished().await;
+    }
+}
+
+#[cfg(test)]
+mod tests;
