@@ -1,0 +1,418 @@
+use std::collections::BTreeMap;
+
+use super::machine::*;
+use super::{Selector, TreeOptions};
+use crate::machine::{Input, Machine, Token};
+use crate::op::{Op, OpResult};
+use crate::recipes::cache::testing::*;
+use crate::recipes::cache::{CacheCommand, ChildData};
+use crate::recipes::testing::*;
+use crate::types::{AddWatchMode, EventType, Stat};
+use crate::{path, ConnectionState, Error};
+
+const SESSION: i64 = 7;
+const ROOT: &str = "/svc";
+
+/// A tiny server tree that answers reads.
+#[derive(Default)]
+struct Tree(BTreeMap<String, (Vec<u8>, Stat)>);
+
+impl Tree {
+    fn with(nodes: &[(&str, &[u8], i64)]) -> Tree {
+        let mut t = Tree::default();
+        for (p, d, czxid) in nodes {
+            t.put(p, d, stat(*czxid, *czxid, 0));
+        }
+        t
+    }
+
+    fn put(&mut self, p: &str, d: &[u8], s: Stat) {
+        self.0.insert(p.into(), (d.to_vec(), s));
+    }
+
+    fn answer(&self, op: &Op) -> Result<OpResult, Error> {
+        let node = |p: &str| self.0.get(p).ok_or(Error::NoNode);
+        match op {
+            Op::AddWatch { .. } => Ok(OpResult::WatchAdded),
+            Op::GetData { path, .. } => {
+                let (d, s) = node(path)?;
+                Ok(data(d, *s))
+            }
+            Op::Exists { path, .. } => Ok(OpResult::Exists(self.0.get(path).map(|(_, s)| *s))),
+            Op::GetChildren { path, .. } => {
+                node(path)?;
+                let names: Vec<&str> = self
+                    .0
+                    .keys()
+                    .filter(|k| path::parent(k) == Some(path.as_str()))
+                    .map(|k| path::name(k))
+                    .collect();
+                Ok(children(&names))
+            }
+            other => panic!("unexpected op {other:?}"),
+        }
+    }
+}
+
+/// Answers every op (and those they lead to) from `tree`; returns every event.
+fn settle(m: &mut TreeMachine, tree: &Tree, ops: Vec<(Token, Op)>) -> Vec<TreeEvent> {
+    let mut queue = std::collections::VecDeque::from(ops);
+    let mut events = Vec::new();
+    while let Some((token, op)) = queue.pop_front() {
+        let out = feed(m, done(token, tree.answer(&op)));
+        queue.extend(out.ops);
+        events.extend(out.events);
+    }
+    events
+}
+
+fn node(p: &str, d: &[u8], czxid: i64) -> ChildData {
+    ChildData {
+        path: p.into(),
+        stat: stat(czxid, czxid, 0),
+        data: Some(d.to_vec()),
+    }
+}
+
+fn add_watch() -> Op {
+    Op::AddWatch {
+        path: ROOT.into(),
+        mode: AddWatchMode::PersistentRecursive,
+    }
+}
+
+fn read(p: &str, watch: bool) -> Op {
+    Op::GetData {
+        path: p.into(),
+        watch,
+    }
+}
+
+fn sample() -> Tree {
+    Tree::with(&[
+        (ROOT, b"r", 1),
+        ("/svc/a", b"a", 2),
+        ("/svc/b", b"b", 3),
+        ("/svc/b/x", b"x", 4),
+    ])
+}
+
+/// A cache loaded from `tree` on persistent watches; returns the watch's token.
+fn loaded(tree: &Tree, options: TreeOptions) -> (TreeMachine, Token) {
+    let mut m = TreeMachine::new(ROOT.into(), options);
+    let out = feed(&mut m, connected(SESSION));
+    let watch = out.ops[0].0;
+    settle(&mut m, tree, out.ops);
+    assert!(m.is_initialized() && m.is_persistent());
+    (m, watch)
+}
+
+#[test]
+fn the_watch_and_the_load_are_pipelined_level_by_level() {
+    let tree = sample();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    assert!(drain(&mut m).ops.is_empty(), "nothing before a connection");
+    let out = feed(&mut m, connected(SESSION));
+    assert_eq!(
+        ops(&out.ops),
+        vec![add_watch(), read(ROOT, false), get_children(ROOT, false)],
+        "the watch is in place before the reads, in one batch"
+    );
+    let (w, d, c) = (out.ops[0].0, out.ops[1].0, out.ops[2].0);
+    feed(&mut m, done(w, Ok(OpResult::WatchAdded)));
+    let root = feed(&mut m, done(d, tree.answer(&out.ops[1].1)));
+    assert_eq!(
+        root.events,
+        vec![TreeEvent::NodeCreated(node(ROOT, b"r", 1))]
+    );
+    let level = feed(&mut m, done(c, tree.answer(&out.ops[2].1)));
+    assert_eq!(
+        ops(&level.ops),
+        vec![
+            read("/svc/a", false),
+            get_children("/svc/a", false),
+            read("/svc/b", false),
+            get_children("/svc/b", false),
+        ],
+        "a whole level at once"
+    );
+    let events = settle(&mut m, &tree, level.ops);
+    assert_eq!(
+        events,
+        vec![
+            TreeEvent::NodeCreated(node("/svc/a", b"a", 2)),
+            TreeEvent::NodeCreated(node("/svc/b", b"b", 3)),
+            TreeEvent::NodeCreated(node("/svc/b/x", b"x", 4)),
+            TreeEvent::Initialized,
+        ]
+    );
+    assert_eq!(m.snapshot().len(), 4);
+    assert_eq!(
+        m.current_children("/svc")
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+}
+
+#[test]
+fn persistent_events_keep_the_cache_current() {
+    let mut tree = sample();
+    let (mut m, watch) = loaded(&tree, TreeOptions::default());
+    tree.put("/svc/c", b"c", stat(5, 5, 0));
+    let out = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c"));
+    assert_eq!(ops(&out.ops), vec![read("/svc/c", false)]);
+    assert_eq!(
+        settle(&mut m, &tree, out.ops),
+        vec![TreeEvent::NodeCreated(node("/svc/c", b"c", 5))]
+    );
+    tree.put("/svc/a", b"a2", stat(2, 6, 1));
+    let out = feed(&mut m, fired(watch, EventType::NodeDataChanged, "/svc/a"));
+    assert_eq!(
+        settle(&mut m, &tree, out.ops),
+        vec![TreeEvent::NodeChanged(ChildData {
+            path: "/svc/a".into(),
+            stat: stat(2, 6, 1),
+            data: Some(b"a2".to_vec())
+        })]
+    );
+    // Deleting /svc/b drops its cached subtree, descendants first.
+    let out = feed(&mut m, fired(watch, EventType::NodeDeleted, "/svc/b"));
+    assert_eq!(
+        out.events,
+        vec![
+            TreeEvent::NodeDeleted(node("/svc/b/x", b"x", 4)),
+            TreeEvent::NodeDeleted(node("/svc/b", b"b", 3)),
+        ]
+    );
+    assert!(out.ops.is_empty());
+}
+
+#[test]
+fn without_add_watch_it_falls_back_to_one_shot_watches() {
+    let mut tree = sample();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    let out = feed(&mut m, connected(SESSION));
+    let fallback = feed(&mut m, done(out.ops[0].0, Err(Error::Unimplemented)));
+    assert_eq!(
+        ops(&fallback.ops),
+        vec![read(ROOT, true), get_children(ROOT, true)]
+    );
+    // The unwatched reads already in flight are superseded: no events from them.
+    let stale = feed(&mut m, done(out.ops[1].0, tree.answer(&out.ops[1].1)));
+    assert!(stale.events.is_empty() && stale.ops.is_empty());
+    feed(&mut m, done(out.ops[2].0, tree.answer(&out.ops[2].1)));
+    let root_child_watch = fallback.ops[1].0;
+    let events = settle(&mut m, &tree, fallback.ops);
+    assert_eq!(events.len(), 5, "{events:?}");
+    assert_eq!(events.last(), Some(&TreeEvent::Initialized));
+    assert!(!m.is_persistent());
+    // A burst between re-arms: one child event, a re-listing, a diff.
+    tree.0.remove("/svc/a");
+    tree.put("/svc/c", b"c", stat(5, 5, 0));
+    tree.put("/svc/d", b"d", stat(6, 6, 0));
+    let out = feed(
+        &mut m,
+        fired(root_child_watch, EventType::NodeChildrenChanged, ROOT),
+    );
+    assert_eq!(ops(&out.ops), vec![get_children(ROOT, true)]);
+    let out = feed(&mut m, done(out.ops[0].0, tree.answer(&out.ops[0].1)));
+    assert_eq!(
+        out.events,
+        vec![TreeEvent::NodeDeleted(node("/svc/a", b"a", 2))]
+    );
+    assert_eq!(
+        ops(&out.ops),
+        vec![
+            read("/svc/c", true),
+            get_children("/svc/c", true),
+            read("/svc/d", true),
+            get_children("/svc/d", true),
+        ]
+    );
+}
+
+#[test]
+fn depth_and_selector_bound_what_is_read() {
+    let tree = Tree::with(&[
+        (ROOT, b"r", 1),
+        ("/svc/a", b"a", 2),
+        ("/svc/a/deep", b"d", 3),
+        ("/svc/skip", b"s", 4),
+    ]);
+    let options = TreeOptions::default()
+        .max_depth(1)
+        .selector(Selector::all().accept(|p| !p.ends_with("/skip")));
+    let mut m = TreeMachine::new(ROOT.into(), options);
+    let out = feed(&mut m, connected(SESSION));
+    let watch = out.ops[0].0;
+    let out = feed(&mut m, done(out.ops[2].0, tree.answer(&out.ops[2].1)));
+    assert_eq!(
+        ops(&out.ops),
+        vec![read("/svc/a", false)],
+        "no listing below max depth, no read of unselected nodes"
+    );
+    // Persistent events beyond the scope are ignored.
+    assert!(
+        feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/a/deep2"))
+            .ops
+            .is_empty()
+    );
+    assert!(
+        feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/skip"))
+            .ops
+            .is_empty()
+    );
+    assert!(feed(&mut m, fired(watch, EventType::NodeCreated, "/svcx"))
+        .ops
+        .is_empty());
+}
+
+#[test]
+fn a_node_deleted_between_the_listing_and_its_read_is_simply_absent() {
+    let mut tree = sample();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    let out = feed(&mut m, connected(SESSION));
+    let listing = feed(&mut m, done(out.ops[2].0, tree.answer(&out.ops[2].1)));
+    tree.0.remove("/svc/b/x");
+    tree.0.remove("/svc/b");
+    let mut events = settle(&mut m, &tree, listing.ops);
+    events.extend(settle(&mut m, &tree, out.ops));
+    assert_eq!(
+        events,
+        vec![
+            TreeEvent::NodeCreated(node("/svc/a", b"a", 2)),
+            TreeEvent::NodeCreated(node(ROOT, b"r", 1)),
+            TreeEvent::Initialized
+        ]
+    );
+    assert_eq!(m.current_data("/svc/b"), None);
+}
+
+#[test]
+fn a_persistent_reconnect_reads_everything_again_and_sees_a_recreate() {
+    let mut tree = sample();
+    let (mut m, _) = loaded(&tree, TreeOptions::default());
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    // While disconnected, /svc/a was deleted and created again with the same data.
+    tree.put("/svc/a", b"a", stat(9, 9, 0));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert_eq!(out.events, vec![TreeEvent::ConnectionReconnected]);
+    assert!(
+        !ops(&out.ops).contains(&add_watch()),
+        "the same session keeps its persistent watch"
+    );
+    assert_eq!(out.ops.len(), 8, "data and children of 4 nodes");
+    assert_eq!(
+        settle(&mut m, &tree, out.ops),
+        vec![
+            TreeEvent::NodeDeleted(node("/svc/a", b"a", 2)),
+            TreeEvent::NodeCreated(node("/svc/a", b"a", 9)),
+        ]
+    );
+}
+
+#[test]
+fn a_one_shot_reconnect_sends_only_failed_reads() {
+    let tree = sample();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    let out = feed(&mut m, connected(SESSION));
+    let fallback = feed(&mut m, done(out.ops[0].0, Err(Error::Unimplemented)));
+    let (root_read, root_list) = (fallback.ops[0].clone(), fallback.ops[1].clone());
+    settle(&mut m, &tree, vec![root_list]);
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    feed(&mut m, done(root_read.0, Err(Error::ConnectionLoss)));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert_eq!(ops(&out.ops), vec![read(ROOT, true)]);
+}
+
+#[test]
+fn a_new_session_adds_the_watch_again_and_reloads() {
+    let tree = sample();
+    let (mut m, old_watch) = loaded(&tree, TreeOptions::default());
+    let out = feed(
+        &mut m,
+        fired(
+            old_watch,
+            EventType::Session(crate::SessionState::Expired),
+            "",
+        ),
+    );
+    assert!(out.ops.is_empty());
+    feed(&mut m, state(ConnectionState::Lost, SESSION));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION + 1));
+    assert_eq!(ops(&out.ops)[0], add_watch());
+    assert_eq!(out.ops.len(), 9, "the watch, data and children of 4 nodes");
+    assert!(settle(&mut m, &tree, out.ops).is_empty(), "nothing changed");
+}
+
+#[test]
+fn an_absent_root_is_cached_once_created() {
+    let mut tree = Tree::default();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    let out = feed(&mut m, connected(SESSION));
+    let watch = out.ops[0].0;
+    assert_eq!(settle(&mut m, &tree, out.ops), vec![TreeEvent::Initialized]);
+    tree.put(ROOT, b"r", stat(1, 1, 0));
+    let out = feed(&mut m, fired(watch, EventType::NodeCreated, ROOT));
+    assert_eq!(
+        settle(&mut m, &tree, out.ops),
+        vec![TreeEvent::NodeCreated(node(ROOT, b"r", 1))]
+    );
+
+    // On one-shot watches, an exists watch waits for the root.
+    let mut tree = Tree::default();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    let out = feed(&mut m, connected(SESSION));
+    let fallback = feed(&mut m, done(out.ops[0].0, Err(Error::Unimplemented)));
+    assert!(
+        settle(&mut m, &tree, out.ops[1..].to_vec()).is_empty(),
+        "superseded"
+    );
+    let out = feed(&mut m, done(fallback.ops[0].0, Err(Error::NoNode)));
+    assert_eq!(ops(&out.ops), vec![exists(ROOT)]);
+    let ex = out.ops[0].0;
+    feed(&mut m, done(ex, Ok(OpResult::Exists(None))));
+    let init = feed(&mut m, done(fallback.ops[1].0, Err(Error::NoNode)));
+    assert_eq!(init.events, vec![TreeEvent::Initialized]);
+    tree.put(ROOT, b"r", stat(1, 1, 0));
+    let out = feed(&mut m, fired(ex, EventType::NodeCreated, ROOT));
+    assert_eq!(
+        ops(&out.ops),
+        vec![read(ROOT, true), get_children(ROOT, true)]
+    );
+}
+
+#[test]
+fn a_cache_started_while_down_fills_once_up() {
+    let tree = sample();
+    let mut m = TreeMachine::new(ROOT.into(), TreeOptions::default());
+    let out = feed(&mut m, connected(SESSION));
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    for (token, _) in &out.ops {
+        assert!(feed(&mut m, done(*token, Err(Error::ConnectionLoss)))
+            .ops
+            .is_empty());
+    }
+    assert!(!m.is_initialized());
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert_eq!(
+        ops(&out.ops),
+        vec![add_watch(), read(ROOT, false), get_children(ROOT, false)]
+    );
+    let events = settle(&mut m, &tree, out.ops);
+    assert_eq!(events.len(), 5);
+    assert_eq!(events.last(), Some(&TreeEvent::Initialized));
+    assert!(m.is_persistent());
+}
+
+#[test]
+fn close_stops_everything() {
+    let tree = sample();
+    let (mut m, watch) = loaded(&tree, TreeOptions::default());
+    feed(&mut m, Input::Command(CacheCommand::Close));
+    assert!(m.is_done());
+    let out = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/z"));
+    assert!(out.ops.is_empty() && out.events.is_empty());
+}
