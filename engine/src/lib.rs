@@ -11,6 +11,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod coordinator;
+pub mod discovery;
 pub mod error;
 pub mod framework;
 pub mod machine;
