@@ -12,6 +12,7 @@ use crate::framework::link::Link;
 use crate::framework::ConnectionState;
 use crate::machine::{Token, Tokens};
 use crate::op::Op;
+use crate::Error;
 
 /// What a (re)connection means for the watches a cache holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,9 +83,14 @@ impl<P: Clone> Reads<P> {
         self.pending.remove(&token)
     }
 
-    /// A read sent at `epoch` failed for want of a connection: returns it when it may be sent
-    /// again now, else parks it until the connection comes back.
-    pub(crate) fn retry(&mut self, purpose: P, epoch: u64) -> Option<P> {
+    /// A read sent at `epoch` failed with `error`. A connection failure returns the read when
+    /// it may be sent again now, else parks it until the connection comes back. Any other
+    /// failure (e.g. `NoAuth`) is not retried: the node is left out of the cache.
+    pub(crate) fn retry(&mut self, purpose: P, epoch: u64, error: &Error) -> Option<P> {
+        if !error.is_retryable() {
+            tracing::warn!(%error, "cache read failed; the node is left out");
+            return None;
+        }
         if self.link.ready_after(epoch) {
             return Some(purpose);
         }
@@ -148,4 +154,9 @@ impl<P: Clone> Reads<P> {
     pub(crate) fn clear_ops(&mut self) {
         self.ops.clear();
     }
+}
+
+/// The error of a failed read; a result of the wrong kind counts as a marshalling error.
+pub(crate) fn unexpected(result: Result<crate::op::OpResult, Error>) -> Error {
+    result.err().unwrap_or(Error::MarshallingError)
 }

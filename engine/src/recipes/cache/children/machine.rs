@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::framework::ConnectionState;
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
+use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
 use crate::recipes::cache::{
     compare, connection_event, CacheCommand, Change, ChildData, Connection,
 };
@@ -279,8 +279,13 @@ impl ChildrenMachine {
                     again: false,
                 });
             }
-            Ok(_) | Err(_) => {
-                if self.reads.retry(Purpose::Parent, sent.epoch).is_some() {
+            other => {
+                let error = unexpected(other);
+                if self
+                    .reads
+                    .retry(Purpose::Parent, sent.epoch, &error)
+                    .is_some()
+                {
                     self.list();
                 }
             }
@@ -307,10 +312,11 @@ impl ChildrenMachine {
             Ok(OpResult::Exists(Some(stat))) => (stat, None),
             // Deleted between the listing and the read: simply not there.
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) => return self.remove(&name),
-            Ok(_) | Err(_) => {
+            other => {
+                let error = unexpected(other);
                 if self
                     .reads
-                    .retry(Purpose::Child(name.clone()), epoch)
+                    .retry(Purpose::Child(name.clone()), epoch, &error)
                     .is_some()
                 {
                     self.read(&name);

@@ -389,3 +389,14 @@ fn close_stops_everything() {
     let out = feed(&mut m, fired(list, EventType::NodeChildrenChanged, DIR));
     assert!(out.ops.is_empty() && out.events.is_empty());
 }
+
+#[test]
+fn an_unreadable_child_is_left_out_without_blocking_initialization() {
+    let (mut m, list) = started(StartMode::PostInitializedEvent);
+    let out = feed(&mut m, done(list, Ok(children(&["a", "secret"]))));
+    feed(&mut m, done(out.ops[0].0, Ok(data(b"x", stat(10, 10, 0)))));
+    let last = feed(&mut m, done(out.ops[1].0, Err(Error::NoAuth)));
+    assert!(last.ops.is_empty(), "not retried");
+    assert_eq!(last.events, vec![ChildrenEvent::Initialized]);
+    assert_eq!(m.current_data("secret"), None);
+}

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use crate::framework::ConnectionState;
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
+use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
 use crate::recipes::cache::{
     compare, connection_event, CacheCommand, Change, ChildData, Connection,
 };
@@ -159,8 +159,13 @@ impl NodeMachine {
                 self.watch = Some((token, sent.session));
                 self.set(None);
             }
-            Ok(_) | Err(_) => {
-                if self.reads.retry(Purpose::Read, sent.epoch).is_some() {
+            other => {
+                let error = unexpected(other);
+                if self
+                    .reads
+                    .retry(Purpose::Read, sent.epoch, &error)
+                    .is_some()
+                {
                     self.read();
                 }
                 return;

@@ -11,9 +11,12 @@
 //!        watch and a child watch (changed → getData, children changed → list and diff,
 //!        deleted → drop the subtree; an absent root gets an exists watch)
 //!
-//!  RECONNECTED, same session: one-shot watches survive and catch up, but ZooKeeper does not
-//!        replay a persistent watch's missed events, so persistent mode reads everything again
-//!  new session: every watch is gone ──► add the watch again (or re-arm), read everything
+//!  RECONNECTED, same session: one-shot watches survive and catch up; ZooKeeper does not
+//!        replay a persistent watch's missed events, so persistent mode refreshes: a listing
+//!        per listed node (its stat shows data changes), a stat check per leaf, and data
+//!        reads only where czxid or mzxid changed
+//!  new session: every watch is gone ──► add the watch again and refresh (persistent), or
+//!        read everything with new watches (one-shot)
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};
@@ -22,7 +25,7 @@ use super::options::TreeOptions;
 use crate::framework::ConnectionState;
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
+use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
 use crate::recipes::cache::{
     compare, connection_event, CacheCommand, Change, ChildData, Connection,
 };
@@ -66,6 +69,8 @@ enum Purpose {
     AddWatch,
     Data(String),
     Children(String),
+    /// A refresh's stat check of a node whose children are not listed.
+    Check(String),
     RootExists,
 }
 
@@ -82,6 +87,8 @@ struct Node {
     data: Option<ChildData>,
     reading: Option<Token>,
     listing: Option<Token>,
+    /// The listing in flight is a refresh: compare the stat it brings with the cached one.
+    check: bool,
     /// One-shot mode: the data and child watches left by the last reads.
     data_watch: Option<Token>,
     child_watch: Option<Token>,
@@ -269,7 +276,9 @@ impl TreeMachine {
             Op::GetChildren { path, watch },
             Purpose::Children(p.to_owned()),
         );
-        self.nodes.entry(p.to_owned()).or_default().listing = Some(token);
+        let node = self.nodes.entry(p.to_owned()).or_default();
+        node.listing = Some(token);
+        node.check = false;
     }
 
     fn root_exists(&mut self) {
@@ -290,6 +299,47 @@ impl TreeMachine {
         for p in paths {
             self.load(&p);
         }
+    }
+
+    /// Persistent mode after a reconnect: the watch's missed events are not replayed, so look
+    /// at every node again, cheaply: a listing (whose stat tells whether the data changed) for
+    /// nodes whose children are cached, a stat check for the others, and a data read only for
+    /// nodes whose stat changed.
+    fn refresh_all(&mut self) {
+        let paths: Vec<String> = self.nodes.keys().cloned().collect();
+        if !self.nodes.contains_key(&self.root) {
+            let root = self.root.clone();
+            self.load(&root);
+        }
+        for p in paths {
+            self.refresh(&p);
+        }
+    }
+
+    fn refresh(&mut self, p: &str) {
+        if self.closed {
+            return;
+        }
+        if self.nodes.get(p).is_none_or(|n| n.data.is_none()) {
+            return self.load(p);
+        }
+        if self.descendable(p) {
+            self.list(p);
+            self.nodes.get_mut(p).expect("listed").check = true;
+        } else {
+            let path = p.to_owned();
+            let token = self.reads.send(
+                Op::Exists { path, watch: false },
+                Purpose::Check(p.to_owned()),
+            );
+            self.nodes.get_mut(p).expect("listed").reading = Some(token);
+        }
+    }
+
+    /// True when `stat` shows another node or other data than the cached one.
+    fn stale(&self, p: &str, stat: &crate::types::Stat) -> bool {
+        self.current_data(p)
+            .is_none_or(|d| d.stat.czxid != stat.czxid || d.stat.mzxid != stat.mzxid)
     }
 
     fn arm(&mut self, p: &str, token: Token, kind: Kind) {
@@ -388,10 +438,11 @@ impl TreeMachine {
                 }
                 return self.remove_subtree(&p);
             }
-            Ok(_) | Err(_) => {
+            other => {
+                let error = unexpected(other);
                 if self
                     .reads
-                    .retry(Purpose::Data(p.clone()), sent.epoch)
+                    .retry(Purpose::Data(p.clone()), sent.epoch, &error)
                     .is_some()
                 {
                     self.read_data(&p);
@@ -423,13 +474,20 @@ impl TreeMachine {
             return;
         }
         node.listing = None;
+        let check = std::mem::take(&mut node.check);
         let names = match result {
-            Ok(OpResult::Children { children, .. }) => children,
+            Ok(OpResult::Children { children, stat }) => {
+                if check && self.stale(&p, &stat) {
+                    self.read_data(&p);
+                }
+                children
+            }
             Err(Error::NoNode) => return self.remove_subtree(&p),
-            Ok(_) | Err(_) => {
+            other => {
+                let error = unexpected(other);
                 if self
                     .reads
-                    .retry(Purpose::Children(p.clone()), sent.epoch)
+                    .retry(Purpose::Children(p.clone()), sent.epoch, &error)
                     .is_some()
                 {
                     self.list(&p);
@@ -457,6 +515,37 @@ impl TreeMachine {
         }
     }
 
+    fn on_check(
+        &mut self,
+        token: Token,
+        p: String,
+        sent: Sent<Purpose>,
+        result: Result<OpResult, Error>,
+    ) {
+        let Some(node) = self.nodes.get_mut(&p) else {
+            return;
+        };
+        if node.reading != Some(token) {
+            return;
+        }
+        node.reading = None;
+        match result {
+            Ok(OpResult::Exists(Some(stat))) => {
+                if self.stale(&p, &stat) {
+                    self.read_data(&p);
+                }
+            }
+            Ok(OpResult::Exists(None)) | Err(Error::NoNode) if p == self.root => self.root_gone(),
+            Ok(OpResult::Exists(None)) | Err(Error::NoNode) => self.remove_subtree(&p),
+            other => {
+                let error = unexpected(other);
+                if let Some(purpose) = self.reads.retry(Purpose::Check(p), sent.epoch, &error) {
+                    self.resend(purpose);
+                }
+            }
+        }
+    }
+
     fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
         let Some(sent) = self.reads.complete(token) else {
             return;
@@ -480,15 +569,20 @@ impl TreeMachine {
                         self.mode = Mode::OneShot;
                         self.reload_all();
                     }
-                    Err(_) => {
-                        if self.reads.retry(Purpose::AddWatch, sent.epoch).is_some() {
+                    Err(error) => {
+                        if self
+                            .reads
+                            .retry(Purpose::AddWatch, sent.epoch, &error)
+                            .is_some()
+                        {
                             self.add_watch();
-                            self.reload_all();
+                            self.refresh_all();
                         }
                     }
                 },
                 Purpose::Data(p) => self.on_data(token, p, sent, result),
                 Purpose::Children(p) => self.on_children(token, p, sent, result),
+                Purpose::Check(p) => self.on_check(token, p, sent, result),
                 Purpose::RootExists => match result {
                     Ok(OpResult::Exists(Some(_))) => {
                         let root = self.root.clone();
@@ -498,8 +592,13 @@ impl TreeMachine {
                         let root = self.root.clone();
                         self.watches.insert(token, (root, Kind::RootExists));
                     }
-                    _ => {
-                        if self.reads.retry(Purpose::RootExists, sent.epoch).is_some() {
+                    other => {
+                        let error = unexpected(other);
+                        if self
+                            .reads
+                            .retry(Purpose::RootExists, sent.epoch, &error)
+                            .is_some()
+                        {
                             self.root_exists();
                         }
                     }
@@ -581,12 +680,13 @@ impl TreeMachine {
                 }
             }
             Reconnect::SameSession => {
-                // A persistent watch's missed events are not replayed: read everything again.
+                // A persistent watch's missed events are not replayed: look at everything
+                // again (stats first; data only where it changed).
                 let ready = self.reads.take_ready();
                 if ready.contains(&Purpose::AddWatch) || self.persistent.is_none() && !self.adding {
                     self.add_watch();
                 }
-                self.reload_all();
+                self.refresh_all();
             }
             Reconnect::NewSession => {
                 self.reads.clear_parked();
@@ -596,10 +696,13 @@ impl TreeMachine {
                     node.data_watch = None;
                     node.child_watch = None;
                 }
-                if self.mode != Mode::OneShot {
+                if self.mode == Mode::OneShot {
+                    // Every one-shot watch must be left again: read everything.
+                    self.reload_all();
+                } else {
                     self.add_watch();
+                    self.refresh_all();
                 }
-                self.reload_all();
             }
         }
     }
@@ -608,7 +711,7 @@ impl TreeMachine {
         match purpose {
             Purpose::AddWatch => {
                 self.add_watch();
-                self.reload_all();
+                self.refresh_all();
             }
             Purpose::Data(p) => {
                 if self.nodes.get(&p).is_some_and(|n| n.reading.is_none()) {
@@ -618,6 +721,11 @@ impl TreeMachine {
             Purpose::Children(p) => {
                 if self.nodes.get(&p).is_some_and(|n| n.listing.is_none()) {
                     self.list(&p);
+                }
+            }
+            Purpose::Check(p) => {
+                if self.nodes.get(&p).is_some_and(|n| n.reading.is_none()) {
+                    self.refresh(&p);
                 }
             }
             Purpose::RootExists => self.root_exists(),

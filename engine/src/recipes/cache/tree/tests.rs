@@ -40,14 +40,17 @@ impl Tree {
             }
             Op::Exists { path, .. } => Ok(OpResult::Exists(self.0.get(path).map(|(_, s)| *s))),
             Op::GetChildren { path, .. } => {
-                node(path)?;
+                let (_, s) = node(path)?;
                 let names: Vec<&str> = self
                     .0
                     .keys()
                     .filter(|k| path::parent(k) == Some(path.as_str()))
                     .map(|k| path::name(k))
                     .collect();
-                Ok(children(&names))
+                let OpResult::Children { children, .. } = children(&names) else {
+                    unreachable!()
+                };
+                Ok(OpResult::Children { children, stat: *s })
             }
             other => panic!("unexpected op {other:?}"),
         }
@@ -303,7 +306,16 @@ fn a_persistent_reconnect_reads_everything_again_and_sees_a_recreate() {
         !ops(&out.ops).contains(&add_watch()),
         "the same session keeps its persistent watch"
     );
-    assert_eq!(out.ops.len(), 8, "data and children of 4 nodes");
+    assert_eq!(
+        ops(&out.ops),
+        vec![
+            get_children(ROOT, false),
+            get_children("/svc/a", false),
+            get_children("/svc/b", false),
+            get_children("/svc/b/x", false),
+        ],
+        "one listing per node; the listings' stats show what changed"
+    );
     assert_eq!(
         settle(&mut m, &tree, out.ops),
         vec![
@@ -343,7 +355,7 @@ fn a_new_session_adds_the_watch_again_and_reloads() {
     feed(&mut m, state(ConnectionState::Lost, SESSION));
     let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION + 1));
     assert_eq!(ops(&out.ops)[0], add_watch());
-    assert_eq!(out.ops.len(), 9, "the watch, data and children of 4 nodes");
+    assert_eq!(out.ops.len(), 5, "the watch and a listing per node");
     assert!(settle(&mut m, &tree, out.ops).is_empty(), "nothing changed");
 }
 
@@ -415,4 +427,48 @@ fn close_stops_everything() {
     assert!(m.is_done());
     let out = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/z"));
     assert!(out.ops.is_empty() && out.events.is_empty());
+}
+
+#[test]
+fn a_refresh_checks_leaf_stats_and_reads_only_changed_data() {
+    let mut tree = sample();
+    let (mut m, _) = loaded(&tree, TreeOptions::default().max_depth(1));
+    assert_eq!(
+        m.snapshot().len(),
+        3,
+        "root, a and b; b/x is below max depth"
+    );
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    tree.put("/svc/b", b"b2", stat(3, 8, 1));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert_eq!(
+        ops(&out.ops),
+        vec![
+            get_children(ROOT, false),
+            Op::Exists {
+                path: "/svc/a".into(),
+                watch: false
+            },
+            Op::Exists {
+                path: "/svc/b".into(),
+                watch: false
+            },
+        ]
+    );
+    let mut reads = Vec::new();
+    let mut events = Vec::new();
+    for (token, op) in out.ops {
+        let out = feed(&mut m, done(token, tree.answer(&op)));
+        reads.extend(ops(&out.ops));
+        events.extend(settle(&mut m, &tree, out.ops));
+    }
+    assert_eq!(reads, vec![read("/svc/b", false)], "only the changed node");
+    assert_eq!(
+        events,
+        vec![TreeEvent::NodeChanged(ChildData {
+            path: "/svc/b".into(),
+            stat: stat(3, 8, 1),
+            data: Some(b"b2".to_vec())
+        })]
+    );
 }
