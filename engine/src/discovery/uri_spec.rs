@@ -45,7 +45,7 @@ impl UriPart {
 /// ```
 /// use docent::discovery::UriSpec;
 /// let spec: UriSpec = "{scheme}://{address}:{port}{[}x{]}".parse().unwrap();
-/// assert_eq!(spec.parts().len(), 7);
+/// assert_eq!(spec.parts().len(), 8);
 /// assert_eq!(spec.build(None), "http://:{x}");
 /// assert_eq!(spec.to_string(), "{scheme}://{address}:{port}{[}x{]}");
 /// ```

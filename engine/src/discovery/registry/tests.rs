@@ -519,3 +519,28 @@ fn close_unregisters_everything_then_finishes() {
     );
     assert_eq!(out.events, vec![completed(5, Err(Error::Closed))]);
 }
+
+/// discovery_stale_reregister: an update whose reply is lost across a reconnect is written by
+/// the re-registration that follows, with the updated content, at once.
+#[test]
+fn discovery_stale_reregister_update_lost_across_reconnect() {
+    let i = instance("old", ServiceType::Dynamic);
+    let mut m = registered(&i);
+    let new = i.with_payload(Some(crate::discovery::Payload::String("new".into())));
+    let out = cmd(
+        &mut m,
+        RegistryCommand::Update {
+            request: 2,
+            instance: new.clone(),
+        },
+    );
+    let set = out.ops[0].0;
+    state(&mut m, Suspended);
+    let out = state(&mut m, Reconnected);
+    assert!(out.ops.is_empty(), "the update is still in flight");
+    // Its failure arrives after the reconnection: re-register now, with the new content.
+    let out = done(&mut m, set, Err(Error::ConnectionLoss));
+    assert_eq!(ops(&out), vec![create(PATH, &new)]);
+    let out = done(&mut m, out.ops[0].0, created(PATH));
+    assert_eq!(out.events, vec![written(PATH), completed(2, Ok(()))]);
+}
