@@ -196,7 +196,10 @@ impl NodeMachine {
         if self.closed {
             return;
         }
-        match connection_event(state) {
+        // Connection events only once the cache has started (not for the state it was
+        // created in).
+        let started = self.reads.is_started();
+        match connection_event(state).filter(|_| started) {
             Some(Connection::Suspended) => self.events.push_back(NodeEvent::ConnectionSuspended),
             Some(Connection::Reconnected) => {
                 self.events.push_back(NodeEvent::ConnectionReconnected)

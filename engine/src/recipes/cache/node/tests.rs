@@ -150,3 +150,11 @@ fn close_stops_everything() {
     let out = feed(&mut m, fired(watch, EventType::NodeDataChanged, PATH));
     assert!(out.ops.is_empty() && out.events.is_empty());
 }
+
+#[test]
+fn the_state_the_cache_was_created_in_is_not_reported() {
+    let mut m = NodeMachine::new(PATH.into());
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert!(out.events.is_empty());
+    assert_eq!(ops(&out.ops), vec![get_data(PATH)]);
+}
