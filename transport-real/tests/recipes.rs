@@ -27,6 +27,13 @@ async fn three_latch_participants_hand_over_in_order_with_rising_tokens() {
         let c = client(&server.connect_string()).await;
         latches.push(LeaderLatch::start(&c, "/recipes/latch", &format!("p{i}")).unwrap());
     }
+    // Everyone has joined before we look.
+    for _ in 0..200 {
+        if latches[0].participants().await.unwrap().len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut last_token = 0;
     for _ in 0..3 {
         // Exactly one leads.
@@ -52,7 +59,8 @@ async fn three_latch_participants_hand_over_in_order_with_rising_tokens() {
         let participants = latches[leader].participants().await.unwrap();
         assert_eq!(participants.len(), latches.len());
         assert_eq!(participants[0].id, latches[leader].id());
-        assert!(participants[0].is_leader && !participants[1].is_leader);
+        assert!(participants[0].is_leader);
+        assert!(participants[1..].iter().all(|p| !p.is_leader));
         let latch = latches.remove(leader);
         let mut events = latch.events();
         latch.close(CloseMode::NotifyLeader).await.unwrap();
@@ -104,6 +112,8 @@ async fn mutex_holders_never_overlap_and_guarded_writes_apply() {
     assert_eq!(all.len(), 15, "every grant has its own token");
 }
 
+static BROKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selector_runs_the_leadership_function_once_at_a_time() {
     let server = shared_server().await;
@@ -116,9 +126,19 @@ async fn selector_runs_the_leadership_function_once_at_a_time() {
         let selector = LeaderSelector::builder(&c, "/recipes/selector", move |_leadership| {
             let (running, turns) = (running.clone(), turns.clone());
             async move {
-                assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "two leaders");
+                // Cancellation drops this future: the guard still counts us out.
+                struct Out(Arc<AtomicUsize>);
+                impl Drop for Out {
+                    fn drop(&mut self) {
+                        self.0.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                let previous = running.fetch_add(1, Ordering::SeqCst);
+                let _out = Out(running.clone());
+                if previous != 0 {
+                    BROKEN.store(true, Ordering::SeqCst);
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
                 turns.fetch_add(1, Ordering::SeqCst);
             }
         })
@@ -142,8 +162,13 @@ async fn selector_runs_the_leadership_function_once_at_a_time() {
         .into_iter()
         .map(|p| p.id)
         .collect();
-    assert_eq!(ids.len(), 3);
+    // One of them may be between its release and its next node.
+    assert!((2..=3).contains(&ids.len()), "{ids:?}");
     for s in selectors {
         s.close().await.unwrap();
     }
+    assert!(
+        !BROKEN.load(Ordering::SeqCst),
+        "two leadership functions overlapped"
+    );
 }

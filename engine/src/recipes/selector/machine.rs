@@ -162,6 +162,9 @@ impl SelectorMachine {
 
     fn released(&mut self, now: Instant) {
         self.events.push_back(SelectorEvent::Released);
+        if self.phase == Phase::Closed {
+            return;
+        }
         self.phase = Phase::Idle;
         if std::mem::take(&mut self.requeue_after_release) {
             self.phase = Phase::Queued;

@@ -111,3 +111,26 @@ fn session_only_policy_leads_through_suspension() {
         ))]
     );
 }
+
+#[test]
+fn close_while_leading_cancels_releases_and_finishes() {
+    let (mut m, node) = leading(true);
+    let out = feed(&mut m, Input::Command(SelectorCommand::Close));
+    assert_eq!(
+        out.events,
+        vec![SelectorEvent::Cancel(CancelReason::Closed)]
+    );
+    let (dt, op) = out.ops[0].clone();
+    assert_eq!(
+        op,
+        Op::Delete {
+            path: node,
+            version: None
+        }
+    );
+    assert!(!crate::Machine::is_done(&m));
+    let out = feed(&mut m, done(dt, Ok(OpResult::Deleted)));
+    assert_eq!(out.events, vec![SelectorEvent::Released]);
+    assert!(out.ops.is_empty(), "no requeue after close");
+    assert!(crate::Machine::is_done(&m));
+}
