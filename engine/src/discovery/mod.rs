@@ -17,8 +17,9 @@
 //!
 //! The walk-through of the seeds, in Rust:
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! use docent::discovery::*;
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
@@ -45,7 +46,8 @@
 //! cache.close().await;
 //! discovery.close().await?;
 //! client.close().await?;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod cache;

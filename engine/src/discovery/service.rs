@@ -29,8 +29,9 @@ pub struct Discovered {
 /// Curator processes discover each other. Registered instances are re-registered, with their
 /// current content, on every CONNECTED and RECONNECTED, until unregistered.
 ///
-/// ```ignore
-/// # futures::executor::block_on(async {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), docent::Error> {
 /// use docent::discovery::{ServiceDiscovery, ServiceInstance, UriSpec};
 /// let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 /// let client = docent::Client::builder(ensemble.connect()).build()?;
@@ -46,7 +47,8 @@ pub struct Discovered {
 /// let found = discovery.query_for_instances("some-service").await?;
 /// assert_eq!(found.instances, vec![instance]);
 /// discovery.close().await?;
-/// # Ok::<(), docent::Error>(()) }).unwrap();
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct ServiceDiscovery {

@@ -34,15 +34,17 @@ impl InstanceSource for Snapshot {
 
 /// A watched, in-memory view of one service's instances.
 ///
-/// ```ignore
-/// # futures::executor::block_on(async {
-/// # let (discovery, instance) = todo!();
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), docent::Error> {
+/// # let discovery: docent::discovery::ServiceDiscovery = unimplemented!();
 /// use docent::discovery::{RoundRobin, ServiceCache};
 /// let cache = ServiceCache::start(&discovery, "some-service").await?;
 /// assert_eq!(cache.instances().len(), 1);
 /// let picked = cache.pick(&mut RoundRobin::default());
 /// cache.close().await;
-/// # Ok::<(), docent::Error>(()) }).unwrap();
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug)]
 pub struct ServiceCache {

@@ -118,9 +118,10 @@ impl Source {
 
 /// Picks instances of one service.
 ///
-/// ```ignore
-/// # futures::executor::block_on(async {
-/// # let discovery: docent::discovery::ServiceDiscovery = todo!();
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), docent::Error> {
+/// # let discovery: docent::discovery::ServiceDiscovery = unimplemented!();
 /// use docent::discovery::{RoundRobin, ServiceProvider};
 /// let provider = ServiceProvider::builder(&discovery, "some-service")
 ///     .strategy(RoundRobin::default())
@@ -131,7 +132,8 @@ impl Source {
 ///     provider.note_error(&instance);
 /// }
 /// provider.close().await;
-/// # Ok::<(), docent::Error>(()) }).unwrap();
+/// # Ok(())
+/// # }
 /// ```
 pub struct ServiceProvider {
     client: Client,

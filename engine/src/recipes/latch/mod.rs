@@ -4,8 +4,9 @@
 //! Curator processes share one election. Leadership comes with a fencing token (the latch
 //! node's creation zxid) and ends on SUSPENDED (standard error policy) and LOST.
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! use docent::recipes::latch::{CloseMode, LeaderLatch};
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
@@ -14,7 +15,8 @@
 //! assert!(latch.has_leadership() && token > 0);
 //! assert_eq!(latch.leader().await?.map(|p| p.id), Some("node-1".to_string()));
 //! latch.close(CloseMode::Silent).await?;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod machine;

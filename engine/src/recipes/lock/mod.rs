@@ -6,15 +6,17 @@
 //! token — the lock node's creation zxid — and [`Mutex::guarded`] writes only while the lock
 //! is still ours.
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
 //! let lock = docent::recipes::lock::Mutex::new(&client, "/locks/orders")?;
 //! let lease = lock.acquire().await?;
 //! assert!(lease.token > 0);
 //! lock.release().await?;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod machine;

@@ -7,8 +7,9 @@
 //! (the seed's `losingfn`) is told why. Nodes are Curator's mutex nodes (`_c_<uuid>-lock-<seq>`)
 //! holding the participant id.
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! use docent::recipes::selector::LeaderSelector;
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
@@ -27,7 +28,8 @@
 //! let token = rx.await.unwrap();
 //! assert!(token > 0);
 //! selector.close().await?;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod machine;

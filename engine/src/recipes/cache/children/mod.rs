@@ -1,7 +1,8 @@
 //! Curator's `PathChildrenCache`: the children of one node, with their data and stat.
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! use docent::recipes::cache::{ChildrenEvent, ChildrenOptions, PathChildrenCache, StartMode};
 //! use futures::StreamExt;
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
@@ -18,7 +19,8 @@
 //!     other => panic!("unexpected {other:?}"),
 //! }
 //! cache.close().await;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod machine;

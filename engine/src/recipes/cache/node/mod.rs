@@ -1,7 +1,8 @@
 //! Curator's `NodeCache`: one node's data and stat, whether or not it exists.
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! use docent::recipes::cache::{NodeCache, NodeEvent};
 //! use futures::StreamExt;
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
@@ -16,7 +17,8 @@
 //!     other => panic!("unexpected {other:?}"),
 //! }
 //! cache.close().await;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod machine;

@@ -1,25 +1,27 @@
 //! Curator's `CuratorCache` / `TreeCache`: a whole subtree, on one persistent recursive watch
 //! where the server has them (ZooKeeper 3.6+), on one-shot watches per node otherwise.
 //!
-//! ```ignore
-//! # futures::executor::block_on(async {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), docent::Error> {
 //! use docent::recipes::cache::{TreeCache, TreeEvent, TreeOptions};
 //! use futures::StreamExt;
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
 //! client.create().parents().data(b"8080".to_vec()).at("/services/web/port").await?;
-//! let cache = TreeCache::start(&client, "/services", TreeOptions::default().max_depth(2))?;
+//! let cache = TreeCache::start(&client, "/services", TreeOptions::default().max_depth(1))?;
 //! cache.await_initialized().await?;
 //! assert!(cache.current_data("/services/web").is_some());
 //! assert!(cache.current_data("/services/web/port").is_none()); // below max depth
 //! let mut events = cache.events();
-//! client.set_data().data(b"up".to_vec()).at("/services/web").await?;
+//! client.set_data().at("/services/web", b"up".to_vec()).await?;
 //! match events.next().await {
 //!     Some(TreeEvent::NodeChanged(node)) => assert_eq!(node.data, Some(b"up".to_vec())),
 //!     other => panic!("unexpected {other:?}"),
 //! }
 //! cache.close().await;
-//! # Ok::<(), docent::Error>(()) }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod machine;
