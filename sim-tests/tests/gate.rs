@@ -4,6 +4,7 @@
 
 #[test]
 #[cfg_attr(not(madsim), ignore = "only meaningful in the simulation suite")]
+#[allow(clippy::assertions_on_constants)] // the constant is the point
 fn madsim_cfg_is_active() {
     assert!(
         cfg!(madsim),
