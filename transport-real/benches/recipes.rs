@@ -1,2 +1,505 @@
-//! placeholder
-fn main() {}
+//! The recipes on a real session, beside Apache Curator 5.4 on the same server.
+//!
+//! ```text
+//! cargo bench -p docent-zk --bench recipes      # RECIPES_SCALE=1.0, RECIPES_BIG=1 by default
+//! ```
+//!
+//! Against one local [`TestingServer`] (full JIT) it measures, for docent:
+//! the floor (sequential `exists` RTT, median, as in `floor.rs`); Mutex acquire+release cycles
+//! uncontended and with 4 contenders on separate clients (cycles/s, acquire p50/p99);
+//! LeaderLatch failover after close (leader closes → the next leader's `IsLeader`); children
+//! cache propagation (a create or set by one client → the event in another's
+//! `PathChildrenCache`); the initial load of 10,000 and 100,000 children; discovery's uncached
+//! `query_for_instances` over 100 instances and provider picks from the cache. The lock,
+//! failover and cache figures are also taken with Curator 5.4 in Java
+//! (`tests/interop/CuratorBench.java`, compiled with `javac` and run once). Every figure is
+//! printed with its ratio to the floor RTT. It reports; it asserts nothing about timing.
+
+#[path = "../tests/interop/java.rs"]
+mod java;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use docent::discovery::{ServiceDiscovery, ServiceInstance, ServiceProvider};
+use docent::recipes::cache::{ChildrenEvent, ChildrenOptions, PathChildrenCache, StartMode};
+use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
+use docent::recipes::lock::Mutex;
+use docent::{Acl, Client, Coordinator, CreateMode, Op};
+use docent_zk::testing::{ServerOptions, TestingServer};
+use docent_zk::{ZkCoordinator, ZkOptions};
+use futures::stream::{FuturesUnordered, StreamExt};
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("recipes: a benchmark; run it with `cargo bench -p docent-zk --bench recipes`");
+        return;
+    }
+    let scale: f64 = env("RECIPES_SCALE").unwrap_or(1.0);
+    let big = env::<u8>("RECIPES_BIG").unwrap_or(1) != 0;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(bench(scale, big));
+}
+
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn scaled(n: usize, scale: f64) -> usize {
+    ((n as f64 * scale) as usize).max(10)
+}
+
+async fn bench(scale: f64, big: bool) {
+    let compile = std::thread::spawn(|| java::JavaBuild::compile(&["CuratorBench.java"]));
+    let options = ServerOptions {
+        jvm_args: vec!["-XX:TieredStopAtLevel=4".into()],
+        ..ServerOptions::default()
+    };
+    let server = TestingServer::start_with(options).await.expect("ZooKeeper");
+    let cs = server.connect_string();
+    let mut table = Table::default();
+
+    let floor = floor(&cs, scaled(20_000, scale)).await;
+    table.floor = floor.as_secs_f64() * 1e6;
+    println!("floor measured; docent recipes…");
+
+    let up = uncontended(&cs, scaled(3000, scale)).await;
+    table.rate(
+        "mutex uncontended (cycles/s)",
+        "uncontended_cycles_per_s",
+        up,
+    );
+    let (rate, waits) = contended(&cs, Duration::from_secs_f64(4.0 * scale.max(0.25))).await;
+    table.rate(
+        "mutex 4 contenders (total cycles/s)",
+        "contended_cycles_per_s",
+        rate,
+    );
+    table.latency(
+        "  acquire p50",
+        "contended_acquire_p50_us",
+        pct(&waits, 0.50),
+    );
+    table.latency(
+        "  acquire p99",
+        "contended_acquire_p99_us",
+        pct(&waits, 0.99),
+    );
+    let failovers = failover(&cs, scaled(300, scale)).await;
+    table.latency(
+        "latch failover p50",
+        "failover_p50_us",
+        pct(&failovers, 0.50),
+    );
+    table.latency(
+        "latch failover p99",
+        "failover_p99_us",
+        pct(&failovers, 0.99),
+    );
+    let (creates, all) = propagation(&cs, scaled(1000, scale)).await;
+    table.latency(
+        "cache create → event p50",
+        "cache_create_p50_us",
+        pct(&creates, 0.50),
+    );
+    table.latency(
+        "cache create/set → event p50",
+        "cache_p50_us",
+        pct(&all, 0.50),
+    );
+    table.latency(
+        "cache create/set → event p99",
+        "cache_p99_us",
+        pct(&all, 0.99),
+    );
+    for n in [10_000, 100_000] {
+        if n > 10_000 && !big {
+            continue;
+        }
+        let took = initial_load(&cs, n).await;
+        table.latency(
+            &format!("children cache initial load, {n}"),
+            "",
+            micros(took),
+        );
+    }
+    let (queries, picks) = discovery(&cs, scaled(300, scale), scaled(2_000_000, scale)).await;
+    table.latency(
+        "discovery query, 100 instances p50",
+        "",
+        pct(&queries, 0.50),
+    );
+    table.latency(
+        "discovery query, 100 instances p99",
+        "",
+        pct(&queries, 0.99),
+    );
+    table.rate("provider get_instance (picks/s)", "", picks);
+
+    println!("docent done; Curator 5.4…");
+    match compile.join().expect("javac thread") {
+        Ok(build) => table.curator = curator(Arc::new(build), &cs, scale).await,
+        Err(e) => println!("Curator side not run: {e}"),
+    }
+    table.print();
+}
+
+/// Sequential `exists` round trips: the median.
+async fn floor(cs: &str, n: usize) -> Duration {
+    let zk = ZkCoordinator::connect(ZkOptions::new(cs))
+        .await
+        .expect("connect");
+    let exists = || {
+        zk.submit(Op::Exists {
+            path: "/".into(),
+            watch: false,
+        })
+    };
+    for _ in 0..n / 2 {
+        exists().await.expect("exists");
+    }
+    let mut rtts = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        exists().await.expect("exists");
+        rtts.push(t.elapsed());
+    }
+    zk.close().await.expect("close");
+    rtts.sort();
+    rtts[rtts.len() / 2]
+}
+
+async fn client(cs: &str) -> Client {
+    let zk = ZkCoordinator::connect(ZkOptions::new(cs))
+        .await
+        .expect("connect");
+    Client::builder(Arc::new(zk)).build().expect("client")
+}
+
+async fn uncontended(cs: &str, n: usize) -> f64 {
+    let c = client(cs).await;
+    let lock = Mutex::new(&c, "/docent-bench/uncontended").unwrap();
+    for _ in 0..n / 3 {
+        lock.acquire().await.unwrap();
+        lock.release().await.unwrap();
+    }
+    let t = Instant::now();
+    for _ in 0..n {
+        lock.acquire().await.unwrap();
+        lock.release().await.unwrap();
+    }
+    let took = t.elapsed();
+    lock.close().await.unwrap();
+    n as f64 / took.as_secs_f64()
+}
+
+/// 4 clients cycling on one lock: total cycles/s after a second of warm-up, and acquire waits.
+async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>) {
+    let warm_end = Instant::now() + Duration::from_secs(2);
+    let end = warm_end + measure;
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let c = client(cs).await;
+        tasks.push(tokio::spawn(async move {
+            let lock = Mutex::new(&c, "/docent-bench/contended").unwrap();
+            let mut waits = Vec::new();
+            loop {
+                let a = Instant::now();
+                if a >= end {
+                    break;
+                }
+                lock.acquire().await.unwrap();
+                let b = Instant::now();
+                lock.release().await.unwrap();
+                if a >= warm_end {
+                    waits.push(micros(b - a));
+                }
+            }
+            lock.close().await.unwrap();
+            waits
+        }));
+    }
+    let mut waits = Vec::new();
+    for t in tasks {
+        waits.extend(t.await.unwrap());
+    }
+    (waits.len() as f64 / measure.as_secs_f64(), waits)
+}
+
+/// Leader closes → the follower's `IsLeader`, alternating between two clients.
+async fn failover(cs: &str, n: usize) -> Vec<f64> {
+    let sides = [client(cs).await, client(cs).await];
+    let path = "/docent-bench/latch";
+    let mut leader = LeaderLatch::start(&sides[0], path, "a").unwrap();
+    leader.await_leadership().await.unwrap();
+    let warm = n / 5;
+    let mut times = Vec::new();
+    for i in 0..n + warm {
+        let follower = LeaderLatch::start(&sides[(i + 1) % 2], path, &format!("p{i}")).unwrap();
+        while leader.participants().await.unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        let mut events = follower.events();
+        let t0 = Instant::now();
+        let led = async {
+            while let Some(event) = events.next().await {
+                if let LatchEvent::IsLeader { .. } = event {
+                    return t0.elapsed();
+                }
+            }
+            panic!("follower's events ended");
+        };
+        let (closed, took) = tokio::join!(leader.close(CloseMode::Silent), led);
+        closed.unwrap();
+        if i >= warm {
+            times.push(micros(took));
+        }
+        leader = follower;
+    }
+    leader.close(CloseMode::Silent).await.unwrap();
+    times
+}
+
+/// A create or set by one client → the event in another client's children cache.
+async fn propagation(cs: &str, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let (writer, reader) = (client(cs).await, client(cs).await);
+    let dir = "/docent-bench/cache";
+    writer.create().parents().at(dir).await.unwrap();
+    let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
+    let cache = PathChildrenCache::start(&reader, dir, options)
+        .await
+        .unwrap();
+    let mut events = cache.events();
+    let warm = n / 5;
+    let (mut creates, mut sets) = (Vec::new(), Vec::new());
+    for i in 0..n + warm {
+        let path = format!("{dir}/n{i}");
+        let t0 = Instant::now();
+        writer.create().data(vec![1]).at(&path).await.unwrap();
+        let created = until(
+            &mut events,
+            t0,
+            |e| matches!(e, ChildrenEvent::ChildAdded(c) if c.path == path),
+        )
+        .await;
+        let t1 = Instant::now();
+        writer.set_data().at(&path, vec![2]).await.unwrap();
+        let set = until(
+            &mut events,
+            t1,
+            |e| matches!(e, ChildrenEvent::ChildUpdated(c) if c.path == path),
+        )
+        .await;
+        if i >= warm {
+            creates.push(created);
+            sets.push(set);
+        }
+    }
+    cache.close().await;
+    let mut all = creates.clone();
+    all.extend(sets);
+    (creates, all)
+}
+
+async fn until(
+    events: &mut (impl futures::Stream<Item = ChildrenEvent> + Unpin),
+    since: Instant,
+    want: impl Fn(&ChildrenEvent) -> bool,
+) -> f64 {
+    while let Some(event) = events.next().await {
+        if want(&event) {
+            return micros(since.elapsed());
+        }
+    }
+    panic!("cache events ended");
+}
+
+/// Creates `n` children (pipelined), then times a fresh client's `BuildInitial` start.
+async fn initial_load(cs: &str, n: usize) -> Duration {
+    let zk = ZkCoordinator::connect(ZkOptions::new(cs))
+        .await
+        .expect("connect");
+    let dir = format!("/docent-bench/load{n}");
+    zk.submit(create_op(&dir)).await.expect("create dir");
+    let mut in_flight = FuturesUnordered::new();
+    let mut sent = 0;
+    while sent < n || !in_flight.is_empty() {
+        while sent < n && in_flight.len() < 512 {
+            in_flight.push(zk.submit(create_op(&format!("{dir}/child-{sent:06}"))));
+            sent += 1;
+        }
+        in_flight.next().await.unwrap().expect("create child");
+    }
+    let reader = client(cs).await;
+    let t = Instant::now();
+    let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
+    let cache = PathChildrenCache::start(&reader, &dir, options)
+        .await
+        .unwrap();
+    let took = t.elapsed();
+    assert_eq!(cache.current_data_all().len(), n, "every child loaded");
+    cache.close().await;
+    took
+}
+
+fn create_op(path: &str) -> Op {
+    Op::Create {
+        path: path.into(),
+        data: b"some child data".to_vec(),
+        acl: Acl::open(),
+        mode: CreateMode::Persistent,
+    }
+}
+
+/// Uncached queries of a 100-instance service, then provider picks from its cache.
+async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64) {
+    let (registrar, querier) = (client(cs).await, client(cs).await);
+    let base = "/docent-bench/discovery";
+    let registry = ServiceDiscovery::start(&registrar, base).unwrap();
+    for i in 0..100 {
+        let instance = ServiceInstance::builder("svc")
+            .id(format!("instance-{i:03}"))
+            .address("10.0.0.1")
+            .port(8000 + i)
+            .uri_spec("{scheme}://{address}:{port}".parse().unwrap())
+            .payload_string("some payload")
+            .build(&registrar)
+            .unwrap();
+        registry.register(&instance).await.unwrap();
+    }
+    let discovery = ServiceDiscovery::start(&querier, base).unwrap();
+    for _ in 0..queries / 5 {
+        discovery.query_for_instances("svc").await.unwrap();
+    }
+    let mut times = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let t = Instant::now();
+        let found = discovery.query_for_instances("svc").await.unwrap();
+        times.push(micros(t.elapsed()));
+        assert_eq!(found.instances.len(), 100);
+    }
+    let provider = ServiceProvider::builder(&discovery, "svc")
+        .build()
+        .await
+        .unwrap();
+    let mut ports = 0u64;
+    let t = Instant::now();
+    for _ in 0..picks {
+        ports += u64::from(
+            provider
+                .get_instance()
+                .expect("an instance")
+                .port
+                .unwrap_or(0),
+        );
+    }
+    let rate = picks as f64 / t.elapsed().as_secs_f64();
+    assert!(ports > 0);
+    provider.close().await;
+    discovery.close().await.unwrap();
+    registry.close().await.unwrap();
+    (times, rate)
+}
+
+/// Runs CuratorBench once; its `key value` lines.
+async fn curator(build: Arc<java::JavaBuild>, cs: &str, scale: f64) -> BTreeMap<String, f64> {
+    let scale = scale.to_string();
+    let mut peer = build
+        .spawn("CuratorBench", &[cs, "/curator-bench", &scale])
+        .expect("java");
+    let mut figures = BTreeMap::new();
+    loop {
+        let line = peer.line(Duration::from_secs(600)).await;
+        if line == "done" {
+            break;
+        }
+        if let Some((key, value)) = line.split_once(' ') {
+            if let Ok(v) = value.parse() {
+                figures.insert(key.to_owned(), v);
+            }
+        }
+    }
+    figures
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn pct(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+}
+
+#[derive(Default)]
+struct Table {
+    floor: f64,
+    rows: Vec<(String, &'static str, Kind, f64)>,
+    curator: BTreeMap<String, f64>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Per second; its floor ratio is the time per operation in floor RTTs.
+    Rate,
+    /// Microseconds.
+    Latency,
+}
+
+impl Table {
+    fn rate(&mut self, name: &str, key: &'static str, v: f64) {
+        self.rows.push((name.into(), key, Kind::Rate, v));
+    }
+
+    fn latency(&mut self, name: &str, key: &'static str, v: f64) {
+        self.rows.push((name.into(), key, Kind::Latency, v));
+    }
+
+    fn cell(&self, kind: Kind, v: f64) -> String {
+        match kind {
+            Kind::Rate => format!("{v:>10.0}/s {:>7.2}", 1e6 / v / self.floor),
+            Kind::Latency if v >= 10_000.0 => {
+                format!("{:>9.1} ms {:>7.2}", v / 1000.0, v / self.floor)
+            }
+            Kind::Latency => format!("{v:>9.0} µs {:>7.2}", v / self.floor),
+        }
+    }
+
+    fn print(&self) {
+        println!();
+        println!(
+            "floor: sequential exists RTT median {:.1} µs (×floor columns: time per op / floor)",
+            self.floor
+        );
+        println!(
+            "{:<38} {:>20} {:>20} {:>10}",
+            "figure", "docent      ×floor", "Curator 5.4  ×floor", "docent is"
+        );
+        for (name, key, kind, v) in &self.rows {
+            let theirs = self.curator.get(*key).copied();
+            let (cell, versus) = match theirs {
+                Some(c) => {
+                    let speedup = match kind {
+                        Kind::Rate => v / c,
+                        Kind::Latency => c / v,
+                    };
+                    (self.cell(*kind, c), format!("{speedup:.2}×"))
+                }
+                None => (String::from("-"), String::new()),
+            };
+            println!(
+                "{name:<38} {:>20} {cell:>20} {versus:>10}",
+                self.cell(*kind, *v)
+            );
+        }
+        println!(
+            "(\"docent is\" > 1: docent faster; rates compare cycles/s, latencies compare times)"
+        );
+    }
+}

@@ -1,0 +1,222 @@
+// Curator 5.4's side of docent's recipe benchmark (benches/recipes.rs): the same lock cycles,
+// latch failovers and cache propagation, on the same server. Prints one "key value" line per
+// figure (microseconds, or per second), then "done".
+//
+//   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE   (SCALE 1.0 = full run)
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.apache.curator.framework.CuratorFramework;
+import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.cache.CuratorCache;
+import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.leader.LeaderLatch;
+import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
+import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.retry.ExponentialBackoffRetry;
+
+public class CuratorBench {
+    static String connect;
+    static String base;
+
+    static CuratorFramework client() throws Exception {
+        CuratorFramework c = CuratorFrameworkFactory.newClient(connect, 10000, 10000,
+                new ExponentialBackoffRetry(100, 5));
+        c.start();
+        c.blockUntilConnected(30, TimeUnit.SECONDS);
+        return c;
+    }
+
+    static void say(String key, double value) {
+        System.out.printf("%s %.1f%n", key, value);
+        System.out.flush();
+    }
+
+    static double pct(List<Long> nanos, double p) {
+        List<Long> s = new ArrayList<>(nanos);
+        Collections.sort(s);
+        int i = Math.min(s.size() - 1, (int) (s.size() * p));
+        return s.get(i) / 1000.0;
+    }
+
+    public static void main(String[] args) throws Exception {
+        connect = args[0];
+        base = args[1];
+        double scale = Double.parseDouble(args[2]);
+        uncontended((int) (3000 * scale));
+        contended((long) (4000 * scale));
+        failover((int) (300 * scale));
+        cache((int) (1000 * scale));
+        System.out.println("done");
+        System.out.flush();
+    }
+
+    static void uncontended(int n) throws Exception {
+        CuratorFramework c = client();
+        InterProcessMutex m = new InterProcessMutex(c, base + "/uncontended");
+        for (int i = 0; i < n / 3; i++) { // warm-up (JIT)
+            m.acquire();
+            m.release();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            m.acquire();
+            m.release();
+        }
+        long t = System.nanoTime() - t0;
+        say("uncontended_cycles_per_s", n / (t / 1e9));
+        c.close();
+    }
+
+    static void contended(long millis) throws Exception {
+        int k = 4;
+        List<CuratorFramework> clients = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            clients.add(client());
+        }
+        List<Long> waits = Collections.synchronizedList(new ArrayList<>());
+        AtomicLong cycles = new AtomicLong();
+        final long[] window = new long[2];
+        CountDownLatch go = new CountDownLatch(1);
+        List<Thread> threads = new ArrayList<>();
+        for (CuratorFramework c : clients) {
+            InterProcessMutex m = new InterProcessMutex(c, base + "/contended");
+            Thread t = new Thread(() -> {
+                try {
+                    go.await();
+                    long warmEnd = window[0];
+                    long end = window[1];
+                    while (true) {
+                        long a = System.nanoTime();
+                        if (a >= end) {
+                            break;
+                        }
+                        m.acquire();
+                        long b = System.nanoTime();
+                        m.release();
+                        if (a >= warmEnd) {
+                            waits.add(b - a);
+                            cycles.incrementAndGet();
+                        }
+                    }
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        long now = System.nanoTime();
+        window[0] = now + 1_000_000_000L; // one second of warm-up
+        window[1] = window[0] + millis * 1_000_000L;
+        go.countDown();
+        for (Thread t : threads) {
+            t.join();
+        }
+        say("contended_cycles_per_s", cycles.get() / (millis / 1000.0));
+        say("contended_acquire_p50_us", pct(waits, 0.50));
+        say("contended_acquire_p99_us", pct(waits, 0.99));
+        for (CuratorFramework c : clients) {
+            c.close();
+        }
+    }
+
+    static LeaderLatch join(CuratorFramework c, String path, String id, BlockingQueue<Long> led)
+            throws Exception {
+        LeaderLatch l = new LeaderLatch(c, path, id);
+        l.addListener(new LeaderLatchListener() {
+            public void isLeader() {
+                led.offer(System.nanoTime());
+            }
+
+            public void notLeader() {
+            }
+        });
+        l.start();
+        return l;
+    }
+
+    static void failover(int n) throws Exception {
+        CuratorFramework a = client();
+        CuratorFramework b = client();
+        String path = base + "/latch";
+        BlockingQueue<Long> led = new ArrayBlockingQueue<>(16);
+        LeaderLatch leader = join(a, path, "a", led);
+        leader.await();
+        led.clear();
+        CuratorFramework[] sides = {a, b};
+        List<Long> times = new ArrayList<>();
+        int warm = n / 5;
+        for (int i = 0; i < n + warm; i++) {
+            CuratorFramework next = sides[(i + 1) % 2];
+            LeaderLatch follower = join(next, path, "p" + i, led);
+            while (follower.getParticipants().size() < 2) {
+                Thread.sleep(1);
+            }
+            long t0 = System.nanoTime();
+            leader.close();
+            Long t1 = led.poll(10, TimeUnit.SECONDS);
+            if (t1 == null) {
+                throw new IllegalStateException("no failover");
+            }
+            if (i >= warm) {
+                times.add(t1 - t0);
+            }
+            leader = follower;
+        }
+        leader.close();
+        say("failover_p50_us", pct(times, 0.50));
+        say("failover_p99_us", pct(times, 0.99));
+        a.close();
+        b.close();
+    }
+
+    static void cache(int n) throws Exception {
+        CuratorFramework writer = client();
+        CuratorFramework reader = client();
+        String dir = base + "/cache";
+        writer.create().creatingParentsIfNeeded().forPath(dir);
+        BlockingQueue<Long> seen = new ArrayBlockingQueue<>(1024);
+        CuratorCache cache = CuratorCache.build(reader, dir);
+        CountDownLatch ready = new CountDownLatch(1);
+        cache.listenable().addListener(CuratorCacheListener.builder()
+                .forCreates(node -> seen.offer(System.nanoTime()))
+                .forChanges((old, node) -> seen.offer(System.nanoTime()))
+                .forInitialized(ready::countDown)
+                .build());
+        cache.start();
+        ready.await();
+        seen.clear();
+        List<Long> creates = new ArrayList<>();
+        List<Long> sets = new ArrayList<>();
+        int warm = n / 5;
+        for (int i = 0; i < n + warm; i++) {
+            String p = dir + "/n" + i;
+            long t0 = System.nanoTime();
+            writer.create().forPath(p, new byte[] {1});
+            long t1 = seen.poll(10, TimeUnit.SECONDS);
+            long t2 = System.nanoTime();
+            writer.setData().forPath(p, new byte[] {2});
+            long t3 = seen.poll(10, TimeUnit.SECONDS);
+            if (i >= warm) {
+                creates.add(t1 - t0);
+                sets.add(t3 - t2);
+            }
+        }
+        List<Long> all = new ArrayList<>(creates);
+        all.addAll(sets);
+        say("cache_create_p50_us", pct(creates, 0.50));
+        say("cache_p50_us", pct(all, 0.50));
+        say("cache_p99_us", pct(all, 0.99));
+        cache.close();
+        writer.close();
+        reader.close();
+    }
+}
