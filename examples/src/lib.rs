@@ -7,6 +7,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod args;
+pub mod leader;
 pub mod master_worker;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
