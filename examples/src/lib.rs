@@ -7,6 +7,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod args;
+pub mod discovery;
 pub mod leader;
 pub mod master_worker;
 
