@@ -75,6 +75,7 @@ struct Tally {
     reassigned: usize,
     elections: usize,
     discarded: usize,
+    held: usize,
 }
 
 impl Tally {
@@ -85,6 +86,7 @@ impl Tally {
             }
             Event::Reassigned { .. } => self.reassigned += 1,
             Event::Elected { .. } => self.elections += 1,
+            Event::Held { .. } => self.held += 1,
             Event::AlreadyDone { .. } | Event::TakenAway { .. } => self.discarded += 1,
             _ => {}
         }
@@ -124,6 +126,11 @@ pub async fn run(
     while submitted < early {
         submitted += 1;
         submit(&admin, &task_name(submitted), b"work").await?;
+    }
+    // Let the active master see them (and hold them) before the workers come.
+    let patience = admin.now() + Duration::from_secs(5);
+    while tally.lock().expect("tally poisoned").held < early && admin.now() < patience {
+        sleep(&admin, Duration::from_millis(10)).await;
     }
     let mut workers = Vec::new();
     for i in 1..=config.workers {
