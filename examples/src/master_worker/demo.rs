@@ -212,8 +212,9 @@ async fn busiest(client: &Client, workers: &[Worker]) -> Result<Option<usize>, E
             Err(Error::NoNode) => 0,
             Err(e) => return Err(e),
         };
-        if best.map_or(true, |(_, most)| load > most) {
-            best = Some((i, load));
+        match best {
+            Some((_, most)) if load <= most => {}
+            _ => best = Some((i, load)),
         }
     }
     Ok(best.map(|(i, _)| i))

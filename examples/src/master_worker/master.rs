@@ -199,15 +199,12 @@ impl<'a> Duty<'a> {
                 Err(e) => return Err(e),
             };
             let ops = vec![create_op(child(TASKS, &task), data), delete_op(from)];
-            match self.guarded(&task, ops).await? {
-                true => {
-                    moved += 1;
-                    self.reporter.report(Event::Reassigned {
-                        task,
-                        from: worker.to_owned(),
-                    });
-                }
-                false => {}
+            if self.guarded(&task, ops).await? {
+                moved += 1;
+                self.reporter.report(Event::Reassigned {
+                    task,
+                    from: worker.to_owned(),
+                });
             }
         }
         Ok(moved)
