@@ -39,6 +39,7 @@ impl Master {
                 });
                 let mut duty = Duty::new(&client, &leadership, &reporter);
                 let reason = match duty.run().await {
+                    Ok(()) if client.is_closed() => "session closed".to_owned(),
                     Ok(()) => "caches closed".to_owned(),
                     Err(e) => e.to_string(),
                 };
