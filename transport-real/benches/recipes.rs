@@ -17,6 +17,13 @@
 
 #[path = "../tests/interop/java.rs"]
 mod java;
+#[path = "recipes/table.rs"]
+mod table;
+#[path = "recipes/trace.rs"]
+mod trace;
+
+use table::Table;
+use trace::Trace;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -63,18 +70,32 @@ async fn bench(scale: f64, big: bool) {
     let server = TestingServer::start_with(options).await.expect("ZooKeeper");
     let cs = server.connect_string();
     let mut table = Table::default();
+    let mut traces = Vec::new();
 
     let floor = floor(&cs, scaled(20_000, scale)).await;
-    table.floor = floor.as_secs_f64() * 1e6;
+    table.floor = floor.read;
+    table.latency("reference: sequential setData RTT p50", "", floor.write);
+    table.latency(
+        "reference: 100 getData pipelined p50",
+        "batch_getdata_100_p50_us",
+        floor.batch,
+    );
+    table.latency(
+        "reference: 100 getData in one multiRead p50",
+        "",
+        floor.multi,
+    );
     println!("floor measured; docent recipes…");
 
-    let up = uncontended(&cs, scaled(3000, scale)).await;
+    let (up, trace) = uncontended(&cs, scaled(3000, scale)).await;
+    traces.push(("one uncontended Mutex cycle (acquire + release)", trace));
     table.rate(
         "mutex uncontended (cycles/s)",
         "uncontended_cycles_per_s",
         up,
     );
-    let (rate, waits) = contended(&cs, Duration::from_secs_f64(4.0 * scale.max(0.25))).await;
+    let (rate, waits, trace) = contended(&cs, Duration::from_secs_f64(4.0 * scale.max(0.25))).await;
+    traces.push(("8 ms of 4 contenders (c0…c3) on one Mutex", trace));
     table.rate(
         "mutex 4 contenders (total cycles/s)",
         "contended_cycles_per_s",
@@ -90,7 +111,11 @@ async fn bench(scale: f64, big: bool) {
         "contended_acquire_p99_us",
         pct(&waits, 0.99),
     );
-    let failovers = failover(&cs, scaled(300, scale)).await;
+    let (failovers, trace) = failover(&cs, scaled(300, scale)).await;
+    traces.push((
+        "one LeaderLatch failover (leader closes → follower's IsLeader)",
+        trace,
+    ));
     table.latency(
         "latch failover p50",
         "failover_p50_us",
@@ -101,7 +126,11 @@ async fn bench(scale: f64, big: bool) {
         "failover_p99_us",
         pct(&failovers, 0.99),
     );
-    let (creates, all) = propagation(&cs, scaled(1000, scale)).await;
+    let (creates, all, trace) = propagation(&cs, scaled(1000, scale)).await;
+    traces.push((
+        "one cache propagation (create → reader's ChildAdded)",
+        trace,
+    ));
     table.latency(
         "cache create → event p50",
         "cache_create_p50_us",
@@ -128,18 +157,24 @@ async fn bench(scale: f64, big: bool) {
             micros(took),
         );
     }
-    let (queries, picks) = discovery(&cs, scaled(300, scale), scaled(2_000_000, scale)).await;
+    let (queries, picks, trace) =
+        discovery(&cs, scaled(300, scale), scaled(2_000_000, scale)).await;
+    traces.push(("one uncached query_for_instances (100 instances)", trace));
     table.latency(
         "discovery query, 100 instances p50",
-        "",
+        "discovery_query_p50_us",
         pct(&queries, 0.50),
     );
     table.latency(
         "discovery query, 100 instances p99",
-        "",
+        "discovery_query_p99_us",
         pct(&queries, 0.99),
     );
-    table.rate("provider get_instance (picks/s)", "", picks);
+    table.rate(
+        "provider get_instance (picks/s)",
+        "provider_picks_per_s",
+        picks,
+    );
 
     println!("docent done; Curator 5.4…");
     match compile.join().expect("javac thread") {
@@ -147,31 +182,108 @@ async fn bench(scale: f64, big: bool) {
         Err(e) => println!("Curator side not run: {e}"),
     }
     table.print();
+    for (title, (origin, entries)) in traces {
+        Trace::print(title, origin, &entries);
+    }
 }
 
-/// Sequential `exists` round trips: the median.
-async fn floor(cs: &str, n: usize) -> Duration {
+struct Floor {
+    /// Sequential `exists` RTT median, µs.
+    read: f64,
+    /// Sequential `setData` RTT median, µs.
+    write: f64,
+    /// 100 `getData` submitted at once, all replies, median µs.
+    batch: f64,
+    /// The same 100 reads in one multiRead, median µs.
+    multi: f64,
+}
+
+/// Sequential `exists` and `setData` round trips, and a pipelined batch of reads: medians.
+async fn floor(cs: &str, n: usize) -> Floor {
     let zk = ZkCoordinator::connect(ZkOptions::new(cs))
         .await
         .expect("connect");
+    zk.submit(create_op("/floor")).await.expect("create /floor");
     let exists = || {
         zk.submit(Op::Exists {
-            path: "/".into(),
+            path: "/floor".into(),
             watch: false,
         })
     };
     for _ in 0..n / 2 {
         exists().await.expect("exists");
     }
-    let mut rtts = Vec::with_capacity(n);
+    let mut reads = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
         exists().await.expect("exists");
-        rtts.push(t.elapsed());
+        reads.push(micros(t.elapsed()));
+    }
+    let mut writes = Vec::new();
+    for _ in 0..n / 10 {
+        let t = Instant::now();
+        zk.submit(Op::SetData {
+            path: "/floor".into(),
+            data: vec![1],
+            version: None,
+        })
+        .await
+        .expect("setData");
+        writes.push(micros(t.elapsed()));
+    }
+    let mut batches = Vec::new();
+    for _ in 0..(n / 100).max(10) {
+        let t = Instant::now();
+        let reads: Vec<_> = (0..100)
+            .map(|_| {
+                zk.submit(Op::GetData {
+                    path: "/floor".into(),
+                    watch: false,
+                })
+            })
+            .collect();
+        for r in futures::future::join_all(reads).await {
+            r.expect("getData");
+        }
+        batches.push(micros(t.elapsed()));
     }
     zk.close().await.expect("close");
-    rtts.sort();
-    rtts[rtts.len() / 2]
+    // The same 100 reads as one multiRead request (ZooKeeper 3.6+), straight on
+    // zookeeper-client: what batching the reads into one packet would cost.
+    let direct = zookeeper_client::Client::connect(cs)
+        .await
+        .expect("connect");
+    let mut multi = Vec::new();
+    for _ in 0..(n / 100).max(10) {
+        let t = Instant::now();
+        let mut reader = direct.new_multi_reader();
+        for _ in 0..100 {
+            reader.add_get_data("/floor").expect("add");
+        }
+        assert_eq!(reader.commit().await.expect("multiRead").len(), 100);
+        multi.push(micros(t.elapsed()));
+    }
+    Floor {
+        read: pct(&reads, 0.5),
+        write: pct(&writes, 0.5),
+        batch: pct(&batches, 0.5),
+        multi: pct(&multi, 0.5),
+    }
+}
+
+type Traced = (Instant, Vec<trace::Entry>);
+
+/// A client whose ops are recorded into `trace` (when it is on) under `name`.
+async fn traced(cs: &str, trace: &Trace, name: &'static str) -> Client {
+    let zk = ZkCoordinator::connect(ZkOptions::new(cs))
+        .await
+        .expect("connect");
+    let traced = trace::Traced {
+        inner: Arc::new(zk),
+        trace: trace.clone(),
+        client: name,
+    };
+    Client::builder(Arc::new(traced)).build().expect("client")
 }
 
 async fn client(cs: &str) -> Client {
@@ -181,8 +293,9 @@ async fn client(cs: &str) -> Client {
     Client::builder(Arc::new(zk)).build().expect("client")
 }
 
-async fn uncontended(cs: &str, n: usize) -> f64 {
-    let c = client(cs).await;
+async fn uncontended(cs: &str, n: usize) -> (f64, Traced) {
+    let trace = Trace::default();
+    let c = traced(cs, &trace, "holder").await;
     let lock = Mutex::new(&c, "/docent-bench/uncontended").unwrap();
     for _ in 0..n / 3 {
         lock.acquire().await.unwrap();
@@ -194,17 +307,23 @@ async fn uncontended(cs: &str, n: usize) -> f64 {
         lock.release().await.unwrap();
     }
     let took = t.elapsed();
+    let origin = trace.start();
+    lock.acquire().await.unwrap();
+    lock.release().await.unwrap();
+    let cycle = (origin, trace.stop());
     lock.close().await.unwrap();
-    n as f64 / took.as_secs_f64()
+    (n as f64 / took.as_secs_f64(), cycle)
 }
 
 /// 4 clients cycling on one lock: total cycles/s after a second of warm-up, and acquire waits.
-async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>) {
+async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>, Traced) {
+    const NAMES: [&str; 4] = ["c0", "c1", "c2", "c3"];
+    let trace = Trace::default();
     let warm_end = Instant::now() + Duration::from_secs(2);
     let end = warm_end + measure;
     let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let c = client(cs).await;
+    for name in NAMES {
+        let c = traced(cs, &trace, name).await;
         tasks.push(tokio::spawn(async move {
             let lock = Mutex::new(&c, "/docent-bench/contended").unwrap();
             let mut waits = Vec::new();
@@ -224,16 +343,22 @@ async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>) {
             waits
         }));
     }
+    tokio::time::sleep_until((warm_end + measure / 2).into()).await;
+    let origin = trace.start();
+    tokio::time::sleep(Duration::from_millis(8)).await;
+    let window = (origin, trace.stop());
     let mut waits = Vec::new();
     for t in tasks {
         waits.extend(t.await.unwrap());
     }
-    (waits.len() as f64 / measure.as_secs_f64(), waits)
+    (waits.len() as f64 / measure.as_secs_f64(), waits, window)
 }
 
 /// Leader closes → the follower's `IsLeader`, alternating between two clients.
-async fn failover(cs: &str, n: usize) -> Vec<f64> {
-    let sides = [client(cs).await, client(cs).await];
+async fn failover(cs: &str, n: usize) -> (Vec<f64>, Traced) {
+    let trace = Trace::default();
+    let sides = [traced(cs, &trace, "A").await, traced(cs, &trace, "B").await];
+    let mut one = None;
     let path = "/docent-bench/latch";
     let mut leader = LeaderLatch::start(&sides[0], path, "a").unwrap();
     leader.await_leadership().await.unwrap();
@@ -245,7 +370,8 @@ async fn failover(cs: &str, n: usize) -> Vec<f64> {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
         let mut events = follower.events();
-        let t0 = Instant::now();
+        let last = i + 1 == n + warm;
+        let t0 = if last { trace.start() } else { Instant::now() };
         let led = async {
             while let Some(event) = events.next().await {
                 if let LatchEvent::IsLeader { .. } = event {
@@ -256,18 +382,24 @@ async fn failover(cs: &str, n: usize) -> Vec<f64> {
         };
         let (closed, took) = tokio::join!(leader.close(CloseMode::Silent), led);
         closed.unwrap();
+        if last {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            one = Some((t0, trace.stop()));
+        }
         if i >= warm {
             times.push(micros(took));
         }
         leader = follower;
     }
     leader.close(CloseMode::Silent).await.unwrap();
-    times
+    (times, one.expect("traced"))
 }
 
 /// A create or set by one client → the event in another client's children cache.
-async fn propagation(cs: &str, n: usize) -> (Vec<f64>, Vec<f64>) {
-    let (writer, reader) = (client(cs).await, client(cs).await);
+async fn propagation(cs: &str, n: usize) -> (Vec<f64>, Vec<f64>, Traced) {
+    let trace = Trace::default();
+    let writer = traced(cs, &trace, "writer").await;
+    let reader = traced(cs, &trace, "reader").await;
     let dir = "/docent-bench/cache";
     writer.create().parents().at(dir).await.unwrap();
     let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
@@ -300,10 +432,21 @@ async fn propagation(cs: &str, n: usize) -> (Vec<f64>, Vec<f64>) {
             sets.push(set);
         }
     }
+    let origin = trace.start();
+    let path = format!("{dir}/traced");
+    writer.create().data(vec![1]).at(&path).await.unwrap();
+    until(
+        &mut events,
+        origin,
+        |e| matches!(e, ChildrenEvent::ChildAdded(c) if c.path == path),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let one = (origin, trace.stop());
     cache.close().await;
     let mut all = creates.clone();
     all.extend(sets);
-    (creates, all)
+    (creates, all, one)
 }
 
 async fn until(
@@ -357,8 +500,10 @@ fn create_op(path: &str) -> Op {
 }
 
 /// Uncached queries of a 100-instance service, then provider picks from its cache.
-async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64) {
-    let (registrar, querier) = (client(cs).await, client(cs).await);
+async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Traced) {
+    let trace = Trace::default();
+    let registrar = client(cs).await;
+    let querier = traced(cs, &trace, "querier").await;
     let base = "/docent-bench/discovery";
     let registry = ServiceDiscovery::start(&registrar, base).unwrap();
     for i in 0..100 {
@@ -383,6 +528,9 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64) {
         times.push(micros(t.elapsed()));
         assert_eq!(found.instances.len(), 100);
     }
+    let origin = trace.start();
+    discovery.query_for_instances("svc").await.unwrap();
+    let one = (origin, trace.stop());
     let provider = ServiceProvider::builder(&discovery, "svc")
         .build()
         .await
@@ -403,7 +551,7 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64) {
     provider.close().await;
     discovery.close().await.unwrap();
     registry.close().await.unwrap();
-    (times, rate)
+    (times, rate, one)
 }
 
 /// Runs CuratorBench once; its `key value` lines.
@@ -435,71 +583,4 @@ fn pct(values: &[f64], p: f64) -> f64 {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-#[derive(Default)]
-struct Table {
-    floor: f64,
-    rows: Vec<(String, &'static str, Kind, f64)>,
-    curator: BTreeMap<String, f64>,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    /// Per second; its floor ratio is the time per operation in floor RTTs.
-    Rate,
-    /// Microseconds.
-    Latency,
-}
-
-impl Table {
-    fn rate(&mut self, name: &str, key: &'static str, v: f64) {
-        self.rows.push((name.into(), key, Kind::Rate, v));
-    }
-
-    fn latency(&mut self, name: &str, key: &'static str, v: f64) {
-        self.rows.push((name.into(), key, Kind::Latency, v));
-    }
-
-    fn cell(&self, kind: Kind, v: f64) -> String {
-        match kind {
-            Kind::Rate => format!("{v:>10.0}/s {:>7.2}", 1e6 / v / self.floor),
-            Kind::Latency if v >= 10_000.0 => {
-                format!("{:>9.1} ms {:>7.2}", v / 1000.0, v / self.floor)
-            }
-            Kind::Latency => format!("{v:>9.0} µs {:>7.2}", v / self.floor),
-        }
-    }
-
-    fn print(&self) {
-        println!();
-        println!(
-            "floor: sequential exists RTT median {:.1} µs (×floor columns: time per op / floor)",
-            self.floor
-        );
-        println!(
-            "{:<38} {:>20} {:>20} {:>10}",
-            "figure", "docent      ×floor", "Curator 5.4  ×floor", "docent is"
-        );
-        for (name, key, kind, v) in &self.rows {
-            let theirs = self.curator.get(*key).copied();
-            let (cell, versus) = match theirs {
-                Some(c) => {
-                    let speedup = match kind {
-                        Kind::Rate => v / c,
-                        Kind::Latency => c / v,
-                    };
-                    (self.cell(*kind, c), format!("{speedup:.2}×"))
-                }
-                None => (String::from("-"), String::new()),
-            };
-            println!(
-                "{name:<38} {:>20} {cell:>20} {versus:>10}",
-                self.cell(*kind, *v)
-            );
-        }
-        println!(
-            "(\"docent is\" > 1: docent faster; rates compare cycles/s, latencies compare times)"
-        );
-    }
 }

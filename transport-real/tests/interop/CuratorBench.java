@@ -21,6 +21,12 @@ import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.curator.x.discovery.ServiceDiscovery;
+import org.apache.curator.x.discovery.ServiceDiscoveryBuilder;
+import org.apache.curator.x.discovery.ServiceInstance;
+import org.apache.curator.x.discovery.ServiceProvider;
+import org.apache.curator.x.discovery.UriSpec;
+import org.apache.curator.x.discovery.details.JsonInstanceSerializer;
 
 public class CuratorBench {
     static String connect;
@@ -54,6 +60,8 @@ public class CuratorBench {
         contended((long) (4000 * scale));
         failover((int) (300 * scale));
         cache((int) (1000 * scale));
+        reads((int) (200 * scale));
+        discovery((int) (300 * scale), (int) (2_000_000 * scale));
         System.out.println("done");
         System.out.flush();
     }
@@ -218,5 +226,76 @@ public class CuratorBench {
         cache.close();
         writer.close();
         reader.close();
+    }
+
+    /** 100 getData in flight at once (inBackground), until every reply is in. */
+    static void reads(int rounds) throws Exception {
+        CuratorFramework c = client();
+        String p = base + "/floor";
+        c.create().creatingParentsIfNeeded().forPath(p, new byte[] {1});
+        List<Long> times = new ArrayList<>();
+        for (int r = 0; r < rounds + rounds / 2; r++) {
+            CountDownLatch done = new CountDownLatch(100);
+            long t0 = System.nanoTime();
+            for (int i = 0; i < 100; i++) {
+                c.getData().inBackground((cl, event) -> done.countDown()).forPath(p);
+            }
+            done.await();
+            if (r >= rounds / 2) {
+                times.add(System.nanoTime() - t0);
+            }
+        }
+        say("batch_getdata_100_p50_us", pct(times, 0.50));
+        c.close();
+    }
+
+    static void discovery(int queries, int picks) throws Exception {
+        CuratorFramework registrar = client();
+        CuratorFramework querier = client();
+        String path = base + "/discovery";
+        ServiceDiscovery<String> registry = ServiceDiscoveryBuilder.builder(String.class)
+                .client(registrar).basePath(path)
+                .serializer(new JsonInstanceSerializer<>(String.class)).build();
+        registry.start();
+        for (int i = 0; i < 100; i++) {
+            registry.registerService(ServiceInstance.<String>builder().name("svc")
+                    .id(String.format("instance-%03d", i)).address("10.0.0.1").port(8000 + i)
+                    .uriSpec(new UriSpec("{scheme}://{address}:{port}"))
+                    .payload("some payload").build());
+        }
+        ServiceDiscovery<String> discovery = ServiceDiscoveryBuilder.builder(String.class)
+                .client(querier).basePath(path)
+                .serializer(new JsonInstanceSerializer<>(String.class)).build();
+        discovery.start();
+        List<Long> times = new ArrayList<>();
+        for (int q = 0; q < queries + queries / 5; q++) {
+            long t0 = System.nanoTime();
+            int n = discovery.queryForInstances("svc").size();
+            if (n != 100) {
+                throw new IllegalStateException("found " + n);
+            }
+            if (q >= queries / 5) {
+                times.add(System.nanoTime() - t0);
+            }
+        }
+        say("discovery_query_p50_us", pct(times, 0.50));
+        say("discovery_query_p99_us", pct(times, 0.99));
+        ServiceProvider<String> provider = discovery.serviceProviderBuilder().serviceName("svc").build();
+        provider.start();
+        long ports = 0;
+        for (int i = 0; i < picks / 5; i++) { // warm-up (JIT)
+            ports += provider.getInstance().getPort();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < picks; i++) {
+            ports += provider.getInstance().getPort();
+        }
+        long t = System.nanoTime() - t0;
+        say("provider_picks_per_s", picks / (t / 1e9) + (ports == 0 ? 1 : 0));
+        provider.close();
+        discovery.close();
+        registry.close();
+        querier.close();
+        registrar.close();
     }
 }
