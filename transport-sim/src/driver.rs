@@ -16,7 +16,7 @@ use docent::{
 };
 
 use crate::model::{ClientId, ClientOptions, Ensemble, Fault, OpId, Output, WatchId, WatchKind};
-use crate::rt;
+use crate::rt::Clock;
 
 enum Sink {
     Once(oneshot::Sender<WatchedEvent>),
@@ -90,17 +90,17 @@ fn closed_event() -> WatchedEvent {
     }
 }
 
-/// The model, its waiters, and the runtime clock's origin.
+/// The model, its waiters, and the runtime's clock.
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     wake: mpsc::UnboundedSender<()>,
-    origin: rt::Instant,
+    clock: Clock,
     seed: u64,
 }
 
 impl Shared {
-    /// Wraps `sim` and spawns its pump on the current runtime.
-    pub(crate) fn start(sim: Ensemble) -> Arc<Shared> {
+    /// Wraps `sim` and spawns its pump on `clock`'s runtime (the model's time zero is now).
+    pub(crate) fn start(sim: Ensemble, clock: Clock) -> Arc<Shared> {
         let (wake, mut woken) = mpsc::unbounded();
         let seed = sim.config().seed;
         let shared = Arc::new(Shared {
@@ -112,11 +112,11 @@ impl Shared {
                 last_state: BTreeMap::new(),
             }),
             wake,
-            origin: rt::Instant::now(),
+            clock,
             seed,
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
-        rt::spawn(
+        clock.spawn(
             async move {
                 loop {
                     let next = {
@@ -125,16 +125,15 @@ impl Shared {
                         let now = shared.now();
                         inner.sim.handle_timeout(now);
                         inner.dispatch();
-                        inner
-                            .sim
-                            .poll_timeout()
-                            .map(|t| shared.origin + t.since_epoch())
+                        inner.sim.poll_timeout().map(|t| t.since_epoch())
                     };
                     let sleep = match next {
-                        Some(at) => rt::sleep_until(at).boxed(),
+                        Some(at) => clock.sleep_until(at),
                         None => futures::future::pending().boxed(),
                     };
-                    futures::select! {
+                    // Biased: `select!` would draw from a thread-local RNG that outlives one
+                    // seed's run and break determinism.
+                    futures::select_biased! {
                         _ = sleep.fuse() => {}
                         w = woken.next() => if w.is_none() { return },
                     }
@@ -150,7 +149,11 @@ impl Shared {
     }
 
     pub(crate) fn now(&self) -> Instant {
-        Instant::from_epoch(rt::Instant::now().saturating_duration_since(self.origin))
+        Instant::from_epoch(self.clock.elapsed())
+    }
+
+    pub(crate) fn clock(&self) -> Clock {
+        self.clock
     }
 
     fn wake(&self) {
@@ -268,7 +271,7 @@ impl Coordinator for SimSession {
     }
 
     fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
-        rt::sleep_until(self.shared.origin + deadline.since_epoch()).boxed()
+        self.shared.clock.sleep_until(deadline.since_epoch())
     }
 
     fn unix_millis(&self) -> i64 {
@@ -278,7 +281,7 @@ impl Coordinator for SimSession {
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) {
-        rt::spawn(task);
+        self.shared.clock.spawn(task);
     }
 
     fn seed(&self) -> u64 {

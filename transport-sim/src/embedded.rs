@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use crate::driver::{Shared, SimSession};
 use crate::model::{ClientOptions, Ensemble, Fault, SimConfig};
+use crate::rt::Clock;
 
 /// A simulated ensemble running in real time on the current tokio runtime.
 #[derive(Clone)]
@@ -53,7 +54,7 @@ impl EmbeddedEnsemble {
             .unwrap_or(Duration::ZERO);
         config.wall_epoch_ms = wall.as_millis() as i64;
         EmbeddedEnsemble {
-            shared: Shared::start(Ensemble::new(config)),
+            shared: Shared::start(Ensemble::new(config), Clock::tokio()),
         }
     }
 

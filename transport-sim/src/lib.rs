@@ -4,17 +4,20 @@
 //!   watches, faults), usable from plain unit tests.
 //! - [`EmbeddedEnsemble`]: the model in real time on tokio, handing out [`SimSession`]s (each a
 //!   [`docent::Coordinator`]).
-//! - `harness` (under `--cfg madsim`): seeded runs inside madsim.
+//! - [`harness`]: run a test body over many seeds, each with a fresh ensemble, named clients
+//!   and a fault schedule, inside madsim under `--cfg madsim` (deterministic) and on tokio's
+//!   paused clock otherwise; failures print a one-line replay command. See its docs for an
+//!   example of testing your own leader logic.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod driver;
-#[cfg(not(madsim))]
 mod embedded;
+pub mod harness;
 pub mod model;
 mod rt;
 
 pub use driver::SimSession;
-#[cfg(not(madsim))]
 pub use embedded::EmbeddedEnsemble;
+pub use harness::{Failure, Harness, Sim};
 pub use model::{ClientOptions, Ensemble, Fault, FaultSchedule, SimConfig};

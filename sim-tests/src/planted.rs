@@ -1,0 +1,1 @@
+//! Naive recipe variants that the checkers must catch.

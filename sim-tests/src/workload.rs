@@ -1,0 +1,201 @@
+//! Workloads that feed a [`Timeline`]: leader-latch participants and mutex workers, plus the
+//! liveness checks over them.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+
+use docent::recipes::latch::{LatchEvent, LeaderLatch};
+use docent::recipes::lock::{LockEvent, Mutex};
+use docent::rng::Rng;
+use docent::Error;
+use docent_sim::Sim;
+
+use crate::fence::{write_ops, FenceLog};
+use crate::timeline::Timeline;
+
+/// The election path every latch suite uses.
+pub const ELECTION: &str = "/election";
+/// The lock path every mutex suite uses.
+pub const LOCK: &str = "/locks/main";
+
+/// Feeds `who`'s latch events into `timeline` (leader with token / not leader).
+pub fn observe_latch(
+    sim: &Sim,
+    timeline: &Timeline,
+    who: &str,
+    events: impl Stream<Item = LatchEvent> + Send + Unpin + 'static,
+) {
+    let (sim2, timeline, who) = (sim.clone(), timeline.clone(), who.to_owned());
+    let mut events = events;
+    sim.spawn(async move {
+        while let Some(event) = events.next().await {
+            match event {
+                LatchEvent::IsLeader { token } => timeline.set(&who, Some(token), sim2.now()),
+                LatchEvent::NotLeader => timeline.set(&who, None, sim2.now()),
+                _ => {}
+            }
+        }
+    });
+}
+
+/// Starts one [`LeaderLatch`] per client of `sim` on [`ELECTION`], observed by `timeline`.
+pub fn start_latches(sim: &Sim, timeline: &Timeline) -> Result<Vec<(String, LeaderLatch)>, Error> {
+    let mut out = Vec::new();
+    for who in sim.names() {
+        let latch = LeaderLatch::start(&sim.client(who), ELECTION, who)?;
+        observe_latch(sim, timeline, who, latch.events());
+        out.push((who.clone(), latch));
+    }
+    Ok(out)
+}
+
+/// Liveness: waits until exactly one live (not crashed) participant leads, polling every
+/// 100 ms of simulated time, until `deadline`.
+pub async fn await_one_leader(
+    sim: &Sim,
+    deadline: Duration,
+    leading: impl Fn() -> Vec<String>,
+) -> Result<String, String> {
+    loop {
+        let live: Vec<String> = leading().into_iter().filter(|w| !sim.crashed(w)).collect();
+        if live.len() == 1 {
+            return Ok(live[0].clone());
+        }
+        if sim.names().iter().all(|n| sim.crashed(n)) {
+            return Ok(String::new());
+        }
+        if sim.now() >= deadline {
+            return Err(format!(
+                "liveness: {} leaders ({live:?}) at {:?}, {:?} after the faults healed",
+                live.len(),
+                sim.now(),
+                sim.now().saturating_sub(sim.healed_at())
+            ));
+        }
+        sim.sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Ground truth: the participant id in the first latch/lock node under `dir` on the leader
+/// (Curator's order: by sequence suffix).
+pub fn first_in_line(sim: &Sim, dir: &str) -> Option<String> {
+    sim.inspect(|model| {
+        let (_, _, children) = model.node(None, dir)?;
+        let first = children
+            .iter()
+            .min_by_key(|c| c.rsplit('-').next().map(str::to_owned))?;
+        let (data, _, _) = model.node(None, &format!("{dir}/{first}"))?;
+        Some(String::from_utf8_lossy(&data).into_owned())
+    })
+}
+
+/// What the mutex workers recorded.
+#[derive(Debug, Clone, Default)]
+pub struct MutexRecord {
+    /// Holds.
+    pub timeline: Timeline,
+    /// Guarded writes.
+    pub fence: FenceLog,
+    /// Each worker's grant times.
+    pub grants: Arc<StdMutex<BTreeMap<String, Vec<Duration>>>>,
+}
+
+impl MutexRecord {
+    /// Liveness: every worker that has not crashed was granted the lock after `since`.
+    pub fn check_everyone_acquired_after(&self, sim: &Sim, since: Duration) -> Result<(), String> {
+        let grants = self.grants.lock().expect("poisoned");
+        for who in sim.names() {
+            let last = grants.get(who).and_then(|g| g.last()).copied();
+            if !sim.crashed(who) && last.is_none_or(|t| t < since) {
+                return Err(format!(
+                    "liveness: {who} never acquired after {since:?} (last grant {last:?})"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs a mutex worker for `who` until `stop_at`: acquire, hold 50–1500 ms, one guarded write,
+/// release, rest 0–500 ms, again. Holds go to the record's timeline (ending on SUSPENDED and
+/// LOST, resuming on RECONNECTED).
+pub fn spawn_mutex_worker(
+    sim: &Sim,
+    who: &str,
+    mutex: Mutex,
+    record: &MutexRecord,
+    stop_at: Duration,
+) {
+    let mutex = Arc::new(mutex);
+    let holding = Arc::new(AtomicBool::new(false));
+    let (s, w, r) = (sim.clone(), who.to_owned(), record.clone());
+    let (m, h) = (mutex.clone(), holding.clone());
+    let mut events = mutex.events();
+    sim.spawn(async move {
+        while let Some(event) = events.next().await {
+            match event {
+                LockEvent::Suspended | LockEvent::Lost => r.timeline.set(&w, None, s.now()),
+                LockEvent::Reconnected if h.load(Ordering::SeqCst) => {
+                    if let Some(lease) = m.lease() {
+                        r.timeline.set(&w, Some(lease.token), s.now());
+                    }
+                }
+                _ => {}
+            }
+        }
+    });
+    let (sim, who, record) = (sim.clone(), who.to_owned(), record.clone());
+    let mut rng = Rng::new(sim.seed(), 0x3000 + sim.index(&who) as u64);
+    sim.clone().spawn(async move {
+        while sim.now() < stop_at {
+            match mutex.try_acquire(Duration::from_secs(30)).await {
+                Ok(Some(lease)) => {
+                    holding.store(true, Ordering::SeqCst);
+                    if mutex.lease().is_some() {
+                        record.timeline.set(&who, Some(lease.token), sim.now());
+                    }
+                    record
+                        .grants
+                        .lock()
+                        .expect("poisoned")
+                        .entry(who.clone())
+                        .or_default()
+                        .push(sim.now());
+                    sim.sleep(Duration::from_millis(50 + rng.below(1450))).await;
+                    let result = mutex.guarded(write_ops(&who, lease.token)).await;
+                    record.fence.record(&who, lease.token, &result);
+                    record.timeline.set(&who, None, sim.now());
+                    holding.store(false, Ordering::SeqCst);
+                    let _ = mutex.release().await;
+                }
+                Ok(None) => {}
+                Err(_) => sim.sleep(Duration::from_millis(200)).await,
+            }
+            sim.sleep(Duration::from_millis(rng.below(500))).await;
+        }
+    });
+}
+
+/// Creates the guarded-write target node (retrying until it exists).
+pub async fn create_data_node(sim: &Sim) {
+    for who in sim.names().iter().cycle() {
+        if sim.crashed(who) {
+            continue;
+        }
+        let client = sim.client(who);
+        match client
+            .create()
+            .parents()
+            .data(Vec::new())
+            .at(crate::fence::DATA)
+            .await
+        {
+            Ok(_) | Err(Error::NodeExists) => return,
+            Err(_) => sim.sleep(Duration::from_millis(200)).await,
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! The seed harness: run an async test body over many seeds, each with a fresh simulated
+//! ensemble, named client processes and a fault schedule, and report a failure so that it can
+//! be replayed exactly.
+//!
+//! Under `--cfg madsim` every seed runs inside its own madsim runtime seeded with that seed
+//! (deterministic scheduling and time); without it, on a single-threaded tokio runtime with a
+//! paused clock (virtual time, useful in plain `cargo test`, but only madsim promises
+//! determinism).
+//!
+//! # Seeds
+//! `DOCENT_SEED=n` replays one seed; otherwise [`Harness::seeds`] if set, else
+//! `DOCENT_SEEDS=a..b` (also `a..=b` or `n`), else `0..64`. [`Harness::limit`] caps the count.
+//! `DOCENT_CHECK_DETERMINISM=1` turns on [`Harness::determinism`] for every harness.
+//!
+//! # Faults
+//! Each seed gets a [`FaultSchedule`]: drawn from the seed ([`Harness::swarm`], the default:
+//! every fault kind the model has, swarm style), fixed ([`Harness::schedule`]), or none. Every
+//! fault strikes within the fault window and heals by [`Sim::healed_at`]; after that the body
+//! has a healing period in which liveness can be checked.
+//!
+//! # Failure reports
+//! A body fails by returning `Err`, by panicking, or by running past its time limit. The
+//! report gives the seed, the error, the fault schedule, the commit and a replay command:
+//!
+//! ```text
+//! seed 17 failed: two leaders at 12.402s: a (token 4294967303) and b (token 4294967311)
+//! faults:
+//! 3.100s Partition { client: 0, server: None, direction: Both, duration: 12s }
+//! commit: 1a2b3c4
+//! replay: DOCENT_SEED=17 RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe
+//! ```
+//!
+//! # Example: testing your own leader logic
+//! ```
+//! use std::time::Duration;
+//! use docent::recipes::latch::LeaderLatch;
+//! use docent_sim::harness;
+//!
+//! # fn main() {
+//! harness!("leader_comes_back")
+//!     .clients(["a", "b"])
+//!     .swarm(Duration::from_secs(20))
+//!     .seeds(0..3)
+//!     .run(|sim| async move {
+//!         let a = LeaderLatch::start(&sim.client("a"), "/election", "a")?;
+//!         let b = LeaderLatch::start(&sim.client("b"), "/election", "b")?;
+//!         // Faults strike until `healed_at`; then someone must lead again, soon.
+//!         sim.sleep_until(sim.healed_at() + Duration::from_secs(30)).await;
+//!         let leaders = [&a, &b].iter().filter(|l| l.has_leadership()).count();
+//!         if leaders != 1 && !sim.crashed("a") && !sim.crashed("b") {
+//!             return Err(format!("{leaders} leaders after healing").into());
+//!         }
+//!         Ok::<_, Box<dyn std::error::Error>>(())
+//!     });
+//! # }
+//! ```
+
+mod report;
+mod runtime;
+mod sim;
+
+use std::fmt::Display;
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use report::Failure;
+pub use sim::Sim;
+
+use crate::model::{FaultSchedule, SwarmConfig};
+use report::{Location, Outcome};
+
+/// A harness bound to the calling test: `harness!("my_test")` is
+/// [`Harness::new`]`("my_test")` with the package and test target filled in, so that the
+/// replay command of a failure names them.
+#[macro_export]
+macro_rules! harness {
+    ($test:expr) => {
+        $crate::harness::Harness::new($test).located(env!("CARGO_PKG_NAME"), module_path!())
+    };
+}
+
+/// Where the faults of a seed come from.
+#[derive(Clone)]
+enum Plan {
+    None,
+    Swarm(Duration),
+    Scripted(FaultSchedule),
+    Custom(Arc<dyn Fn(u64) -> FaultSchedule + Send + Sync>),
+}
+
+/// Runs a test body over seeds; see the [module docs](self).
+#[derive(Clone)]
+#[must_use]
+pub struct Harness {
+    location: Location,
+    seeds: Option<Range<u64>>,
+    limit: Option<usize>,
+    servers: usize,
+    clients: Vec<String>,
+    session_timeout: Duration,
+    plan: Plan,
+    time_limit: Duration,
+    determinism: bool,
+    quiet: bool,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("test", &self.location.test)
+            .field("seeds", &self.seed_range())
+            .field("servers", &self.servers)
+            .field("clients", &self.clients)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Harness {
+    /// A harness for the test `test`: 3 servers, clients `a`, `b`, `c`, 10 s sessions, the
+    /// swarm fault mix over the first 60 simulated seconds. Prefer [`harness!`], which also
+    /// records where the test lives.
+    pub fn new(test: &str) -> Harness {
+        Harness {
+            location: Location::new(test),
+            seeds: None,
+            limit: None,
+            servers: 3,
+            clients: ["a", "b", "c"].map(String::from).to_vec(),
+            session_timeout: Duration::from_secs(10),
+            plan: Plan::Swarm(Duration::from_secs(60)),
+            time_limit: Duration::from_secs(300),
+            determinism: std::env::var("DOCENT_CHECK_DETERMINISM").is_ok_and(|v| v == "1"),
+            quiet: false,
+        }
+    }
+
+    /// Records the package and module of the test (what [`harness!`] passes) for the replay
+    /// command.
+    pub fn located(mut self, package: &str, module_path: &str) -> Harness {
+        self.location = self.location.at(package, module_path);
+        self
+    }
+
+    /// Runs these seeds (unless `DOCENT_SEED` asks for one).
+    pub fn seeds(mut self, seeds: Range<u64>) -> Harness {
+        self.seeds = Some(seeds);
+        self
+    }
+
+    /// Runs at most the first `n` seeds of the range.
+    pub fn limit(mut self, n: usize) -> Harness {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Servers in the ensemble (default 3).
+    pub fn servers(mut self, n: usize) -> Harness {
+        assert!(n > 0, "an ensemble needs a server");
+        self.servers = n;
+        self
+    }
+
+    /// The client processes, by name; fault schedules number them in this order from 0.
+    pub fn clients<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Harness {
+        self.clients = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The session timeout every client asks for (default 10 s).
+    pub fn session_timeout(mut self, timeout: Duration) -> Harness {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// Swarm faults drawn from each seed, striking during the first `window` of the run.
+    pub fn swarm(mut self, window: Duration) -> Harness {
+        self.plan = Plan::Swarm(window);
+        self
+    }
+
+    /// The same scripted schedule for every seed.
+    pub fn schedule(mut self, schedule: FaultSchedule) -> Harness {
+        self.plan = Plan::Scripted(schedule);
+        self
+    }
+
+    /// A schedule computed from each seed.
+    pub fn schedule_fn(
+        mut self,
+        f: impl Fn(u64) -> FaultSchedule + Send + Sync + 'static,
+    ) -> Harness {
+        self.plan = Plan::Custom(Arc::new(f));
+        self
+    }
+
+    /// No faults at all.
+    pub fn no_faults(mut self) -> Harness {
+        self.plan = Plan::None;
+        self
+    }
+
+    /// A body still running this long (simulated) after the faults healed fails (default
+    /// 300 s).
+    pub fn time_limit(mut self, limit: Duration) -> Harness {
+        self.time_limit = limit;
+        self
+    }
+
+    /// Runs every seed twice and fails on the first difference in the model's event log.
+    pub fn determinism(mut self, on: bool) -> Harness {
+        self.determinism = on;
+        self
+    }
+
+    /// Prints nothing for a passing run (failures are always reported).
+    pub fn quiet(mut self) -> Harness {
+        self.quiet = true;
+        self
+    }
+
+    /// The seeds this harness will run.
+    pub fn seed_range(&self) -> Range<u64> {
+        let range = report::seeds_from_env(self.seeds.clone());
+        match self.limit {
+            Some(n) => range.start..range.end.min(range.start.saturating_add(n as u64)),
+            None => range,
+        }
+    }
+
+    /// The fault schedule of `seed`.
+    pub fn schedule_for(&self, seed: u64) -> FaultSchedule {
+        match &self.plan {
+            Plan::None => FaultSchedule::new(),
+            Plan::Swarm(window) => {
+                let mut cfg = SwarmConfig::new(self.servers, self.clients.len() as u32, *window);
+                cfg.session_timeout = self.session_timeout;
+                FaultSchedule::swarm(seed, &cfg)
+            }
+            Plan::Scripted(schedule) => schedule.clone(),
+            Plan::Custom(f) => f(seed),
+        }
+    }
+
+    /// Runs `body` for every seed; panics with a [`Failure`] report at the first failing seed.
+    pub fn run<F, Fut, E>(&self, body: F)
+    where
+        F: Fn(Sim) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        if let Some(failure) = self.first_failure(body) {
+            eprintln!("{failure}");
+            panic!("seed {} failed: {}", failure.seed, failure.message);
+        }
+    }
+
+    /// Runs `body` for every seed until one fails, and returns that failure (for tests that
+    /// expect one, such as planted bugs).
+    pub fn first_failure<F, Fut, E>(&self, body: F) -> Option<Failure>
+    where
+        F: Fn(Sim) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let wall = std::time::Instant::now();
+        let mut simulated = Duration::ZERO;
+        let mut ran = 0u64;
+        for seed in self.seed_range() {
+            ran += 1;
+            let schedule = self.schedule_for(seed);
+            let first = self.run_seed(seed, &schedule, &body);
+            simulated += first.simulated;
+            let failed = match (&first.result, self.determinism) {
+                (Err(message), _) => Some(message.clone()),
+                (Ok(()), false) => None,
+                (Ok(()), true) => {
+                    let second = self.run_seed(seed, &schedule, &body);
+                    report::divergence(&first, &second)
+                }
+            };
+            if let Some(message) = failed {
+                return Some(Failure {
+                    seed,
+                    seeds_run: ran,
+                    message,
+                    schedule,
+                    replay: self.location.replay(seed),
+                });
+            }
+        }
+        if !self.quiet {
+            let secs = wall.elapsed().as_secs_f64();
+            eprintln!(
+                "harness {}: {ran} seeds passed in {secs:.2} s wall ({:.1} seeds/s), \
+                 {:.0} s simulated ({:.0}x)",
+                self.location.test,
+                ran as f64 / secs.max(1e-9),
+                simulated.as_secs_f64(),
+                simulated.as_secs_f64() / secs.max(1e-9),
+            );
+        }
+        None
+    }
+
+    fn run_seed<F, Fut, E>(&self, seed: u64, schedule: &FaultSchedule, body: &F) -> Outcome
+    where
+        F: Fn(Sim) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let setup = sim::Setup {
+            seed,
+            servers: self.servers,
+            names: self.clients.clone(),
+            session_timeout: self.session_timeout,
+            schedule: schedule.clone(),
+            record_log: self.determinism,
+        };
+        let limit = self.time_limit;
+        runtime::run_seed(seed, setup, limit, body)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,256 @@
+//! [`Sim`]: what a test body gets for one seed — named client processes on a fresh ensemble,
+//! the seed's fault schedule, simulated time, and the model's ground truth.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+
+use docent::framework::ClientBuilder;
+use docent::Client;
+
+use crate::driver::{Shared, SimSession};
+use crate::model::{ClientId, ClientOptions, Ensemble, Fault, FaultSchedule, SimConfig};
+use crate::rt::Clock;
+
+/// How one seed's world is built.
+pub(crate) struct Setup {
+    pub(crate) seed: u64,
+    pub(crate) servers: usize,
+    pub(crate) names: Vec<String>,
+    pub(crate) session_timeout: Duration,
+    pub(crate) schedule: FaultSchedule,
+    pub(crate) record_log: bool,
+}
+
+/// One seed's simulated world, handed to the test body. Cheap to clone.
+///
+/// Client processes are named; the fault schedule numbers them in the order the harness was
+/// given them (`Fault::Partition { client: 0, .. }` cuts the first). Times are durations since
+/// the start of the run.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    seed: u64,
+    shared: Arc<Shared>,
+    names: Vec<String>,
+    sessions: Vec<Arc<SimSession>>,
+    clients: Mutex<BTreeMap<usize, Client>>,
+    schedule: FaultSchedule,
+    injected: Mutex<FaultSchedule>,
+    healed_at: Duration,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("seed", &self.inner.seed)
+            .field("clients", &self.inner.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sim {
+    /// Builds the ensemble, installs the schedule and connects every named client.
+    pub(crate) fn start(setup: Setup, clock: Clock) -> Sim {
+        let mut config = SimConfig::new(setup.seed).servers(setup.servers);
+        config.record_log = setup.record_log;
+        let mut model = Ensemble::new(config);
+        model.install(&setup.schedule);
+        let shared = Shared::start(model, clock);
+        let options = ClientOptions::default().session_timeout(setup.session_timeout);
+        let sessions = setup
+            .names
+            .iter()
+            .map(|_| Arc::new(shared.connect(options.clone())))
+            .collect();
+        Sim {
+            inner: Arc::new(Inner {
+                seed: setup.seed,
+                healed_at: healed_at(&setup.schedule),
+                shared,
+                names: setup.names,
+                sessions,
+                clients: Mutex::new(BTreeMap::new()),
+                schedule: setup.schedule,
+                injected: Mutex::new(FaultSchedule::new()),
+            }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.inner.shared.clone()
+    }
+
+    /// This run's seed.
+    pub fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+
+    /// The fault schedule installed at the start.
+    pub fn schedule(&self) -> &FaultSchedule {
+        &self.inner.schedule
+    }
+
+    /// The client processes' names, in fault-schedule order.
+    pub fn names(&self) -> &[String] {
+        &self.inner.names
+    }
+
+    /// The position of `name` among the clients (its number in fault schedules).
+    ///
+    /// # Panics
+    /// If there is no client of that name.
+    pub fn index(&self, name: &str) -> usize {
+        self.inner
+            .names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("no client named {name:?} (have {:?})", self.inner.names))
+    }
+
+    /// The model's id of `name`'s client (for [`Sim::inspect`]).
+    pub fn client_id(&self, name: &str) -> ClientId {
+        self.inner.sessions[self.index(name)].client_id()
+    }
+
+    /// `name`'s raw session (a [`docent::Coordinator`]).
+    pub fn session(&self, name: &str) -> Arc<SimSession> {
+        self.inner.sessions[self.index(name)].clone()
+    }
+
+    /// `name`'s [`Client`] with default settings; every call returns the same client.
+    pub fn client(&self, name: &str) -> Client {
+        let i = self.index(name);
+        let mut clients = self.inner.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(i)
+            .or_insert_with(|| {
+                Client::builder(self.inner.sessions[i].clone())
+                    .build()
+                    .expect("the default client configuration is valid")
+            })
+            .clone()
+    }
+
+    /// A builder for another [`Client`] over `name`'s session (error policy, namespace,
+    /// retries).
+    pub fn client_builder(&self, name: &str) -> ClientBuilder {
+        Client::builder(self.session(name))
+    }
+
+    /// Simulated time since the start of the run.
+    pub fn now(&self) -> Duration {
+        self.inner.shared.now().since_epoch()
+    }
+
+    /// When every scheduled fault has struck and healed (durations elapsed). Liveness is
+    /// measured from here; faults injected later by the body are not counted.
+    pub fn healed_at(&self) -> Duration {
+        self.inner.healed_at
+    }
+
+    /// Sleeps for `d` of simulated time.
+    pub fn sleep(&self, d: Duration) -> impl Future<Output = ()> + Send + 'static {
+        self.sleep_until(self.now() + d)
+    }
+
+    /// Sleeps until `at` (since the start of the run).
+    pub fn sleep_until(&self, at: Duration) -> impl Future<Output = ()> + Send + 'static {
+        self.inner.shared.clock().sleep_until(at)
+    }
+
+    /// Runs `task` in the background of this run.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        self.inner.shared.clock().spawn(task.boxed());
+    }
+
+    /// Injects `fault` now (it is recorded with the run's faults).
+    pub fn inject(&self, fault: Fault) {
+        let at = self.now();
+        let mut injected = self
+            .inner
+            .injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *injected = std::mem::take(&mut *injected).at(at, fault.clone());
+        drop(injected);
+        self.inner.shared.inject(fault);
+    }
+
+    /// The faults injected by the body so far.
+    pub fn injected(&self) -> FaultSchedule {
+        self.inner
+            .injected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ground truth: runs `f` on the model, brought up to now. Checkers may look; recipes may
+    /// not.
+    pub fn inspect<R>(&self, f: impl FnOnce(&Ensemble) -> R) -> R {
+        self.inner.shared.with(|sim, _| f(sim))
+    }
+
+    /// Ground truth: `name`'s process is frozen right now (a `PauseClient` fault).
+    pub fn paused(&self, name: &str) -> bool {
+        let c = self.client_id(name).0 as usize;
+        self.inner
+            .shared
+            .with(|sim, now| sim.clients[c].paused_until.is_some_and(|u| u > now))
+    }
+
+    /// Ground truth: `name`'s process has crashed (a `CrashClient` fault); it never runs again.
+    pub fn crashed(&self, name: &str) -> bool {
+        let c = self.client_id(name).0 as usize;
+        self.inner.shared.with(|sim, _| sim.clients[c].crashed)
+    }
+
+    /// The windows `[from, to)` during which `name` was or will be paused, from the schedule
+    /// and the injected faults.
+    pub fn pauses(&self, name: &str) -> Vec<(Duration, Duration)> {
+        let i = self.index(name) as u32;
+        let injected = self.injected();
+        let mut out: Vec<_> = self
+            .inner
+            .schedule
+            .faults
+            .iter()
+            .chain(injected.faults.iter())
+            .filter_map(|s| match s.fault {
+                Fault::PauseClient { client, duration } if client == i => {
+                    Some((s.at, s.at + duration))
+                }
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// When the last fault of `schedule` has healed.
+pub(crate) fn healed_at(schedule: &FaultSchedule) -> Duration {
+    schedule
+        .faults
+        .iter()
+        .map(|s| {
+            s.at + match &s.fault {
+                Fault::Partition { duration, .. }
+                | Fault::Delay { duration, .. }
+                | Fault::QuorumLoss { duration }
+                | Fault::FollowerLag { duration, .. }
+                | Fault::PauseClient { duration, .. } => *duration,
+                Fault::CrashServer { downtime, .. } => *downtime,
+                _ => Duration::ZERO,
+            }
+        })
+        .max()
+        .unwrap_or(Duration::ZERO)
+}

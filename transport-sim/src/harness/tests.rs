@@ -1,0 +1,138 @@
+use std::time::Duration;
+
+use docent::{Acl, Coordinator, CreateMode, Op};
+
+use super::report::{divergence, parse_range, Location, Outcome};
+use super::sim::healed_at;
+use super::Harness;
+use crate::model::{Direction, Fault, FaultSchedule};
+
+#[test]
+fn seed_ranges_parse() {
+    assert_eq!(parse_range("0..64"), Some(0..64));
+    assert_eq!(parse_range(" 3..=5 "), Some(3..6));
+    assert_eq!(parse_range("17"), Some(17..18));
+    assert_eq!(parse_range("x..3"), None);
+    assert_eq!(parse_range(""), None);
+}
+
+#[test]
+fn healed_at_is_the_last_heal() {
+    let s = FaultSchedule::new()
+        .at(
+            Duration::from_secs(5),
+            Fault::Partition {
+                client: 0,
+                server: None,
+                direction: Direction::Both,
+                duration: Duration::from_secs(20),
+            },
+        )
+        .at(Duration::from_secs(30), Fault::ExpireSession { client: 1 })
+        .at(
+            Duration::from_secs(10),
+            Fault::CrashServer {
+                server: 1,
+                downtime: Duration::from_secs(3),
+            },
+        );
+    assert_eq!(healed_at(&s), Duration::from_secs(30));
+    assert_eq!(healed_at(&FaultSchedule::new()), Duration::ZERO);
+}
+
+#[test]
+fn replay_names_the_package_target_and_test() {
+    let at = Location::new("latch_is_safe").at("docent-sim-tests", "latch::scenarios");
+    let cmd = at.replay(17);
+    assert!(cmd.starts_with("DOCENT_SEED=17 "), "{cmd}");
+    assert!(
+        cmd.contains("-p docent-sim-tests --test latch latch_is_safe"),
+        "{cmd}"
+    );
+    let lib = Location::new("t").at("docent-sim", "docent_sim::harness::tests");
+    assert!(lib.replay(1).contains("-p docent-sim --lib t"));
+}
+
+fn outcome(log: &[&str]) -> Outcome {
+    Outcome {
+        result: Ok(()),
+        simulated: Duration::ZERO,
+        hash: 1,
+        log: log.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+#[test]
+fn divergence_reports_the_first_differing_event() {
+    let a = outcome(&["x", "y", "z"]);
+    assert_eq!(divergence(&a, &outcome(&["x", "y", "z"])), None);
+    let msg = divergence(&a, &outcome(&["x", "w", "z"])).unwrap();
+    assert!(msg.contains("event 1") && msg.contains("first:  y") && msg.contains("second: w"));
+    let msg = divergence(&a, &outcome(&["x", "y"])).unwrap();
+    assert!(msg.contains("event 2") && msg.contains("(end)"), "{msg}");
+}
+
+fn create(path: &str) -> Op {
+    Op::Create {
+        path: path.into(),
+        data: Vec::new(),
+        acl: Acl::open(),
+        mode: CreateMode::Persistent,
+    }
+}
+
+#[test]
+fn a_passing_body_runs_every_seed_and_a_failing_one_is_reported() {
+    let h = Harness::new("t")
+        .located("docent-sim", "docent_sim::harness::tests")
+        .clients(["a", "b"])
+        .seeds(0..3)
+        .swarm(Duration::from_secs(5))
+        .quiet();
+    let failure = h.first_failure(|sim| async move {
+        sim.session("a").submit(create("/x")).await.ok();
+        sim.sleep_until(sim.healed_at() + Duration::from_secs(1))
+            .await;
+        if sim.seed() == 1 {
+            return Err("seed one is bad");
+        }
+        Ok(())
+    });
+    let failure = failure.expect("seed 1 fails");
+    assert_eq!((failure.seed, failure.seeds_run), (1, 2));
+    assert_eq!(failure.schedule, h.schedule_for(1));
+    let report = failure.to_string();
+    assert!(
+        report.starts_with("seed 1 failed: seed one is bad\nfaults:\n"),
+        "{report}"
+    );
+    assert!(report.contains("\ncommit: ") && report.contains("DOCENT_SEED=1 "));
+}
+
+#[test]
+fn panics_and_endless_bodies_are_failures() {
+    let h = Harness::new("t").no_faults().seeds(0..1).quiet();
+    let f = h.first_failure(|_| async { panic!("boom") as Result<(), String> });
+    assert!(f.unwrap().message.contains("boom"));
+    let h = h.time_limit(Duration::from_secs(5));
+    let f = h.first_failure(|_| futures::future::pending::<Result<(), String>>());
+    assert!(f.unwrap().message.starts_with("time limit"));
+}
+
+#[test]
+fn determinism_mode_passes_for_the_model() {
+    Harness::new("t")
+        .clients(["a"])
+        .seeds(0..2)
+        .swarm(Duration::from_secs(10))
+        .determinism(true)
+        .quiet()
+        .run(|sim| async move {
+            let a = sim.session("a");
+            for i in 0..5 {
+                let _ = a.submit(create(&format!("/n{i}"))).await;
+                sim.sleep(Duration::from_secs(2)).await;
+            }
+            Ok::<_, String>(())
+        });
+}
