@@ -29,7 +29,7 @@ use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
 use crate::framework::Client;
 use crate::recipes::lock::checked;
 use crate::recipes::participants::{self, Participant};
-use crate::recipes::wait::until;
+use crate::recipes::wait::{finish_closing, until};
 use crate::Error;
 
 /// A participant in a leader election (Curator's `LeaderLatch`).
@@ -100,7 +100,7 @@ impl LeaderLatch {
     /// Leaves the election: our node is deleted; `mode` says whether to report `NotLeader`.
     pub async fn close(self, mode: CloseMode) -> Result<(), Error> {
         let _ = self.driven.command(LatchCommand::Close(mode));
-        self.driven.finished().await;
+        finish_closing(&self.client, self.driven).await;
         Ok(())
     }
 }

@@ -32,6 +32,7 @@ use crate::framework::driver::{spawn_machine, Driven, EventStream};
 use crate::framework::Client;
 use crate::op::{MultiOp, OpResult};
 use crate::recipes::fencing;
+use crate::recipes::wait::finish_closing;
 use crate::{path, Error, MultiResult};
 
 /// A distributed, re-entrant lock (Curator's `InterProcessMutex`).
@@ -168,19 +169,21 @@ impl Mutex {
             .driven
             .inspect(|m| m.node().map(str::to_owned))
             .ok_or(Error::NotConnected)?;
-        guarded_write(&self.client, &node, ops).await
+        guarded_on(&self.client, &node, ops).await
     }
 
     /// Releases (if held) and stops the lock's machine.
     pub async fn close(self) -> Result<(), Error> {
         let _ = self.driven.command(LockCommand::Close);
-        self.driven.finished().await;
+        finish_closing(&self.client, self.driven).await;
         Ok(())
     }
 }
 
-/// A guarded multi on `node`, results without the leading check.
-pub(crate) async fn guarded_write(
+/// Applies `ops` atomically only while the lease node `node` exists (the results leave out
+/// the leading check). For a lease kept outside its handle, e.g. a node path written down by
+/// a process that may since have lost it.
+pub async fn guarded_on(
     client: &Client,
     node: &str,
     ops: Vec<MultiOp>,

@@ -46,8 +46,9 @@ pub use machine::{CancelReason, SelectorCommand, SelectorEvent, SelectorMachine,
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
 use crate::framework::Client;
 use crate::op::MultiOp;
-use crate::recipes::lock::{checked, guarded_write};
+use crate::recipes::lock::{checked, guarded_on};
 use crate::recipes::participants::{self, Participant};
+use crate::recipes::wait::until;
 use crate::{Error, MultiResult};
 
 type LeadFn = dyn Fn(Leadership) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
@@ -69,7 +70,7 @@ pub struct Leadership {
 impl Leadership {
     /// Applies `ops` atomically only while our leadership node exists.
     pub async fn guarded(&self, ops: Vec<MultiOp>) -> Result<Vec<MultiResult>, Error> {
-        guarded_write(&self.client, &self.node, ops).await
+        guarded_on(&self.client, &self.node, ops).await
     }
 }
 
@@ -240,7 +241,10 @@ impl LeaderSelector {
     /// Leaves the election: a running leadership is cancelled and our node deleted.
     pub async fn close(self) -> Result<(), Error> {
         let _ = self.driven.command(SelectorCommand::Close);
-        self.driven.finished().await;
+        let deadline = self.client.now() + self.client.session_timeout();
+        // Past one session timeout the clean-up goes on in the background (the runner task
+        // keeps the machine alive until it has finished).
+        until(&self.client, Some(deadline), self.driven.finished()).await;
         Ok(())
     }
 }
