@@ -157,32 +157,18 @@ fn table_for(ask: Ask, result: &Result<OpResult, Error>) -> Option<ClientWatch> 
     }
 }
 
-/// Client-side validation, as the Java client does before sending.
+/// Client-side path validation, as the Java client does before sending. (Data size is not
+/// checked here: the Java client sends any size, and the server drops a connection whose
+/// packet is over `jute.maxbuffer`, see `wire`.)
 fn validate(op: &Op) -> Result<(), Error> {
     let check = |path: &str, seq: bool| docent::path::validate_create(path, seq);
     match op {
-        Op::Create {
-            path, data, mode, ..
-        } => {
-            check(path, mode.is_sequential())?;
-            docent::error::check_data_len(data)
-        }
-        Op::SetData { path, data, .. } => {
-            check(path, false)?;
-            docent::error::check_data_len(data)
-        }
+        Op::Create { path, mode, .. } => check(path, mode.is_sequential()),
         Op::Multi(ops) => {
             for op in ops {
                 match op {
-                    docent::MultiOp::Create {
-                        path, data, mode, ..
-                    } => {
-                        check(path, mode.is_sequential())?;
-                        docent::error::check_data_len(data)?;
-                    }
-                    docent::MultiOp::SetData { path, data, .. } => {
-                        check(path, false)?;
-                        docent::error::check_data_len(data)?;
+                    docent::MultiOp::Create { path, mode, .. } => {
+                        check(path, mode.is_sequential())?
                     }
                     other => check(other.path(), false)?,
                 }

@@ -239,8 +239,10 @@ impl Ensemble {
         path: &str,
     ) -> Option<(Vec<u8>, docent::Stat, Vec<String>)> {
         let tree = &self.servers[server.unwrap_or(self.leader)].tree;
-        tree.node(path)
-            .map(|n: &Node| (n.data.clone(), n.stat, n.children.iter().cloned().collect()))
+        tree.node(path).map(|n: &Node| {
+            let children = n.children.iter().cloned().collect();
+            (n.data.clone(), n.client_stat(), children)
+        })
     }
 
     /// Ground truth: every path on `server` (`None`: the leader).

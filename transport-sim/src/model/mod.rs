@@ -41,6 +41,7 @@ mod server;
 mod tree;
 mod txn;
 mod watches;
+mod wire;
 
 use std::time::Duration;
 
@@ -206,6 +207,8 @@ pub enum Output {
     },
 }
 
+#[cfg(test)]
+mod conformance_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use super::tests::Rig;
 use super::ClientOptions;
 
-/// The reference: path → (data, version, cversion, ephemeral).
+/// The reference: path → (data, version, creates of children, ephemeral).
 #[derive(Default)]
 struct Reference(BTreeMap<String, (Vec<u8>, i32, i32, bool)>);
 
@@ -63,8 +63,8 @@ impl Reference {
                 if !self.children(path).is_empty() {
                     return Err(Error::NotEmpty);
                 }
+                // The sequence counter counts creates only (ZooKeeper's persisted cversion).
                 self.0.remove(path);
-                self.0.get_mut(&Self::parent(path)).unwrap().2 += 1;
                 Ok(OpResult::Deleted)
             }
             Op::SetData {

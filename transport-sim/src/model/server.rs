@@ -12,6 +12,7 @@ use super::ensemble::{Ensemble, Tracked};
 use super::tree::{DataTree, Trigger};
 use super::txn::TxnBody;
 use super::watches::{ServerWatch, ServerWatches, WatchPaths};
+use super::wire;
 use super::ConnId;
 
 /// What a client sends.
@@ -126,6 +127,13 @@ impl Ensemble {
         } = pkt
         {
             return self.server_connect(s, conn, session, passwd, timeout, last_zxid, ids);
+        }
+        if let ToServer::Request { op, .. } = &pkt {
+            if wire::too_long(op) {
+                // Over `jute.maxbuffer`: the server drops the connection unread.
+                self.server_close(s, conn);
+                return;
+            }
         }
         let Some(sc) = self.servers[s].conns.get_mut(&conn) else {
             return;

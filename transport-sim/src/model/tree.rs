@@ -43,8 +43,42 @@ pub(crate) fn kind_of(owner: i64) -> Kind {
 pub(crate) struct Node {
     pub(crate) data: Vec<u8>,
     pub(crate) acl: Vec<Acl>,
+    /// The stat as ZooKeeper persists it (`StatPersisted`): `cversion` counts the creates of
+    /// children only (it names sequential children) and `ephemeral_owner` holds the container
+    /// and TTL markers. Clients see [`Node::client_stat`].
     pub(crate) stat: Stat,
     pub(crate) children: BTreeSet<String>,
+}
+
+impl Node {
+    /// The stat a client receives (ZooKeeper's `DataNode.copyStat`): `cversion` becomes the
+    /// count of child changes, `2 * creates - numChildren` (every create has a delete except
+    /// for the children still present), and container and TTL nodes show owner 0.
+    pub(crate) fn client_stat(&self) -> Stat {
+        let num_children = self.children.len() as i32;
+        let ephemeral_owner = match kind_of(self.stat.ephemeral_owner) {
+            Kind::Ephemeral(owner) => owner,
+            _ => 0,
+        };
+        Stat {
+            cversion: self
+                .stat
+                .cversion
+                .wrapping_mul(2)
+                .wrapping_sub(num_children),
+            num_children,
+            ephemeral_owner,
+            ..self.stat
+        }
+    }
+}
+
+/// True when `actual` satisfies the expected `version`: `None` and ZooKeeper's `-1` match any.
+fn version_matches(expected: Option<i32>, actual: i32) -> bool {
+    match expected {
+        None | Some(-1) => true,
+        Some(v) => v == actual,
+    }
 }
 
 /// A watch trigger produced by applying a txn: `(path, event)`.
@@ -118,7 +152,7 @@ impl DataTree {
 
     /// The stat as a client sees it.
     pub(crate) fn stat(&self, path: &str) -> Option<Stat> {
-        self.nodes.get(path).map(|n| n.stat)
+        self.nodes.get(path).map(Node::client_stat)
     }
 
     /// A read op (get data, children, exists, ACL) against this tree, as a session holding
@@ -136,7 +170,7 @@ impl DataTree {
                 let n = need(path, Perms::READ)?;
                 Ok(OpResult::Data {
                     data: n.data.clone(),
-                    stat: n.stat,
+                    stat: n.client_stat(),
                 })
             }
             Op::GetChildren { path, .. } => {
@@ -144,7 +178,7 @@ impl DataTree {
                 let children = n.children.iter().cloned().collect();
                 Ok(OpResult::Children {
                     children,
-                    stat: n.stat,
+                    stat: n.client_stat(),
                 })
             }
             Op::Exists { path, .. } => Ok(OpResult::Exists(self.stat(path))),
@@ -157,7 +191,7 @@ impl DataTree {
                 }
                 Ok(OpResult::Acl {
                     acl: n.acl.clone(),
-                    stat: n.stat,
+                    stat: n.client_stat(),
                 })
             }
             Op::Sync { .. } => Ok(OpResult::Synced),
@@ -257,9 +291,7 @@ impl DataTree {
             let r = match op {
                 MultiOp::Check { path, version } => match self.nodes.get(path) {
                     None => Err(Error::NoNode),
-                    Some(n) if version.is_some_and(|v| v != n.stat.version) => {
-                        Err(Error::BadVersion)
-                    }
+                    Some(n) if !version_matches(*version, n.stat.version) => Err(Error::BadVersion),
                     Some(_) => Ok(MultiResult::Checked),
                 },
                 MultiOp::Create {
@@ -440,6 +472,7 @@ impl DataTree {
             stat,
             children: BTreeSet::new(),
         };
+        let stat = node.client_stat();
         self.nodes.insert(full.clone(), node);
         self.remember(&full, owner);
         if let Some(undo) = undo {
@@ -470,7 +503,7 @@ impl DataTree {
             if !acl::allowed(&parent.acl, Perms::DELETE, &txn.ids) {
                 return Err(Error::NoAuth);
             }
-            if version.is_some_and(|v| v != node.stat.version) {
+            if !version_matches(version, node.stat.version) {
                 return Err(Error::BadVersion);
             }
             if !node.children.is_empty() {
@@ -482,7 +515,8 @@ impl DataTree {
         let parent = self.nodes.get_mut(parent_path).expect("parent");
         let parent_stat = parent.stat;
         parent.children.remove(path::name(path));
-        parent.stat.cversion = parent.stat.cversion.wrapping_add(1);
+        // Deletes leave the persisted cversion (the creates count) alone; clients still see
+        // it move (`Node::client_stat`).
         parent.stat.pzxid = txn.zxid;
         parent.stat.num_children -= 1;
         if let Some(undo) = undo {
@@ -512,7 +546,7 @@ impl DataTree {
         if !acl::allowed(&node.acl, Perms::WRITE, &txn.ids) {
             return Err(Error::NoAuth);
         }
-        if version.is_some_and(|v| v != node.stat.version) {
+        if !version_matches(version, node.stat.version) {
             return Err(Error::BadVersion);
         }
         let old = std::mem::replace(&mut node.data, data.to_vec());
@@ -528,7 +562,7 @@ impl DataTree {
         node.stat.mtime = txn.time;
         node.stat.data_length = data.len() as i32;
         triggers.push((path.to_owned(), EventType::NodeDataChanged));
-        Ok(node.stat)
+        Ok(node.client_stat())
     }
 
     fn set_acl(
@@ -544,12 +578,12 @@ impl DataTree {
             return Err(Error::NoAuth);
         }
         let acl = acl::fixup(acl_in, &txn.ids)?;
-        if version.is_some_and(|v| v != node.stat.aversion) {
+        if !version_matches(version, node.stat.aversion) {
             return Err(Error::BadVersion);
         }
         node.acl = acl;
         node.stat.aversion = node.stat.aversion.wrapping_add(1);
-        Ok(node.stat)
+        Ok(node.client_stat())
     }
 
     /// Containers and TTL nodes that the leader's reaper would delete at wall time `now_ms`
