@@ -65,6 +65,7 @@ const SCENARIOS: &[(&str, Script)] = scenarios![
     acls::acl_per_permission,
     acls::acl_digest,
     acls::acl_invalid,
+    acls::acl_digest_protects_children,
     multis::multi_success,
     multis::multi_failure_index,
     multis::multi_rollback_keeps_sequence,

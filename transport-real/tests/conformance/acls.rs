@@ -189,3 +189,24 @@ scenario!(acl_invalid, |cx| {
     cx.op(&a, set_acl(&base, Acl::creator_all(), None)).await;
     cx.children(&a, "").await;
 });
+
+scenario!(acl_digest_protects_children, |cx| {
+    let owner = cx.open_digest("owner", "carol", "pw").await;
+    let stranger = cx.open("stranger").await;
+    cx.mk(&owner, "", b"").await;
+    let dir = cx.p("dir");
+    cx.op(
+        &owner,
+        create_with(&dir, Acl::creator_all(), CreateMode::Persistent),
+    )
+    .await;
+    cx.mk(&owner, "dir/kid", b"").await;
+    cx.mk(&stranger, "dir/intruder", b"").await;
+    cx.del(&stranger, "dir/kid", None).await;
+    cx.children(&stranger, "dir").await;
+    cx.exists(&stranger, "dir/kid").await;
+    cx.get(&stranger, "dir/kid").await;
+    cx.del(&stranger, "dir", None).await;
+    cx.del(&owner, "dir/kid", None).await;
+    cx.children(&owner, "dir").await;
+});

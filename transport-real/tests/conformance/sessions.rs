@@ -216,7 +216,7 @@ scenario!(ttl_expiry, |cx| {
     )
     .await;
     cx.await_gone(&a, &cx.p("short")).await;
-    cx.await_gone(&a, &cx.p("seq-0000000004")).await;
+    cx.await_gone(&a, &cx.p("seq-0000000003")).await;
     cx.let_reaper_run().await;
     cx.exists(&a, "parent").await;
     cx.exists(&a, "long").await;
