@@ -9,9 +9,15 @@
 //!    │◄──────────── AcquireFailed                                      ▼  ▼
 //!    │                                                          Held   Watching (getData watch
 //!    │              Release / Close / deadline                   │       on the predecessor)
-//!    └───────────── Deleting (guaranteed) ◄──────────────────────┘       │ fired / NoNode
-//!                                                                         └──► Checking
+//!    └──────────── Idle; the node's guaranteed delete ◄──────────┘       │ fired / NoNode
+//!                  goes on in the background                              └──► Checking
 //! ```
+//!
+//! Giving a node up never blocks the machine: its guaranteed delete (or, for a create still
+//! in flight, the create and then the delete) runs in the background while the machine is
+//! already idle, so a release followed by an acquire sends delete, create and listing in one
+//! batch — ZooKeeper applies them in that order. A waiter whose predecessor was first needs no
+//! new listing when that predecessor is deleted: nodes created later sort after it.
 //!
 //! The create and the `getChildren` of the lock directory go out together: ZooKeeper applies
 //! one session's requests in order, so the listing already contains our node. A connection
@@ -29,6 +35,7 @@ use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::order::{position, sorted, Position};
 use crate::rng::Rng;
 use crate::time::Instant;
+use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
 /// A granted lease: the lock node and its fencing token.
@@ -73,6 +80,14 @@ pub enum LockEvent {
     Released,
 }
 
+/// A node being given up in the background.
+#[derive(Debug)]
+enum Cleanup {
+    /// Its create is still in flight: delete what it makes.
+    Create(Box<Enroll>),
+    Delete(GuaranteedDelete),
+}
+
 #[derive(Debug)]
 enum State {
     Idle,
@@ -85,20 +100,17 @@ enum State {
         pending: Option<Token>,
         epoch: u64,
     },
-    /// Waiting for the predecessor; `pending` is the getData watch op, sent at `epoch`.
+    /// Waiting for the predecessor; `pending` is the getData watch op, sent at `epoch`;
+    /// `next_holds`: its deletion makes us a holder (it was first).
     Watching {
         lease: Lease,
         pending: Token,
         epoch: u64,
+        next_holds: bool,
     },
     Held {
         lease: Lease,
         suspended: bool,
-    },
-    /// Deleting our node; `report` tells whether to say `Released` when done.
-    Deleting {
-        delete: GuaranteedDelete,
-        report: bool,
     },
     /// The session died under an acquire: start again once connected.
     Restarting,
@@ -119,8 +131,8 @@ pub struct LockMachine {
     attempt_epoch: u64,
     state: State,
     deadline: Option<Instant>,
-    /// Give up the node as soon as the create finishes (deadline or close during Creating).
-    abandon: bool,
+    /// Nodes given up, being deleted in the background.
+    cleanup: Vec<Cleanup>,
     closing: bool,
     done: bool,
     ops: VecDeque<(Token, Op)>,
@@ -150,7 +162,7 @@ impl LockMachine {
             attempt_epoch: 0,
             state: State::Idle,
             deadline: None,
-            abandon: false,
+            cleanup: Vec::new(),
             closing: false,
             done: false,
             ops: VecDeque::new(),
@@ -225,6 +237,19 @@ impl LockMachine {
     }
 
     fn on_op_done(&mut self, now: Instant, token: Token, result: Result<OpResult, Error>) {
+        for c in &mut self.cleanup {
+            let mine = match c {
+                Cleanup::Create(enroll) => {
+                    enroll.handle_op_done(now, token, &result, &mut self.tokens)
+                }
+                Cleanup::Delete(delete) => {
+                    delete.handle_op_done(now, token, &result, &mut self.tokens)
+                }
+            };
+            if mine {
+                return self.pump_cleanup();
+            }
+        }
         match &mut self.state {
             State::Creating(enroll) => {
                 let mine = enroll.handle_op_done(now, token, &result, &mut self.tokens);
@@ -244,6 +269,7 @@ impl LockMachine {
                 lease,
                 pending,
                 epoch,
+                ..
             } if *pending == token => match result {
                 Ok(_) => {} // the watch is armed; wait for it
                 Err(Error::NoNode) => {
@@ -261,12 +287,6 @@ impl LockMachine {
                     self.resume();
                 }
             },
-            State::Deleting { delete, .. } => {
-                let mine = delete.handle_op_done(now, token, &result, &mut self.tokens);
-                if mine {
-                    self.pump_delete();
-                }
-            }
             _ => {} // a reply to an op of an earlier state
         }
     }
@@ -285,10 +305,6 @@ impl LockMachine {
                     node: created.path,
                     token: created.stat.czxid,
                 };
-                if self.abandon {
-                    self.delete(lease.node, false);
-                    return;
-                }
                 // The listing went out no earlier than the attempt began.
                 let epoch = self.attempt_epoch;
                 match listing {
@@ -303,16 +319,13 @@ impl LockMachine {
                     Listing::Needed => self.check(lease),
                 }
             }
-            Err(e) if e.is_session_lost() && !self.abandon => {
+            Err(e) if e.is_session_lost() => {
                 self.state = State::Restarting;
                 self.resume();
             }
             Err(e) => {
                 self.state = State::Idle;
-                if !self.abandon {
-                    self.events.push_back(LockEvent::AcquireFailed(e));
-                }
-                self.finish_if_closing();
+                self.events.push_back(LockEvent::AcquireFailed(e));
             }
         }
     }
@@ -332,15 +345,9 @@ impl LockMachine {
             Ok(OpResult::Children { children, .. }) => {
                 let children = sorted(children, &self.lock_name);
                 match position(&children, path::name(&lease.node), self.max_leases) {
-                    Position::Holds => {
-                        self.deadline = None;
-                        self.events.push_back(LockEvent::Acquired(lease.clone()));
-                        self.state = State::Held {
-                            lease,
-                            suspended: false,
-                        };
-                    }
+                    Position::Holds => self.grant(lease),
                     Position::Waits { predecessor } => {
+                        let next_holds = children.first() == Some(&predecessor);
                         let epoch = self.link.epoch();
                         let pending = self.send(Op::GetData {
                             path: path::join(&self.dir, &predecessor),
@@ -350,6 +357,7 @@ impl LockMachine {
                             lease,
                             pending,
                             epoch,
+                            next_holds,
                         };
                     }
                     // Our node is gone (deleted by someone, or the session died): start over.
@@ -377,27 +385,48 @@ impl LockMachine {
         }
     }
 
-    fn delete(&mut self, node: String, report: bool) {
+    /// Deletes `node` in the background (guaranteed).
+    fn forget(&mut self, node: String) {
         let mut delete = GuaranteedDelete::new(node, None);
         delete.start(&mut self.tokens);
-        self.state = State::Deleting { delete, report };
-        self.pump_delete();
+        self.cleanup.push(Cleanup::Delete(delete));
+        self.pump_cleanup();
     }
 
-    fn pump_delete(&mut self) {
-        let State::Deleting { delete, report } = &mut self.state else {
-            return;
-        };
-        while let Some(op) = delete.poll_op() {
-            self.ops.push_back(op);
-        }
-        if let Some(_outcome) = delete.poll_outcome() {
-            // A failed guaranteed delete means the session is gone, and the ephemeral with it.
-            if *report {
-                self.events.push_back(LockEvent::Released);
+    /// Collects the background clean-up's ops and drops what has finished.
+    fn pump_cleanup(&mut self) {
+        let mut i = 0;
+        while i < self.cleanup.len() {
+            let finished = match &mut self.cleanup[i] {
+                Cleanup::Create(enroll) => {
+                    while let Some(op) = enroll.poll_op() {
+                        self.ops.push_back(op);
+                    }
+                    match enroll.poll_outcome() {
+                        None => false,
+                        Some(Ok((created, _))) => {
+                            let mut delete = GuaranteedDelete::new(created.path, None);
+                            delete.start(&mut self.tokens);
+                            self.cleanup[i] = Cleanup::Delete(delete);
+                            continue; // collect the delete's op
+                        }
+                        // Nothing was created (a failed protected create cleans up after itself).
+                        Some(Err(_)) => true,
+                    }
+                }
+                Cleanup::Delete(delete) => {
+                    while let Some(op) = delete.poll_op() {
+                        self.ops.push_back(op);
+                    }
+                    // A failed guaranteed delete means the session is gone, and the node with it.
+                    delete.poll_outcome().is_some()
+                }
+            };
+            if finished {
+                self.cleanup.remove(i);
+            } else {
+                i += 1;
             }
-            self.state = State::Idle;
-            self.finish_if_closing();
         }
     }
 
@@ -420,15 +449,21 @@ impl LockMachine {
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
         let new_session = session_id != self.link.session_id() && self.link.session_id() != 0;
         self.link.handle(state, session_id);
+        for c in &mut self.cleanup {
+            match c {
+                Cleanup::Create(enroll) => {
+                    enroll.handle_connection(state, session_id, &mut self.tokens)
+                }
+                Cleanup::Delete(delete) => {
+                    delete.handle_connection(state, session_id, &mut self.tokens)
+                }
+            }
+        }
+        self.pump_cleanup();
         match &mut self.state {
             State::Creating(enroll) => {
                 enroll.handle_connection(state, session_id, &mut self.tokens);
                 self.pump_create();
-                return;
-            }
-            State::Deleting { delete, .. } => {
-                delete.handle_connection(state, session_id, &mut self.tokens);
-                self.pump_delete();
                 return;
             }
             State::Held { suspended, .. } => match state {
@@ -461,6 +496,36 @@ impl LockMachine {
         self.resume();
     }
 
+    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
+        let State::Watching {
+            lease,
+            pending,
+            next_holds,
+            ..
+        } = &self.state
+        else {
+            return;
+        };
+        if *pending != token {
+            return;
+        }
+        let lease = lease.clone();
+        if *next_holds && event.kind == EventType::NodeDeleted {
+            self.grant(lease);
+        } else {
+            self.check(lease);
+        }
+    }
+
+    fn grant(&mut self, lease: Lease) {
+        self.deadline = None;
+        self.events.push_back(LockEvent::Acquired(lease.clone()));
+        self.state = State::Held {
+            lease,
+            suspended: false,
+        };
+    }
+
     fn on_timeout(&mut self, now: Instant) {
         if self.deadline.is_some_and(|d| now >= d) && self.is_acquiring() {
             self.deadline = None;
@@ -470,25 +535,25 @@ impl LockMachine {
         }
     }
 
-    /// Abandons an acquire or releases a held lock.
+    /// Abandons an acquire or releases a held lock; the node goes in the background.
     fn give_up(&mut self, report: bool) {
-        if let State::Creating(_) = self.state {
-            // Let the create finish so that its node can be found and deleted.
-            self.abandon = true;
-            return;
-        }
         match std::mem::replace(&mut self.state, State::Idle) {
-            State::Checking { lease, .. } | State::Watching { lease, .. } => {
-                self.delete(lease.node, false)
+            State::Creating(enroll) => {
+                self.cleanup.push(Cleanup::Create(enroll));
+                self.pump_cleanup();
             }
-            State::Held { lease, .. } => self.delete(lease.node, report),
-            other @ State::Deleting { .. } => self.state = other,
-            State::Idle | State::Restarting | State::Creating(_) => self.finish_if_closing(),
+            State::Checking { lease, .. } | State::Watching { lease, .. } => {
+                self.forget(lease.node)
+            }
+            State::Held { lease, .. } => {
+                self.forget(lease.node);
+                if report {
+                    self.events.push_back(LockEvent::Released);
+                }
+            }
+            State::Idle | State::Restarting => {}
         }
-    }
-
-    fn finish_if_closing(&mut self) {
-        if self.closing && matches!(self.state, State::Idle) {
+        if self.closing {
             self.done = true;
         }
     }
@@ -503,7 +568,6 @@ impl LockMachine {
                         )));
                     return;
                 }
-                self.abandon = false;
                 self.deadline = deadline;
                 if deadline.is_some_and(|d| now >= d) {
                     self.events
@@ -528,14 +592,7 @@ impl Machine for LockMachine {
     fn handle(&mut self, now: Instant, input: Input<LockCommand>) {
         match input {
             Input::OpDone { token, result } => self.on_op_done(now, token, result),
-            Input::Watch { token, .. } => {
-                if let State::Watching { lease, pending, .. } = &self.state {
-                    if *pending == token {
-                        let lease = lease.clone();
-                        self.check(lease);
-                    }
-                }
-            }
+            Input::Watch { token, event } => self.on_watch(token, event),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Timeout => self.on_timeout(now),
             Input::Command(c) => self.on_command(now, c),
@@ -555,6 +612,6 @@ impl Machine for LockMachine {
     }
 
     fn is_done(&self) -> bool {
-        self.done
+        self.done && self.cleanup.is_empty()
     }
 }

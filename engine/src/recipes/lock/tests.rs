@@ -62,7 +62,9 @@ fn uncontended_acquire_pipelines_the_listing_and_grants_with_the_czxid() {
     );
     assert_eq!(m.lease().map(|l| l.token), Some(0x42));
 
+    // Release is immediate; the guaranteed delete goes on behind it.
     let out = feed(&mut m, Input::Command(LockCommand::Release));
+    assert_eq!(out.events, vec![LockEvent::Released]);
     let (dt, del) = &out.ops[0];
     assert_eq!(
         del,
@@ -71,8 +73,9 @@ fn uncontended_acquire_pipelines_the_listing_and_grants_with_the_czxid() {
             version: None
         }
     );
+    assert!(!m.is_acquiring());
     let out = feed(&mut m, done(*dt, Ok(OpResult::Deleted)));
-    assert_eq!(out.events, vec![LockEvent::Released]);
+    assert!(out.events.is_empty() && out.ops.is_empty());
     assert!(m.lease().is_none());
 }
 
@@ -213,4 +216,83 @@ fn a_missing_node_starts_a_fresh_attempt() {
     );
     assert!(matches!(out.ops[0].1, Op::Create { .. }));
     assert!(matches!(out.ops[1].1, Op::GetChildren { .. }));
+}
+
+#[test]
+fn release_then_acquire_go_out_in_one_batch() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    feed(
+        &mut m,
+        done(out.ops[1].0, Ok(children(&[path::name(&node)]))),
+    );
+    feed(&mut m, Input::Command(LockCommand::Release));
+    let out = acquire(&mut m);
+    assert!(matches!(out.ops[0].1, Op::Create { .. }));
+    assert!(matches!(out.ops[1].1, Op::GetChildren { .. }));
+}
+
+#[test]
+fn a_timed_out_handle_can_acquire_again_at_once() {
+    let mut m = mutex();
+    let deadline = Instant::ZERO + std::time::Duration::from_millis(5);
+    let out = feed(
+        &mut m,
+        Input::Command(LockCommand::Acquire {
+            deadline: Some(deadline),
+        }),
+    );
+    // The deadline passes while the create is still in flight.
+    m.handle(deadline, Input::Timeout);
+    let timed_out = drain(&mut m);
+    assert_eq!(
+        timed_out.events,
+        vec![LockEvent::AcquireFailed(Error::Timeout)]
+    );
+    let again = acquire(&mut m);
+    assert!(again.events.is_empty(), "{:?}", again.events);
+    assert!(matches!(again.ops[0].1, Op::Create { .. }));
+    // The first create lands after all: its node is deleted in the background.
+    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
+    let cleanup = feed(&mut m, done(out.ops[0].0, Ok(result)));
+    assert_eq!(
+        cleanup.ops[0].1,
+        Op::Delete {
+            path: node,
+            version: None
+        }
+    );
+}
+
+#[test]
+fn a_waiter_behind_the_first_node_holds_when_it_is_deleted_without_listing() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (node, result) = created(&out.ops[0].1, 2, 20, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    let out = feed(
+        &mut m,
+        done(
+            out.ops[1].0,
+            Ok(children(&["lock-0000000001", path::name(&node)])),
+        ),
+    );
+    let wt = out.ops[0].0;
+    let out = feed(
+        &mut m,
+        Input::Watch {
+            token: wt,
+            event: WatchedEvent {
+                kind: EventType::NodeDeleted,
+                path: "/locks/a/lock-0000000001".into(),
+            },
+        },
+    );
+    assert!(out.ops.is_empty(), "no new listing: {:?}", out.ops);
+    assert_eq!(
+        out.events,
+        vec![LockEvent::Acquired(Lease { node, token: 20 })]
+    );
 }

@@ -47,22 +47,18 @@ fn suspension_cancels_leadership_then_auto_requeue_queues_again() {
         ))]
     );
     assert!(!m.is_leading());
-    // The user's function stops; the release waits for the connection (guaranteed delete).
+    // The user's function stops: released at once, queued again right behind the delete.
     let out = feed(&mut m, Input::Command(SelectorCommand::Relinquish));
-    let (dt, op) = out.ops[0].clone();
+    assert_eq!(out.events, vec![SelectorEvent::Released]);
     assert_eq!(
-        op,
+        out.ops[0].1,
         Op::Delete {
             path: node,
             version: None
         }
     );
-    feed(&mut m, done(dt, Err(crate::Error::ConnectionLoss)));
-    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
-    let out = feed(&mut m, done(out.ops[0].0, Ok(OpResult::Deleted)));
-    assert_eq!(out.events, vec![SelectorEvent::Released]);
     assert!(
-        matches!(out.ops[0].1, Op::Create { .. }),
+        matches!(out.ops[1].1, Op::Create { .. }),
         "auto-requeue: {:?}",
         out.ops
     );
@@ -77,9 +73,8 @@ fn interrupt_and_no_requeue() {
         vec![SelectorEvent::Cancel(CancelReason::Interrupted)]
     );
     let out = feed(&mut m, Input::Command(SelectorCommand::Relinquish));
-    let out = feed(&mut m, done(out.ops[0].0, Ok(OpResult::Deleted)));
     assert_eq!(out.events, vec![SelectorEvent::Released]);
-    assert!(out.ops.is_empty());
+    assert_eq!(out.ops.len(), 1, "only the delete: {:?}", out.ops);
 }
 
 #[test]
@@ -118,7 +113,10 @@ fn close_while_leading_cancels_releases_and_finishes() {
     let out = feed(&mut m, Input::Command(SelectorCommand::Close));
     assert_eq!(
         out.events,
-        vec![SelectorEvent::Cancel(CancelReason::Closed)]
+        vec![
+            SelectorEvent::Cancel(CancelReason::Closed),
+            SelectorEvent::Released
+        ]
     );
     let (dt, op) = out.ops[0].clone();
     assert_eq!(
@@ -128,9 +126,11 @@ fn close_while_leading_cancels_releases_and_finishes() {
             version: None
         }
     );
-    assert!(!crate::Machine::is_done(&m));
-    let out = feed(&mut m, done(dt, Ok(OpResult::Deleted)));
-    assert_eq!(out.events, vec![SelectorEvent::Released]);
-    assert!(out.ops.is_empty(), "no requeue after close");
+    assert_eq!(out.ops.len(), 1, "no requeue after close");
+    assert!(
+        !crate::Machine::is_done(&m),
+        "the delete is still in flight"
+    );
+    feed(&mut m, done(dt, Ok(OpResult::Deleted)));
     assert!(crate::Machine::is_done(&m));
 }
