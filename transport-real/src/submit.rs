@@ -22,6 +22,11 @@ use crate::convert;
 
 /// Queues `op` on `client` now and returns its result future.
 pub(crate) fn submit(client: &zk::Client, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
+    // ZooKeeper's own path rules, as the Java client applies them: zookeeper-client's checks
+    // differ (BadArguments, and characters outside the BMP pass).
+    if let Err(e) = validate(&op) {
+        return futures::future::ready(Err(e)).boxed();
+    }
     let client = client.clone();
     let mut fut: BoxFuture<'static, Result<Reply, Error>> =
         async move { run(&client, op).await }.boxed();
@@ -29,6 +34,18 @@ pub(crate) fn submit(client: &zk::Client, op: Op) -> BoxFuture<'static, Result<R
     match Pin::new(&mut fut).poll(&mut cx) {
         Poll::Ready(result) => futures::future::ready(result).boxed(),
         Poll::Pending => fut,
+    }
+}
+
+fn validate(op: &Op) -> Result<(), Error> {
+    use docent::path;
+    match op {
+        Op::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
+        Op::Multi(ops) => ops.iter().try_for_each(|op| match op {
+            MultiOp::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
+            other => path::validate(other.path()),
+        }),
+        other => other.path().map_or(Ok(()), path::validate),
     }
 }
 
