@@ -72,6 +72,7 @@ pub mod recipes;
 pub mod rng;
 pub mod time;
 pub mod types;
+pub mod wire;
 
 pub use coordinator::Coordinator;
 pub use error::Error;

@@ -233,6 +233,13 @@ impl Client {
             Ok(op) => op,
             Err(e) => return future::ready(Err(e)).boxed(),
         };
+        // A server drops the connection on a packet over jute.maxbuffer (nothing applied):
+        // refuse it here, as the caller's mistake, rather than as a retryable connection loss.
+        let len = crate::wire::request_len(&op);
+        if len > crate::wire::MAX_PACKET {
+            let max = crate::wire::MAX_PACKET;
+            return future::ready(Err(Error::DataTooLarge { len, max })).boxed();
+        }
         let reply = self.inner.coordinator.submit(op);
         let ns = self.inner.namespace.clone();
         reply

@@ -178,6 +178,12 @@ fn invalid_input_is_refused_before_sending() {
         ));
         let tx = c.transaction().create("/ok", big, CreateMode::Persistent);
         assert!(matches!(tx.commit().await, Err(Error::DataTooLarge { .. })));
+        // Exactly 1 MiB is under the per-node limit but over ZooKeeper's packet limit.
+        let mib = vec![0u8; crate::error::MAX_DATA_LEN];
+        assert!(matches!(
+            c.create().data(mib).at("/big").await,
+            Err(Error::DataTooLarge { max: 0xfffff, .. })
+        ));
         assert_eq!(fake.log(), vec![], "nothing reached the server");
         assert!(matches!(
             Client::builder(fake.clone()).namespace("/a/").build(),
