@@ -2,4 +2,4 @@
 //! oversize request before sending it; the model's server drops the connection on one, as
 //! ZooKeeper does.
 
-pub(crate) use docent::wire::{request_len, too_long, MAX_PACKET};
+pub(crate) use docent::wire::too_long;
