@@ -332,7 +332,15 @@ impl Ensemble {
                 return self.client_schedule(c, until);
             }
             cl.paused_until = None;
+            // What the paused process submitted on a connection that survived the pause.
+            if let Phase::Connected { conn } = cl.phase {
+                let queued: Vec<(OpId, Op, bool)> = cl.outbox.drain(..).collect();
+                for (id, op, close) in queued {
+                    self.client_send(c, conn, id, op, close);
+                }
+            }
         }
+        let cl = self.client(c);
         let next = match cl.phase {
             Phase::Idle { retry_at } if retry_at <= now => {
                 let server = cl.order[cl.next % cl.order.len()];

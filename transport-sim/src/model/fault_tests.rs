@@ -368,3 +368,28 @@ fn leader_change_and_quorum_loss_drop_connections() {
     r.run(secs(5));
     assert!(r.op(c, create("/later", CreateMode::Persistent)).is_ok());
 }
+
+#[test]
+fn ops_submitted_during_a_short_pause_go_out_when_it_ends() {
+    let mut r = Rig::new(12);
+    let c = r.client(ClientOptions::default().session_timeout(secs(10)));
+    let now = r.now();
+    r.sim.inject(
+        now,
+        Fault::PauseClient {
+            client: 0,
+            duration: ms(500),
+        },
+    );
+    let id = r.sim.submit(
+        r.now(),
+        c,
+        Op::Exists {
+            path: "/".into(),
+            watch: false,
+        },
+    );
+    // The connection outlives the pause, and the queued op is sent when it ends.
+    assert!(matches!(r.wait(id), Ok(OpResult::Exists(Some(_)))));
+    assert!(!r.states(c).contains(&SessionState::Disconnected));
+}
