@@ -471,29 +471,36 @@ impl LockMachine {
                     *suspended = true;
                     self.events.push_back(LockEvent::Suspended);
                 }
-                ConnectionState::Lost => {
-                    self.state = State::Idle;
-                    self.events.push_back(LockEvent::Lost);
-                }
-                _ if self.link.is_connected() && new_session => {
-                    // Our ephemeral node lived and died with the old session.
-                    self.state = State::Idle;
-                    self.events.push_back(LockEvent::Lost);
-                }
+                // LOST may be injected client-side while the session still lives on the
+                // ensemble (and comes back): the node is given up either way, and deleted so
+                // that it cannot block the others for as long as that session lives.
+                ConnectionState::Lost => self.lose(),
+                _ if self.link.is_connected() && new_session => self.lose(),
                 _ if self.link.is_connected() && *suspended => {
                     *suspended = false;
                     self.events.push_back(LockEvent::Reconnected);
                 }
                 _ => {}
             },
-            State::Checking { .. } | State::Watching { .. }
+            State::Checking { lease, .. } | State::Watching { lease, .. }
                 if state == ConnectionState::Lost || (self.link.is_connected() && new_session) =>
             {
+                // As for a held lock: our node may outlive the LOST; delete it, start over.
+                let node = lease.node.clone();
                 self.state = State::Restarting;
+                self.forget(node);
             }
             _ => {}
         }
         self.resume();
+    }
+
+    /// The session was (or may have been) lost while we held the lock.
+    fn lose(&mut self) {
+        if let State::Held { lease, .. } = std::mem::replace(&mut self.state, State::Idle) {
+            self.forget(lease.node);
+        }
+        self.events.push_back(LockEvent::Lost);
     }
 
     fn on_watch(&mut self, token: Token, event: WatchedEvent) {

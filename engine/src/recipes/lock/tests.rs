@@ -296,3 +296,59 @@ fn a_waiter_behind_the_first_node_holds_when_it_is_deleted_without_listing() {
         vec![LockEvent::Acquired(Lease { node, token: 20 })]
     );
 }
+
+#[test]
+fn after_lost_the_old_node_is_deleted_even_if_the_session_comes_back() {
+    // LOST is injected client-side after a session timeout without contact; the ensemble
+    // may still keep the session (and our node) and hand it back on reconnect.
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (node, result) = created(&out.ops[0].1, 2, 20, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    feed(
+        &mut m,
+        done(
+            out.ops[1].0,
+            Ok(children(&["lock-0000000001", path::name(&node)])),
+        ),
+    );
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let lost = feed(&mut m, state(ConnectionState::Lost, SESSION));
+    assert_eq!(
+        lost.ops[0].1,
+        Op::Delete {
+            path: node.clone(),
+            version: None
+        }
+    );
+    let back = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert!(
+        back.ops
+            .iter()
+            .any(|(_, op)| matches!(op, Op::Create { .. })),
+        "a fresh attempt: {:?}",
+        back.ops
+    );
+}
+
+#[test]
+fn a_holder_that_is_lost_deletes_its_node() {
+    let mut m = mutex();
+    let out = acquire(&mut m);
+    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    feed(
+        &mut m,
+        done(out.ops[1].0, Ok(children(&[path::name(&node)]))),
+    );
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let out = feed(&mut m, state(ConnectionState::Lost, SESSION));
+    assert_eq!(out.events, vec![LockEvent::Lost]);
+    assert_eq!(
+        out.ops[0].1,
+        Op::Delete {
+            path: node,
+            version: None
+        }
+    );
+}
