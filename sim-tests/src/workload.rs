@@ -53,16 +53,19 @@ pub fn start_latches(sim: &Sim, timeline: &Timeline) -> Result<Vec<(String, Lead
     Ok(out)
 }
 
-/// Liveness: waits until exactly one live (not crashed) participant leads, polling every
-/// 100 ms of simulated time, until `deadline`.
+/// Liveness: waits until exactly one live (not crashed) participant leads and the ensemble
+/// agrees (its node, holding its id, is first under `dir`), polling every 100 ms of simulated
+/// time, until `deadline`.
 pub async fn await_one_leader(
     sim: &Sim,
+    dir: &str,
     deadline: Duration,
     leading: impl Fn() -> Vec<String>,
 ) -> Result<String, String> {
     loop {
         let live: Vec<String> = leading().into_iter().filter(|w| !sim.crashed(w)).collect();
-        if live.len() == 1 {
+        let first = first_in_line(sim, dir);
+        if live.len() == 1 && first.as_ref() == Some(&live[0]) {
             return Ok(live[0].clone());
         }
         if sim.names().iter().all(|n| sim.crashed(n)) {
@@ -70,7 +73,8 @@ pub async fn await_one_leader(
         }
         if sim.now() >= deadline {
             return Err(format!(
-                "liveness: {} leaders ({live:?}) at {:?}, {:?} after the faults healed",
+                "liveness: {} leaders ({live:?}), first in line on the ensemble {first:?}, at \
+                 {:?}, {:?} after the faults healed",
                 live.len(),
                 sim.now(),
                 sim.now().saturating_sub(sim.healed_at())
@@ -102,6 +106,8 @@ pub struct MutexRecord {
     pub fence: FenceLog,
     /// Each worker's grant times.
     pub grants: Arc<StdMutex<BTreeMap<String, Vec<Duration>>>>,
+    /// What each worker is doing, since when (for failure messages).
+    pub doing: Arc<StdMutex<BTreeMap<String, (Duration, &'static str)>>>,
 }
 
 impl MutexRecord {
@@ -111,8 +117,10 @@ impl MutexRecord {
         for who in sim.names() {
             let last = grants.get(who).and_then(|g| g.last()).copied();
             if !sim.crashed(who) && last.is_none_or(|t| t < since) {
+                let doing = self.doing.lock().expect("poisoned").get(who).copied();
                 return Err(format!(
-                    "liveness: {who} never acquired after {since:?} (last grant {last:?})"
+                    "liveness: {who} never acquired after {since:?} (last grant {last:?}; \
+                     {doing:?})"
                 ));
             }
         }
@@ -137,6 +145,7 @@ pub fn spawn_mutex_worker(
     let mut events = mutex.events();
     sim.spawn(async move {
         while let Some(event) = events.next().await {
+            trace(&s, &w, &event);
             match event {
                 LockEvent::Suspended | LockEvent::Lost => r.timeline.set(&w, None, s.now()),
                 LockEvent::Reconnected if h.load(Ordering::SeqCst) => {
@@ -151,8 +160,15 @@ pub fn spawn_mutex_worker(
     let (sim, who, record) = (sim.clone(), who.to_owned(), record.clone());
     let mut rng = Rng::new(sim.seed(), 0x3000 + sim.index(&who) as u64);
     sim.clone().spawn(async move {
+        let doing = |what: &'static str| {
+            let mut d = record.doing.lock().expect("poisoned");
+            d.insert(who.clone(), (sim.now(), what));
+        };
         while sim.now() < stop_at {
-            match mutex.try_acquire(Duration::from_secs(30)).await {
+            doing("acquiring");
+            let attempt = mutex.try_acquire(Duration::from_secs(30)).await;
+            trace(&sim, &who, &attempt);
+            match attempt {
                 Ok(Some(lease)) => {
                     holding.store(true, Ordering::SeqCst);
                     if mutex.lease().is_some() {
@@ -165,18 +181,25 @@ pub fn spawn_mutex_worker(
                         .entry(who.clone())
                         .or_default()
                         .push(sim.now());
+                    doing("holding");
                     sim.sleep(Duration::from_millis(50 + rng.below(1450))).await;
+                    doing("guarded write");
                     let result = mutex.guarded(write_ops(&who, lease.token)).await;
+                    trace(&sim, &who, &result);
                     record.fence.record(&who, lease.token, &result);
                     record.timeline.set(&who, None, sim.now());
                     holding.store(false, Ordering::SeqCst);
-                    let _ = mutex.release().await;
+                    doing("releasing");
+                    let released = mutex.release().await;
+                    trace(&sim, &who, &released);
                 }
                 Ok(None) => {}
                 Err(_) => sim.sleep(Duration::from_millis(200)).await,
             }
+            doing("resting");
             sim.sleep(Duration::from_millis(rng.below(500))).await;
         }
+        doing("done");
     });
 }
 
@@ -197,5 +220,12 @@ pub async fn create_data_node(sim: &Sim) {
             Ok(_) | Err(Error::NodeExists) => return,
             Err(_) => sim.sleep(Duration::from_millis(200)).await,
         }
+    }
+}
+
+/// With `DOCENT_TRACE=1`, prints what a workload process saw.
+pub fn trace(sim: &Sim, who: &str, what: &dyn std::fmt::Debug) {
+    if std::env::var("DOCENT_TRACE").is_ok_and(|v| v == "1") {
+        eprintln!("{:>12?} {who}: {what:?}", sim.now());
     }
 }

@@ -2,12 +2,12 @@
 //! a mutex, a pump task that advances it to the runtime's clock and sleeps until its next
 //! event, and [`SimSession`], the [`Coordinator`] of one simulated client.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures::channel::{mpsc, oneshot};
-use futures::future::BoxFuture;
+use futures::future::{AbortHandle, Abortable, BoxFuture};
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 
@@ -29,6 +29,10 @@ pub(crate) struct Inner {
     watches: BTreeMap<WatchId, Sink>,
     states: BTreeMap<ClientId, Vec<mpsc::UnboundedSender<SessionState>>>,
     last_state: BTreeMap<ClientId, SessionState>,
+    /// The tasks each client process spawned: a crashed process's tasks are aborted (its
+    /// code never runs again), and so is anything it spawns later.
+    tasks: BTreeMap<ClientId, Vec<AbortHandle>>,
+    dead: BTreeSet<ClientId>,
 }
 
 impl Inner {
@@ -73,6 +77,13 @@ impl Inner {
                     None => {}
                 },
                 Output::Session { client, state } => {
+                    if state == SessionState::Closed && self.sim.clients[client.0 as usize].crashed
+                    {
+                        self.dead.insert(client);
+                        for task in self.tasks.remove(&client).unwrap_or_default() {
+                            task.abort();
+                        }
+                    }
                     self.last_state.insert(client, state);
                     if let Some(subs) = self.states.get_mut(&client) {
                         subs.retain(|tx| tx.unbounded_send(state).is_ok());
@@ -110,6 +121,8 @@ impl Shared {
                 watches: BTreeMap::new(),
                 states: BTreeMap::new(),
                 last_state: BTreeMap::new(),
+                tasks: BTreeMap::new(),
+                dead: BTreeSet::new(),
             }),
             wake,
             clock,
@@ -210,6 +223,9 @@ impl Shared {
 /// connection drops, and after the ensemble expired the session the next connection reports
 /// [`SessionState::Expired`] and a new session follows ([`SessionState::Connected`] with a new
 /// id). Cloning gives another handle on the same session.
+///
+/// Tasks spawned through [`Coordinator::spawn`] belong to this client's process: when a
+/// `CrashClient` fault strikes it, they are aborted and later spawns never run.
 #[derive(Clone)]
 pub struct SimSession {
     shared: Arc<Shared>,
@@ -281,7 +297,18 @@ impl Coordinator for SimSession {
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) {
-        self.shared.clock.spawn(task);
+        let (handle, registration) = AbortHandle::new_pair();
+        {
+            let mut inner = self.shared.lock();
+            if inner.dead.contains(&self.client) {
+                return;
+            }
+            let tasks = inner.tasks.entry(self.client).or_default();
+            tasks.retain(|t| !t.is_aborted());
+            tasks.push(handle);
+        }
+        let task = Abortable::new(task, registration).map(|_| ());
+        self.shared.clock.spawn(task.boxed());
     }
 
     fn seed(&self) -> u64 {

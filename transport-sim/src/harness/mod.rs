@@ -10,7 +10,8 @@
 //! # Seeds
 //! `DOCENT_SEED=n` replays one seed; otherwise [`Harness::seeds`] if set, else
 //! `DOCENT_SEEDS=a..b` (also `a..=b` or `n`), else `0..64`. [`Harness::limit`] caps the count.
-//! `DOCENT_CHECK_DETERMINISM=1` turns on [`Harness::determinism`] for every harness.
+//! `DOCENT_CHECK_DETERMINISM=1` turns on [`Harness::determinism`] for every harness;
+//! `DOCENT_VERBOSE=1` prints each seed and its faults as it starts.
 //!
 //! # Faults
 //! Each seed gets a [`FaultSchedule`]: drawn from the seed ([`Harness::swarm`], the default:
@@ -267,9 +268,16 @@ impl Harness {
         let wall = std::time::Instant::now();
         let mut simulated = Duration::ZERO;
         let mut ran = 0u64;
+        let verbose = std::env::var("DOCENT_VERBOSE").is_ok_and(|v| v == "1");
         for seed in self.seed_range() {
             ran += 1;
             let schedule = self.schedule_for(seed);
+            if verbose {
+                eprint!(
+                    "harness {}: seed {seed}, faults:\n{schedule}",
+                    self.location.test
+                );
+            }
             let first = self.run_seed(seed, &schedule, &body);
             simulated += first.simulated;
             let failed = match (&first.result, self.determinism) {

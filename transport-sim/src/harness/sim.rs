@@ -37,6 +37,7 @@ pub struct Sim {
 
 struct Inner {
     seed: u64,
+    session_timeout: Duration,
     shared: Arc<Shared>,
     names: Vec<String>,
     sessions: Vec<Arc<SimSession>>,
@@ -72,6 +73,7 @@ impl Sim {
         Sim {
             inner: Arc::new(Inner {
                 seed: setup.seed,
+                session_timeout: setup.session_timeout,
                 healed_at: healed_at(&setup.schedule),
                 shared,
                 names: setup.names,
@@ -90,6 +92,11 @@ impl Sim {
     /// This run's seed.
     pub fn seed(&self) -> u64 {
         self.inner.seed
+    }
+
+    /// The session timeout every client asked for.
+    pub fn session_timeout(&self) -> Duration {
+        self.inner.session_timeout
     }
 
     /// The fault schedule installed at the start.
@@ -210,6 +217,39 @@ impl Sim {
     pub fn crashed(&self, name: &str) -> bool {
         let c = self.client_id(name).0 as usize;
         self.inner.shared.with(|sim, _| sim.clients[c].crashed)
+    }
+
+    /// When `name`'s process crashed (or will crash), from the schedule and the injected
+    /// faults: from then on nothing it believes matters.
+    pub fn crashed_at(&self, name: &str) -> Option<Duration> {
+        let i = self.index(name) as u32;
+        let injected = self.injected();
+        self.inner
+            .schedule
+            .faults
+            .iter()
+            .chain(injected.faults.iter())
+            .filter(|s| matches!(s.fault, Fault::CrashClient { client } if client == i))
+            .map(|s| s.at)
+            .min()
+    }
+
+    /// When the ensemble forcibly expired `name`'s session (`ExpireSession` faults) while the
+    /// process may have been healthy and connected: like a pause, it cannot have known.
+    pub fn forced_expiries(&self, name: &str) -> Vec<Duration> {
+        let i = self.index(name) as u32;
+        let injected = self.injected();
+        let mut out: Vec<Duration> = self
+            .inner
+            .schedule
+            .faults
+            .iter()
+            .chain(injected.faults.iter())
+            .filter(|s| matches!(s.fault, Fault::ExpireSession { client } if client == i))
+            .map(|s| s.at)
+            .collect();
+        out.sort();
+        out
     }
 
     /// The windows `[from, to)` during which `name` was or will be paused, from the schedule
