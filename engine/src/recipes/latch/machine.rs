@@ -29,6 +29,7 @@ use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::order::{position, sorted, Position};
 use crate::rng::Rng;
 use crate::time::Instant;
+use crate::types::EventType;
 use crate::{path, Error};
 
 /// Curator's latch node name.
@@ -76,11 +77,13 @@ enum State {
         pending: Option<Token>,
         epoch: u64,
     },
-    /// Watching the predecessor (a getData watch sent at `epoch`).
+    /// Watching the predecessor (a getData watch sent at `epoch`); `next_leads`: it was
+    /// first, so its deletion makes us first (later nodes sort after us).
     Watching {
         node: Created,
         pending: Token,
         epoch: u64,
+        next_leads: bool,
     },
     /// Leading; `pending` watches our own node (so that its deletion is noticed).
     Leading {
@@ -286,28 +289,35 @@ impl LatchMachine {
         };
         match position(&children, path::name(&node.path), 1) {
             Position::Holds if node.stat.ephemeral_owner == self.link.session_id() => {
-                let epoch = self.link.epoch();
-                let pending = self.watch(node.path.clone());
-                self.set_leader(Some(node.stat.czxid));
-                self.state = State::Leading {
-                    node,
-                    pending,
-                    epoch,
-                };
+                self.lead(node)
             }
             // Missing, or first but left by an earlier session: never lead on it.
             Position::Holds | Position::Missing => self.reset_from(node),
             Position::Waits { predecessor } => {
                 self.set_leader(None);
+                let next_leads = children.first() == Some(&predecessor);
                 let epoch = self.link.epoch();
                 let pending = self.watch(path::join(&self.dir, &predecessor));
                 self.state = State::Watching {
                     node,
                     pending,
                     epoch,
+                    next_leads,
                 };
             }
         }
+    }
+
+    /// Leads on `node` (first, and ours) and watches it, so that its deletion is noticed.
+    fn lead(&mut self, node: Created) {
+        let epoch = self.link.epoch();
+        let pending = self.watch(node.path.clone());
+        self.set_leader(Some(node.stat.czxid));
+        self.state = State::Leading {
+            node,
+            pending,
+            epoch,
+        };
     }
 
     fn reset_from(&mut self, node: Created) {
@@ -359,6 +369,7 @@ impl LatchMachine {
                 node,
                 pending,
                 epoch,
+                ..
             }
             | State::Leading {
                 node,
@@ -387,14 +398,23 @@ impl LatchMachine {
         }
     }
 
-    fn on_watch(&mut self, token: Token) {
-        if let State::Watching { node, pending, .. } | State::Leading { node, pending, .. } =
-            &self.state
-        {
-            if *pending == token {
-                let node = node.clone();
-                self.check(node);
-            }
+    fn on_watch(&mut self, token: Token, kind: EventType) {
+        let (node, next_leads) = match &self.state {
+            State::Watching {
+                node,
+                pending,
+                next_leads,
+                ..
+            } if *pending == token => (node.clone(), *next_leads),
+            State::Leading { node, pending, .. } if *pending == token => (node.clone(), false),
+            _ => return,
+        };
+        // The first node went and ours (of this session) was right behind it: no listing.
+        let ours = node.stat.ephemeral_owner == self.link.session_id();
+        if next_leads && ours && kind == EventType::NodeDeleted && self.link.is_connected() {
+            self.lead(node);
+        } else {
+            self.check(node);
         }
     }
 
@@ -452,7 +472,7 @@ impl Machine for LatchMachine {
     fn handle(&mut self, now: Instant, input: Input<LatchCommand>) {
         match input {
             Input::OpDone { token, result } => self.on_op_done(now, token, result),
-            Input::Watch { token, .. } => self.on_watch(token),
+            Input::Watch { token, event } => self.on_watch(token, event.kind),
             Input::Connection { state, session_id } => self.on_connection(now, state, session_id),
             Input::Timeout => {}
             Input::Command(LatchCommand::Close(mode)) => self.close(mode),

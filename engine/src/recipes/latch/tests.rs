@@ -83,15 +83,21 @@ fn a_first_node_left_by_an_earlier_session_never_leads() {
 }
 
 #[test]
-fn waits_on_predecessor_then_leads_when_it_goes() {
+fn waits_on_predecessor_then_rechecks_when_it_goes() {
     let (mut m, out) = latch();
-    let (node, out) = enrolled(&mut m, &out, 4, SESSION, &["latch-0000000001"]);
+    let (node, out) = enrolled(
+        &mut m,
+        &out,
+        4,
+        SESSION,
+        &["latch-0000000000", "latch-0000000002"],
+    );
     assert!(out.events.is_empty());
     let (wt, op) = &out.ops[0];
     assert_eq!(
         op,
         &Op::GetData {
-            path: "/election/latch-0000000001".into(),
+            path: "/election/latch-0000000002".into(),
             watch: true
         }
     );
@@ -105,6 +111,8 @@ fn waits_on_predecessor_then_leads_when_it_goes() {
             },
         },
     );
+    // Not right behind the first node: list again.
+    assert!(matches!(out.ops[0].1, Op::GetChildren { .. }));
     let out = feed(
         &mut m,
         done(out.ops[0].0, Ok(children(&[path::name(&node)]))),
@@ -198,4 +206,31 @@ fn close_notifies_when_asked_and_deletes_the_node() {
     assert!(!m.is_done());
     feed(&mut m, done(*dt, Ok(OpResult::Deleted)));
     assert!(m.is_done());
+}
+
+#[test]
+fn second_in_line_leads_on_the_first_nodes_deletion_without_listing() {
+    let (mut m, out) = latch();
+    let (node, out) = enrolled(&mut m, &out, 4, SESSION, &["latch-0000000001"]);
+    let wt = out.ops[0].0;
+    let out = feed(
+        &mut m,
+        Input::Watch {
+            token: wt,
+            event: WatchedEvent {
+                kind: EventType::NodeDeleted,
+                path: "/election/latch-0000000001".into(),
+            },
+        },
+    );
+    assert_eq!(out.events, vec![LatchEvent::IsLeader { token: 104 }]);
+    // Only the watch on our own node goes out.
+    assert_eq!(out.ops.len(), 1);
+    assert_eq!(
+        out.ops[0].1,
+        Op::GetData {
+            path: node,
+            watch: true
+        }
+    );
 }
