@@ -9,10 +9,12 @@
 //! - [`fence`]: the commit-order check of guarded writes (a stale holder's write never lands
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
-//! - [`planted`]: naive recipe variants the checkers must catch.
+//! - [`planted`]: naive recipe variants the checkers must catch;
+//! - [`counting`]: a session wrapper that counts requests (herds, bursts).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod counting;
 pub mod fence;
 pub mod planted;
 pub mod timeline;

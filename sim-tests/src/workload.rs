@@ -229,3 +229,54 @@ pub fn trace(sim: &Sim, who: &str, what: &dyn std::fmt::Debug) {
         eprintln!("{:>12?} {who}: {what:?}", sim.now());
     }
 }
+
+/// Runs one latch-like machine per client of `sim` on [`ELECTION`] (created first, as a
+/// persistent node), feeding `timeline`; returns the handles.
+pub async fn start_machines<M>(
+    sim: &Sim,
+    timeline: &Timeline,
+    make: impl Fn(&docent::Client, &str) -> M,
+) -> Vec<(String, docent::framework::Driven<M>)>
+where
+    M: docent::Machine<Event = LatchEvent>,
+{
+    ensure_dir(sim, ELECTION).await;
+    let mut out = Vec::new();
+    for who in sim.names() {
+        let client = sim.client(who);
+        let driven = docent::framework::spawn_machine(&client, make(&client, who));
+        observe_latch(sim, timeline, who, driven.subscribe());
+        out.push((who.clone(), driven));
+    }
+    out
+}
+
+/// Creates `path` (and its parents) as persistent nodes, retrying through faults.
+pub async fn ensure_dir(sim: &Sim, path: &str) {
+    for who in sim.names().iter().cycle() {
+        if sim.crashed(who) {
+            continue;
+        }
+        match sim.client(who).create().parents().at(path).await {
+            Ok(_) | Err(Error::NodeExists) => return,
+            Err(_) => sim.sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// The election checks every latch suite makes once the faults have healed: one leader
+/// within [`SETTLE`] (agreeing with the ensemble), no overlap, tokens in order.
+pub async fn check_election(
+    sim: &Sim,
+    timeline: &Timeline,
+    leading: impl Fn() -> Vec<String>,
+) -> Result<String, String> {
+    sim.sleep_until(sim.healed_at()).await;
+    let leader = await_one_leader(sim, ELECTION, sim.healed_at() + SETTLE, leading).await?;
+    timeline.check_exclusive(sim)?;
+    timeline.check_tokens(sim)?;
+    Ok(leader)
+}
+
+/// How long after the faults healed a leader must exist and every waiter must have acquired.
+pub const SETTLE: Duration = Duration::from_secs(40);

@@ -1,0 +1,225 @@
+//! Planted bugs: naive latch variants that the checkers must catch within 500 seeds. Each test
+//! prints how many seeds it took (the simulator's figure of merit).
+//!
+//! Not hunted: `Flaw::NoOwnerCheck`. Its failure (CURATOR-696) needs a client that opens a
+//! new session while its old one still lives (Curator re-creates its handle after an injected
+//! LOST); the simulated client, like ZooKeeper's, keeps its session, and a new session is only
+//! served by a server that has applied the old one's close, so the stale listing never
+//! appears. 500 swarm seeds do not catch it.
+#![cfg(madsim)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use docent::framework::{spawn_machine, Driven};
+use docent::recipes::latch::{LatchEvent, LatchMachine};
+use docent::{Client, Machine};
+use docent_sim::{harness, Failure, Harness, Sim};
+use docent_sim_tests::counting::Counting;
+use docent_sim_tests::planted::{Flaw, NaiveLatch, SuspendBlind};
+use docent_sim_tests::timeline::Timeline;
+use docent_sim_tests::workload::{
+    await_one_leader, check_election, ensure_dir, observe_latch, start_machines, ELECTION,
+};
+
+const BUDGET: u64 = 500;
+
+/// Runs `body` over seeds `0..500` and requires a failure; prints the count.
+fn hunt<F, Fut>(name: &str, harness: Harness, body: F) -> Failure
+where
+    F: Fn(Sim) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let failure = harness.seeds(0..BUDGET).quiet().first_failure(body);
+    let Some(failure) = failure else {
+        panic!("planted bug {name} was not caught in {BUDGET} seeds");
+    };
+    eprintln!(
+        "planted bug {name}: caught after {} seed(s) (seed {}): {}",
+        failure.seeds_run, failure.seed, failure.message
+    );
+    assert!(failure.seeds_run <= BUDGET);
+    failure
+}
+
+/// The latch suite's checks over a naive machine.
+async fn election<M>(
+    sim: Sim,
+    make: impl Fn(&Client, &str) -> M,
+    leading: fn(&M) -> Option<i64>,
+) -> Result<(), String>
+where
+    M: Machine<Event = LatchEvent>,
+{
+    let timeline = Timeline::new();
+    let machines = start_machines(&sim, &timeline, make).await;
+    let leaders = || {
+        machines
+            .iter()
+            .filter(|(_, d)| d.inspect(leading).is_some())
+            .map(|(w, _)| w.clone())
+            .collect()
+    };
+    let result = check_election(&sim, &timeline, leaders).await.map(|_| ());
+    result.map_err(|e| {
+        let states: Vec<String> = machines
+            .iter()
+            .map(|(w, d)| d.inspect(|m| format!("{w}: {m:?}")))
+            .collect();
+        format!("{e}\nmachines:\n{}", states.join("\n"))
+    })
+}
+
+#[test]
+fn planted_unprotected_create_is_caught() {
+    hunt(
+        "unprotected create",
+        harness!("planted_unprotected_create_is_caught").swarm(Duration::from_secs(60)),
+        |sim| {
+            election(
+                sim,
+                |c, who| NaiveLatch::new(ELECTION, who, Flaw::UnprotectedCreate, c.next_rng()),
+                NaiveLatch::leadership,
+            )
+        },
+    );
+}
+
+#[test]
+fn planted_leadership_kept_while_suspended_is_caught() {
+    hunt(
+        "leadership kept while SUSPENDED",
+        harness!("planted_leadership_kept_while_suspended_is_caught")
+            .swarm(Duration::from_secs(60)),
+        |sim| {
+            election(
+                sim,
+                |c, who| {
+                    SuspendBlind(LatchMachine::new(
+                        ELECTION.into(),
+                        who,
+                        c.error_policy(),
+                        c.next_rng(),
+                    ))
+                },
+                |m: &SuspendBlind| m.0.leadership(),
+            )
+        },
+    );
+}
+
+/// Herd check: with five participants, the leader's session closes; the waiters may send
+/// at most two `getChildren` in the next two seconds (only the successor needs to look).
+async fn handover_reads<M>(
+    sim: Sim,
+    make: impl Fn(&Client, &str) -> M,
+    leading: fn(&M) -> Option<i64>,
+) -> Result<(), String>
+where
+    M: Machine<Event = LatchEvent>,
+{
+    ensure_dir(&sim, ELECTION).await;
+    let timeline = Timeline::new();
+    let mut all: Vec<(String, Counting<docent_sim::SimSession>, Driven<M>)> = Vec::new();
+    for who in sim.names() {
+        let counting = Counting::new(sim.session(who));
+        let client = Client::builder(Arc::new(counting.clone()))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let driven = spawn_machine(&client, make(&client, who));
+        observe_latch(&sim, &timeline, who, driven.subscribe());
+        all.push((who.clone(), counting, driven));
+    }
+    let leading_now = || {
+        all.iter()
+            .filter(|(_, _, d)| d.inspect(leading).is_some())
+            .map(|(w, _, _)| w.clone())
+            .collect::<Vec<_>>()
+    };
+    let leader = await_one_leader(
+        &sim,
+        ELECTION,
+        sim.now() + Duration::from_secs(10),
+        leading_now,
+    )
+    .await?;
+    sim.sleep(Duration::from_secs(1)).await;
+    let waiters = || -> u64 {
+        all.iter()
+            .filter(|(w, _, _)| *w != leader)
+            .map(|(_, c, _)| c.lists())
+            .sum()
+    };
+    let before = waiters();
+    use docent::Coordinator;
+    let _ = sim.session(&leader).close().await;
+    sim.sleep(Duration::from_secs(2)).await;
+    let lists = waiters() - before;
+    if lists > 2 {
+        return Err(format!(
+            "herd: {lists} getChildren from {} waiters after one handover",
+            all.len() - 1
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn planted_watch_all_children_is_caught() {
+    hunt(
+        "watch all children (herd)",
+        harness!("planted_watch_all_children_is_caught")
+            .clients(["a", "b", "c", "d", "e"])
+            .no_faults(),
+        |sim| {
+            handover_reads(
+                sim,
+                |c, who| NaiveLatch::new(ELECTION, who, Flaw::WatchAllChildren, c.next_rng()),
+                NaiveLatch::leadership,
+            )
+        },
+    );
+}
+
+#[test]
+fn the_real_latch_passes_the_herd_check() {
+    harness!("the_real_latch_passes_the_herd_check")
+        .clients(["a", "b", "c", "d", "e"])
+        .no_faults()
+        .limit(8)
+        .run(|sim| {
+            handover_reads(
+                sim,
+                |c, who| LatchMachine::new(ELECTION.into(), who, c.error_policy(), c.next_rng()),
+                LatchMachine::leadership,
+            )
+        });
+}
+
+/// The control: the naive machine without a flaw passes the suite and the herd check, so
+/// each planted catch is its flaw's.
+#[test]
+fn the_naive_latch_without_a_flaw_passes() {
+    harness!("the_naive_latch_without_a_flaw_passes")
+        .swarm(Duration::from_secs(60))
+        .seeds(0..BUDGET)
+        .run(|sim| {
+            election(
+                sim,
+                |c, who| NaiveLatch::new(ELECTION, who, Flaw::None, c.next_rng()),
+                NaiveLatch::leadership,
+            )
+        });
+    harness!("the_naive_latch_without_a_flaw_passes")
+        .clients(["a", "b", "c", "d", "e"])
+        .no_faults()
+        .limit(8)
+        .run(|sim| {
+            handover_reads(
+                sim,
+                |c, who| NaiveLatch::new(ELECTION, who, Flaw::None, c.next_rng()),
+                NaiveLatch::leadership,
+            )
+        });
+}
