@@ -136,3 +136,28 @@ fn determinism_mode_passes_for_the_model() {
             Ok::<_, String>(())
         });
 }
+
+#[test]
+fn determinism_mode_catches_a_body_that_differs_between_runs() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let failure = Harness::new("t")
+        .clients(["a"])
+        .no_faults()
+        .seeds(0..1)
+        .determinism(true)
+        .quiet()
+        .first_failure(|sim| async move {
+            let n = RUNS.fetch_add(1, Ordering::SeqCst);
+            let _ = sim.session("a").submit(create(&format!("/run{n}"))).await;
+            Ok::<_, String>(())
+        })
+        .expect("the second run differs");
+    assert!(
+        failure
+            .message
+            .starts_with("nondeterminism: event logs diverge at event"),
+        "{}",
+        failure.message
+    );
+}
