@@ -11,7 +11,8 @@
 //! `DOCENT_SEED=n` replays one seed; otherwise [`Harness::seeds`] if set, else
 //! `DOCENT_SEEDS=a..b` (also `a..=b` or `n`), else `0..64`. [`Harness::limit`] caps the count.
 //! `DOCENT_CHECK_DETERMINISM=1` turns on [`Harness::determinism`] for every harness;
-//! `DOCENT_VERBOSE=1` prints each seed and its faults as it starts.
+//! `DOCENT_VERBOSE=1` prints each seed and its faults as it starts; `DOCENT_LOG=1` prints
+//! each seed's event log (with `DOCENT_SEED`, the log of one replay).
 //!
 //! # Faults
 //! Each seed gets a [`FaultSchedule`]: drawn from the seed ([`Harness::swarm`], the default:
@@ -324,11 +325,23 @@ impl Harness {
             names: self.clients.clone(),
             session_timeout: self.session_timeout,
             schedule: schedule.clone(),
-            record_log: self.determinism,
+            record_log: self.determinism || print_log(),
         };
         let limit = self.time_limit;
-        runtime::run_seed(seed, setup, limit, body)
+        let outcome = runtime::run_seed(seed, setup, limit, body);
+        if print_log() {
+            eprintln!("event log of seed {seed}:");
+            for line in &outcome.log {
+                eprintln!("  {line}");
+            }
+        }
+        outcome
     }
+}
+
+/// `DOCENT_LOG=1`: print each seed's event log.
+fn print_log() -> bool {
+    std::env::var("DOCENT_LOG").is_ok_and(|v| v == "1")
 }
 
 #[cfg(test)]
