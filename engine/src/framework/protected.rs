@@ -403,6 +403,15 @@ impl ProtectedCreate {
         match next {
             Next::Create => self.send_create(tokens),
             Next::Lookup | Next::Cleanup => {
+                // After a lost reply the session may be on a follower that has not applied
+                // our create yet: a sync first (its reply is ignored; ZooKeeper holds the
+                // listing behind it) makes the listing see every create we sent.
+                self.send(
+                    tokens,
+                    Op::Sync {
+                        path: self.parent.clone(),
+                    },
+                );
                 let op = Op::GetChildren {
                     path: self.parent.clone(),
                     watch: false,

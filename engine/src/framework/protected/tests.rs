@@ -31,8 +31,18 @@ impl Rig {
         Rig { tokens, m }
     }
 
+    /// The ops sent, without the sync that must come right before every listing.
     fn ops(&mut self) -> Vec<(Token, Op)> {
-        std::iter::from_fn(|| self.m.poll_op()).collect()
+        let all: Vec<(Token, Op)> = std::iter::from_fn(|| self.m.poll_op()).collect();
+        for (i, (_, op)) in all.iter().enumerate() {
+            if let Op::GetChildren { path, .. } = op {
+                let sync = Op::Sync { path: path.clone() };
+                assert_eq!(i.checked_sub(1).map(|p| &all[p].1), Some(&sync), "{all:?}");
+            }
+        }
+        all.into_iter()
+            .filter(|(_, op)| !matches!(op, Op::Sync { .. }))
+            .collect()
     }
 
     fn one(&mut self) -> (Token, Op) {

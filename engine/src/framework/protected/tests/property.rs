@@ -91,6 +91,7 @@ impl Tree {
                     ..Stat::default()
                 })))
             }
+            Op::Sync { .. } => Ok(OpResult::Synced),
             other => panic!("unexpected op {other:?}"),
         }
     }
