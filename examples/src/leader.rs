@@ -11,7 +11,7 @@ use docent::{Client, Error, Instant};
 use futures::future::{self, Either};
 use futures::StreamExt;
 
-use crate::{sleep, Backend};
+use crate::{run_for, sleep, Args, ArgsError, Backend};
 
 /// Where the examples' lines go (stdout in the binaries, a list in tests).
 pub type Out = Arc<dyn Fn(String) + Send + Sync>;
@@ -29,7 +29,36 @@ pub struct ElectionConfig {
     pub run_for: Duration,
 }
 
+/// The options both election examples take.
+pub const ELECTION_OPTIONS: &str =
+    "[--zk HOST:PORT] [--path P] [--id ID] [--participants N] [--hold SECS] [--for SECS]";
+
 impl ElectionConfig {
+    /// The configuration from the command line: `--participants` (3 in-process on the
+    /// embedded ensemble, else 1), `--hold` (2 s with several participants), `--id`, `--path`
+    /// (default `default_path`), `--for` (10 s).
+    pub fn from_args(args: &Args, embedded: bool, default_path: &str) -> Result<Self, ArgsError> {
+        args.only(&["zk", "path", "id", "participants", "hold", "for"])?;
+        let count = args.parse_or("participants", if embedded { 3 } else { 1 })?;
+        let default_hold = (count > 1).then_some(2.0);
+        let id = args
+            .get("id")
+            .map(str::to_owned)
+            .unwrap_or_else(|| match embedded {
+                true => "node".to_owned(),
+                false => format!("node-{}", std::process::id()),
+            });
+        Ok(ElectionConfig {
+            path: args.get("path").unwrap_or(default_path).to_owned(),
+            ids: ElectionConfig::ids(&id, count),
+            hold: args
+                .parse::<f64>("hold")?
+                .or(default_hold)
+                .map(Duration::from_secs_f64),
+            run_for: run_for(args, Duration::from_secs(10))?,
+        })
+    }
+
     /// `count` participants `id-1 … id-count` (just `id` for one).
     pub fn ids(id: &str, count: usize) -> Vec<String> {
         match count {

@@ -14,41 +14,17 @@
 //! again, and the rest closed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use docent_examples::leader::{run_selector, ElectionConfig};
-use docent_examples::{run_for, usage_exit, Args, ArgsError, Backend};
-
-const USAGE: &str = "leader_selector [--zk HOST:PORT] [--path P] [--id ID] [--participants N] \
-                     [--hold SECS] [--for SECS]";
-
-fn config(args: &Args, embedded: bool) -> Result<ElectionConfig, ArgsError> {
-    args.only(&["zk", "path", "id", "participants", "hold", "for"])?;
-    let count = args.parse_or("participants", if embedded { 3 } else { 1 })?;
-    let default_hold = (count > 1).then_some(2.0);
-    let id = args
-        .get("id")
-        .map(str::to_owned)
-        .unwrap_or_else(|| match embedded {
-            true => "node".to_owned(),
-            false => format!("node-{}", std::process::id()),
-        });
-    Ok(ElectionConfig {
-        path: args.get("path").unwrap_or("/examples/selector").to_owned(),
-        ids: ElectionConfig::ids(&id, count),
-        hold: args
-            .parse::<f64>("hold")?
-            .or(default_hold)
-            .map(Duration::from_secs_f64),
-        run_for: run_for(args, Duration::from_secs(10))?,
-    })
-}
+use docent_examples::leader::{run_selector, ElectionConfig, ELECTION_OPTIONS};
+use docent_examples::{usage_exit, Args, Backend};
 
 #[tokio::main]
 async fn main() {
-    let args = Args::from_env().unwrap_or_else(|e| usage_exit(e, USAGE));
+    let usage = format!("leader_selector {ELECTION_OPTIONS}");
+    let args = Args::from_env().unwrap_or_else(|e| usage_exit(e, &usage));
     let backend = Backend::from_args(&args);
-    let config = config(&args, backend.is_embedded()).unwrap_or_else(|e| usage_exit(e, USAGE));
+    let config = ElectionConfig::from_args(&args, backend.is_embedded(), "/examples/selector")
+        .unwrap_or_else(|e| usage_exit(e, &usage));
     println!(
         "leader selector at {} on {}: {}",
         config.path,
