@@ -552,13 +552,13 @@ impl LockMachine {
             State::Checking { lease, .. } | State::Watching { lease, .. } => {
                 self.forget(lease.node)
             }
-            State::Held { lease, .. } => {
-                self.forget(lease.node);
-                if report {
-                    self.events.push_back(LockEvent::Released);
-                }
-            }
+            State::Held { lease, .. } => self.forget(lease.node),
             State::Idle | State::Restarting => {}
+        }
+        // Answered in every state (a lock lost or never granted is released too), so that
+        // whoever asked never waits for nothing.
+        if report {
+            self.events.push_back(LockEvent::Released);
         }
         if self.closing {
             self.done = true;

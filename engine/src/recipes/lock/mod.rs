@@ -129,12 +129,6 @@ impl Mutex {
                 *holds -= 1;
                 return Ok(());
             }
-            if *holds == 1 && self.driven.inspect(|m| m.node().is_none()) {
-                // Lost while held (LOST, a new session): nothing is left to release, and the
-                // idle machine would never answer a Release.
-                *holds = 0;
-                return Ok(());
-            }
             if *holds == 0 && self.driven.inspect(|m| m.node().is_none()) {
                 return Err(Error::InvalidArgument(
                     "release of a lock this handle does not hold".into(),
@@ -145,7 +139,7 @@ impl Mutex {
         let mut events = self.driven.subscribe();
         self.driven.command(LockCommand::Release)?;
         while let Some(event) = events.next().await {
-            if matches!(event, LockEvent::Released | LockEvent::Lost) {
+            if event == LockEvent::Released {
                 return Ok(());
             }
         }

@@ -29,6 +29,23 @@ fn acquire(m: &mut LockMachine) -> Out<LockMachine> {
     feed(m, Input::Command(LockCommand::Acquire { deadline: None }))
 }
 
+/// Acquires: our create lands as `seq` with `czxid`, and the pipelined listing shows
+/// `others` plus our node. Returns our node and what the listing produced.
+fn enrolled(
+    m: &mut LockMachine,
+    seq: i32,
+    czxid: i64,
+    others: &[&str],
+) -> (String, Out<LockMachine>) {
+    let out = acquire(m);
+    let (node, result) = created(&out.ops[0].1, seq, czxid, SESSION);
+    feed(m, done(out.ops[0].0, Ok(result)));
+    let mut names = others.to_vec();
+    names.push(path::name(&node));
+    let listed = feed(m, done(out.ops[1].0, Ok(children(&names))));
+    (node, listed)
+}
+
 #[test]
 fn uncontended_acquire_pipelines_the_listing_and_grants_with_the_czxid() {
     let mut m = mutex();
@@ -166,13 +183,7 @@ fn deadline_abandons_and_deletes_our_node() {
 #[test]
 fn suspension_and_loss_are_events() {
     let mut m = mutex();
-    let out = acquire(&mut m);
-    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
-    feed(&mut m, done(out.ops[0].0, Ok(result)));
-    feed(
-        &mut m,
-        done(out.ops[1].0, Ok(children(&[path::name(&node)]))),
-    );
+    enrolled(&mut m, 1, 10, &[]);
     let out = feed(&mut m, state(ConnectionState::Suspended, SESSION));
     assert_eq!(out.events, vec![LockEvent::Suspended]);
     assert!(m.lease().is_none(), "not usable while suspended");
@@ -221,13 +232,7 @@ fn a_missing_node_starts_a_fresh_attempt() {
 #[test]
 fn release_then_acquire_go_out_in_one_batch() {
     let mut m = mutex();
-    let out = acquire(&mut m);
-    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
-    feed(&mut m, done(out.ops[0].0, Ok(result)));
-    feed(
-        &mut m,
-        done(out.ops[1].0, Ok(children(&[path::name(&node)]))),
-    );
+    enrolled(&mut m, 1, 10, &[]);
     feed(&mut m, Input::Command(LockCommand::Release));
     let out = acquire(&mut m);
     assert!(matches!(out.ops[0].1, Op::Create { .. }));
@@ -269,16 +274,7 @@ fn a_timed_out_handle_can_acquire_again_at_once() {
 #[test]
 fn a_waiter_behind_the_first_node_holds_when_it_is_deleted_without_listing() {
     let mut m = mutex();
-    let out = acquire(&mut m);
-    let (node, result) = created(&out.ops[0].1, 2, 20, SESSION);
-    feed(&mut m, done(out.ops[0].0, Ok(result)));
-    let out = feed(
-        &mut m,
-        done(
-            out.ops[1].0,
-            Ok(children(&["lock-0000000001", path::name(&node)])),
-        ),
-    );
+    let (node, out) = enrolled(&mut m, 2, 20, &["lock-0000000001"]);
     let wt = out.ops[0].0;
     let out = feed(
         &mut m,
@@ -302,16 +298,7 @@ fn after_lost_the_old_node_is_deleted_even_if_the_session_comes_back() {
     // LOST is injected client-side after a session timeout without contact; the ensemble
     // may still keep the session (and our node) and hand it back on reconnect.
     let mut m = mutex();
-    let out = acquire(&mut m);
-    let (node, result) = created(&out.ops[0].1, 2, 20, SESSION);
-    feed(&mut m, done(out.ops[0].0, Ok(result)));
-    feed(
-        &mut m,
-        done(
-            out.ops[1].0,
-            Ok(children(&["lock-0000000001", path::name(&node)])),
-        ),
-    );
+    let (node, _) = enrolled(&mut m, 2, 20, &["lock-0000000001"]);
     feed(&mut m, state(ConnectionState::Suspended, SESSION));
     let lost = feed(&mut m, state(ConnectionState::Lost, SESSION));
     assert_eq!(
@@ -334,13 +321,7 @@ fn after_lost_the_old_node_is_deleted_even_if_the_session_comes_back() {
 #[test]
 fn a_holder_that_is_lost_deletes_its_node() {
     let mut m = mutex();
-    let out = acquire(&mut m);
-    let (node, result) = created(&out.ops[0].1, 1, 10, SESSION);
-    feed(&mut m, done(out.ops[0].0, Ok(result)));
-    feed(
-        &mut m,
-        done(out.ops[1].0, Ok(children(&[path::name(&node)]))),
-    );
+    let (node, _) = enrolled(&mut m, 1, 10, &[]);
     feed(&mut m, state(ConnectionState::Suspended, SESSION));
     let out = feed(&mut m, state(ConnectionState::Lost, SESSION));
     assert_eq!(out.events, vec![LockEvent::Lost]);
@@ -351,4 +332,7 @@ fn a_holder_that_is_lost_deletes_its_node() {
             version: None
         }
     );
+    // A release asked for afterwards is still answered.
+    let out = feed(&mut m, Input::Command(LockCommand::Release));
+    assert_eq!(out.events, vec![LockEvent::Released]);
 }
