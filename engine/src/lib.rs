@@ -78,7 +78,7 @@ pub use coordinator::Coordinator;
 pub use error::Error;
 pub use framework::{Client, ConnectionState, ErrorPolicy, RetryPolicy};
 pub use machine::{Input, Machine, Token, Tokens};
-pub use op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+pub use op::{MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 pub use time::Instant;
 pub use types::{
     Acl, AddWatchMode, AuthInfo, CreateMode, EventType, Id, Perms, SessionState, Stat, WatchedEvent,

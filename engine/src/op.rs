@@ -81,6 +81,9 @@ pub enum Op {
     },
     /// Apply all of `ops` atomically, or none.
     Multi(Vec<MultiOp>),
+    /// Several reads in one request (ZooKeeper 3.6+ `multiRead`), answered together from one
+    /// state of the server's tree; each read succeeds or fails on its own. No watches.
+    MultiRead(Vec<ReadOp>),
     /// Add a persistent or persistent-recursive watch (ZooKeeper 3.6+).
     AddWatch {
         /// The node.
@@ -130,6 +133,39 @@ pub enum MultiOp {
     },
 }
 
+/// One read inside an [`Op::MultiRead`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadOp {
+    /// A node's data and stat.
+    GetData {
+        /// The node.
+        path: String,
+    },
+    /// A node's children (without its stat: ZooKeeper's `multiRead` sends none).
+    GetChildren {
+        /// The node.
+        path: String,
+    },
+}
+
+impl ReadOp {
+    /// The path the read touches.
+    pub fn path(&self) -> &str {
+        match self {
+            ReadOp::GetData { path } | ReadOp::GetChildren { path } => path,
+        }
+    }
+
+    /// The same read of another path.
+    pub fn with_path(&self, path: String) -> ReadOp {
+        match self {
+            ReadOp::GetData { .. } => ReadOp::GetData { path },
+            ReadOp::GetChildren { .. } => ReadOp::GetChildren { path },
+        }
+    }
+}
+
 impl MultiOp {
     /// The path the operation touches.
     pub fn path(&self) -> &str {
@@ -143,7 +179,7 @@ impl MultiOp {
 }
 
 impl Op {
-    /// The path the operation touches (`None` for a multi).
+    /// The path the operation touches (`None` for a multi or a multi-read).
     pub fn path(&self) -> Option<&str> {
         match self {
             Op::Create { path, .. }
@@ -156,7 +192,7 @@ impl Op {
             | Op::SetAcl { path, .. }
             | Op::Sync { path }
             | Op::AddWatch { path, .. } => Some(path),
-            Op::Multi(_) => None,
+            Op::Multi(_) | Op::MultiRead(_) => None,
         }
     }
 
@@ -228,6 +264,26 @@ pub enum OpResult {
     Multi(Vec<MultiResult>),
     /// The persistent watch was added.
     WatchAdded,
+    /// The results of a [`Op::MultiRead`], in order.
+    MultiRead(Vec<Result<ReadResult, crate::Error>>),
+}
+
+/// The result of one read of an [`Op::MultiRead`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadResult {
+    /// A node's data and stat.
+    Data {
+        /// The data.
+        data: Vec<u8>,
+        /// The stat.
+        stat: Stat,
+    },
+    /// A node's children (names, in the server's order).
+    Children {
+        /// Child names.
+        children: Vec<String>,
+    },
 }
 
 /// The result of one operation of a successful multi.

@@ -70,6 +70,14 @@ pub fn request_len(op: &Op) -> usize {
             Op::SetAcl { path, acl, .. } => string(path) + acls(acl) + INT,
             Op::AddWatch { path, .. } => string(path) + INT,
             Op::Multi(ops) => ops.iter().map(multi_op).sum::<usize>() + MULTI_HEADER,
+            // Each read is framed as its single-op request (path and watch flag).
+            Op::MultiRead(reads) => {
+                reads
+                    .iter()
+                    .map(|r| MULTI_HEADER + string(r.path()) + BOOL)
+                    .sum::<usize>()
+                    + MULTI_HEADER
+            }
         }
 }
 

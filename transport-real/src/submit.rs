@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use docent::{Error, MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+use docent::{Error, MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use futures::FutureExt;
@@ -45,6 +45,7 @@ fn validate(op: &Op) -> Result<(), Error> {
             MultiOp::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
             other => path::validate(other.path()),
         }),
+        Op::MultiRead(reads) => reads.iter().try_for_each(|r| path::validate(r.path())),
         other => other.path().map_or(Ok(()), path::validate),
     }
 }
@@ -181,10 +182,38 @@ async fn run(client: &zk::Client, op: Op) -> Result<Reply, Error> {
             })
         }
         Op::Multi(ops) => multi(client, ops).await,
+        Op::MultiRead(reads) => multi_read(client, reads).await,
         // `Op` is non-exhaustive; an op added later is refused until it is mapped.
         #[allow(unreachable_patterns)]
         _ => Err(Error::Unimplemented),
     }
+}
+
+async fn multi_read(client: &zk::Client, reads: Vec<ReadOp>) -> Result<Reply, Error> {
+    let mut reader = client.new_multi_reader();
+    for read in &reads {
+        let added = match read {
+            ReadOp::GetData { path } => reader.add_get_data(path),
+            ReadOp::GetChildren { path } => reader.add_get_children(path),
+            #[allow(unreachable_patterns)]
+            _ => return Err(Error::Unimplemented),
+        };
+        added.map_err(convert::error)?;
+    }
+    let results = reader.commit().await.map_err(convert::error)?;
+    let results = results
+        .into_iter()
+        .map(|result| match result {
+            zk::MultiReadResult::Data { data, stat } => Ok(ReadResult::Data {
+                data,
+                stat: convert::stat(&stat),
+            }),
+            zk::MultiReadResult::Children { children } => Ok(ReadResult::Children { children }),
+            zk::MultiReadResult::Error { err } => Err(convert::error(err)),
+            _ => Err(Error::MarshallingError),
+        })
+        .collect();
+    Ok(Reply::plain(OpResult::MultiRead(results)))
 }
 
 async fn multi(client: &zk::Client, ops: Vec<MultiOp>) -> Result<Reply, Error> {

@@ -73,6 +73,7 @@ const SCENARIOS: &[(&str, Script)] = scenarios![
     multis::multi_empty_and_checks,
     multis::multi_invalid_paths,
     multis::multi_acl_and_ephemeral_parent,
+    multis::multi_read,
     watches::exists_watch_lifecycle,
     watches::reads_of_missing_nodes_leave_no_watch,
     watches::data_watch_is_one_shot,

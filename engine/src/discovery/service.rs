@@ -10,7 +10,6 @@ use crate::discovery::json::read_at;
 use crate::discovery::registry::{RegistryCommand, RegistryEvent, RegistryMachine};
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
 use crate::framework::Client;
-use crate::op::{Op, OpResult};
 use crate::{path, Error};
 
 /// What a query for a service's instances found.
@@ -138,8 +137,8 @@ impl ServiceDiscovery {
         }
     }
 
-    /// Every instance of service `name`: one listing, then every node's data requested at
-    /// once (one round trip for the lot). Nodes that vanish meanwhile are skipped; unreadable
+    /// Every instance of service `name`: one listing, then every node's data in one
+    /// `multiRead` round trip ([`Client::get_data_many`]). Nodes that vanish meanwhile are skipped; unreadable
     /// ones are skipped and reported in [`Discovered::unreadable`].
     pub async fn query_for_instances(&self, name: &str) -> Result<Discovered, Error> {
         check_segment("service name", name)?;
@@ -151,29 +150,14 @@ impl ServiceDiscovery {
         };
         ids.sort();
         let paths: Vec<String> = ids.iter().map(|id| path::join(&dir, id)).collect();
-        // Submitted now, all of them, before any is awaited: pipelined on the session.
-        let reads: Vec<_> = paths
-            .iter()
-            .map(|p| {
-                self.client.submit(Op::GetData {
-                    path: p.clone(),
-                    watch: false,
-                })
-            })
-            .collect();
+        let reads = self.client.get_data_many(&paths).await?;
         let mut found = Discovered {
             instances: Vec::with_capacity(paths.len()),
             unreadable: Vec::new(),
         };
-        for (path, reply) in paths.into_iter().zip(future::join_all(reads).await) {
-            let data = match reply.map(|r| r.result) {
-                Ok(OpResult::Data { data, .. }) => data,
-                Ok(_) => return Err(Error::MarshallingError),
-                Err(e) if e.is_retryable() => match self.client.get_data().at(&path).await {
-                    Ok((data, _, _)) => data,
-                    Err(Error::NoNode) => continue,
-                    Err(e) => return Err(e),
-                },
+        for (path, read) in paths.into_iter().zip(reads) {
+            let data = match read {
+                Ok((data, _)) => data,
                 Err(Error::NoNode) => continue,
                 Err(e) => {
                     found.unreadable.push((path, e));

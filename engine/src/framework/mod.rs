@@ -26,7 +26,8 @@ pub use driver::{spawn_machine, wait_for, Driven, EventStream};
 pub use guaranteed::GuaranteedDelete;
 pub use protected::{Created, ProtectedCreate};
 pub use read::{
-    Exists, GetChildren, GetData, ReadBuilder, SetAcl, SetBuilder, SetData, TransactionBuilder,
+    Exists, GetChildren, GetData, MultiReadBuilder, ReadBuilder, SetAcl, SetBuilder, SetData,
+    TransactionBuilder, MULTI_READ_BATCH,
 };
 pub use retry::{RetryPolicy, MAX_EXPONENTIAL_RETRIES};
 pub use write::{CreateBuilder, DeleteBuilder};

@@ -91,6 +91,12 @@ pub(crate) fn prepare(ns: &str, op: Op) -> Result<Op, Error> {
                 .map(|op| prepare_multi(ns, op))
                 .collect::<Result<_, _>>()?,
         ),
+        Op::MultiRead(reads) => Op::MultiRead(
+            reads
+                .iter()
+                .map(|r| Ok(r.with_path(p(r.path())?)))
+                .collect::<Result<_, Error>>()?,
+        ),
     })
 }
 
@@ -224,6 +230,32 @@ mod tests {
             path: "/a/".into(),
             version: None,
         }]);
+        assert!(matches!(
+            prepare("/ns", bad),
+            Err(Error::InvalidPath { .. })
+        ));
+    }
+
+    #[test]
+    fn multi_read_paths_are_prefixed_and_validated() {
+        use crate::op::ReadOp;
+        let op = Op::MultiRead(vec![
+            ReadOp::GetData { path: "/a".into() },
+            ReadOp::GetChildren { path: "/".into() },
+        ]);
+        let Op::MultiRead(reads) = prepare("/ns", op).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            reads,
+            vec![
+                ReadOp::GetData {
+                    path: "/ns/a".into()
+                },
+                ReadOp::GetChildren { path: "/ns".into() },
+            ]
+        );
+        let bad = Op::MultiRead(vec![ReadOp::GetData { path: "a".into() }]);
         assert!(matches!(
             prepare("/ns", bad),
             Err(Error::InvalidPath { .. })

@@ -2,7 +2,7 @@
 
 use crate::framework::retry_loop::Replay;
 use crate::framework::Client;
-use crate::op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+use crate::op::{MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 use crate::path;
 use crate::types::{Acl, CreateMode, Stat};
 use crate::Error;
@@ -143,6 +143,51 @@ impl SetBuilder<SetAcl> {
     }
 }
 
+/// How many reads [`Client::get_data_many`] puts in one `multiRead` request.
+pub const MULTI_READ_BATCH: usize = 256;
+
+/// `client.multi_read()`: several reads in one request (ZooKeeper 3.6+), answered from one
+/// state of the server's tree.
+#[derive(Debug)]
+#[must_use]
+pub struct MultiReadBuilder {
+    client: Client,
+    reads: Vec<ReadOp>,
+}
+
+impl MultiReadBuilder {
+    /// Read `path`'s data and stat.
+    pub fn get_data(mut self, path: &str) -> Self {
+        self.reads.push(ReadOp::GetData {
+            path: path.to_owned(),
+        });
+        self
+    }
+
+    /// List `path`'s children.
+    pub fn get_children(mut self, path: &str) -> Self {
+        self.reads.push(ReadOp::GetChildren {
+            path: path.to_owned(),
+        });
+        self
+    }
+
+    /// Sends every read at once. Each read has its own result (a missing node is its
+    /// `Err(NoNode)`); the call fails as a whole only when the request does (a server older
+    /// than 3.6 answers [`Error::Unimplemented`]).
+    pub async fn run(self) -> Result<Vec<Result<ReadResult, Error>>, Error> {
+        match self
+            .client
+            .run(Op::MultiRead(self.reads), Replay::Read)
+            .await?
+            .result
+        {
+            OpResult::MultiRead(results) => Ok(results),
+            _ => Err(unexpected()),
+        }
+    }
+}
+
 /// `client.transaction()`: operations applied atomically by `commit`.
 #[derive(Debug)]
 #[must_use]
@@ -270,6 +315,84 @@ impl Client {
             client: self.clone(),
             ops: Vec::new(),
         }
+    }
+
+    /// Several reads in one request: `client.multi_read().get_data(a).get_children(b).run()`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), docent::Error> {
+    /// use docent::ReadResult;
+    /// let ensemble = docent_sim::EmbeddedEnsemble::start(1);
+    /// let client = docent::Client::builder(ensemble.connect()).build()?;
+    /// client.create().parents().data(b"up".to_vec()).at("/svc/a").await?;
+    /// let read = client.multi_read().get_children("/svc").get_data("/svc/a").run().await?;
+    /// assert_eq!(read[0], Ok(ReadResult::Children { children: vec!["a".into()] }));
+    /// assert!(matches!(&read[1], Ok(ReadResult::Data { data, .. }) if data == b"up"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn multi_read(&self) -> MultiReadBuilder {
+        MultiReadBuilder {
+            client: self.clone(),
+            reads: Vec::new(),
+        }
+    }
+
+    /// The data and stat of every path, in order, in as few round trips as the server allows:
+    /// `multiRead` requests of up to [`MULTI_READ_BATCH`] reads, all sent at once; on a
+    /// server without `multiRead` (before 3.6), one `getData` per path, also all sent at once.
+    /// A missing or unreadable node is its own `Err` (`NoNode`, `NoAuth`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), docent::Error> {
+    /// let ensemble = docent_sim::EmbeddedEnsemble::start(1);
+    /// let client = docent::Client::builder(ensemble.connect()).build()?;
+    /// let mut paths: Vec<String> = (0..300).map(|i| format!("/jobs/{i:03}")).collect();
+    /// for (i, p) in paths.iter().enumerate() {
+    ///     client.create().parents().data(i.to_string()).at(p).await?;
+    /// }
+    /// paths.push("/jobs/missing".into());
+    /// let read = client.get_data_many(&paths).await?; // two multiRead requests
+    /// assert_eq!(read.len(), 301);
+    /// assert_eq!(read[299].as_ref().unwrap().0, b"299");
+    /// assert_eq!(read[300], Err(docent::Error::NoNode));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn get_data_many(
+        &self,
+        paths: &[String],
+    ) -> Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error> {
+        let batches = paths.chunks(MULTI_READ_BATCH).map(|chunk| {
+            chunk
+                .iter()
+                .fold(self.multi_read(), |reads, p| reads.get_data(p))
+                .run()
+        });
+        // join_all polls every batch once before awaiting any: they leave together.
+        let mut out = Vec::with_capacity(paths.len());
+        for batch in futures::future::join_all(batches).await {
+            match batch {
+                Ok(results) => out.extend(results.into_iter().map(|r| match r? {
+                    ReadResult::Data { data, stat } => Ok((data, stat)),
+                    _ => Err(unexpected()),
+                })),
+                Err(Error::Unimplemented) => return Ok(self.get_data_each(paths).await),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_data_each(&self, paths: &[String]) -> Vec<Result<(Vec<u8>, Stat), Error>> {
+        let reads = paths.iter().map(|p| self.get_data().at(p));
+        futures::future::join_all(reads)
+            .await
+            .into_iter()
+            .map(|r| r.map(|(data, stat, _)| (data, stat)))
+            .collect()
     }
 
     fn reader<K>(&self, kind: K) -> ReadBuilder<K> {

@@ -1,6 +1,6 @@
 //! Scenarios about multi: results in order, the failing index, atomicity, sequential names.
 
-use docent::{Acl, CreateMode, MultiOp, Op};
+use docent::{Acl, CreateMode, MultiOp, Op, ReadOp};
 
 use crate::scenario;
 
@@ -190,4 +190,49 @@ scenario!(multi_acl_and_ephemeral_parent, |cx| {
     .await;
     cx.children(&a, "c").await;
     cx.exists(&a, "c").await;
+});
+
+// `multiRead`: each read answers on its own (data, children, NoNode, NoAuth), in order; an
+// empty one answers nothing; an invalid path refuses the whole request.
+scenario!(multi_read, |cx| {
+    let a = cx.open("a").await;
+    let stranger = cx.open_digest("stranger", "eve", "pw").await;
+    cx.mk(&a, "", b"").await;
+    cx.mk(&a, "x", b"one").await;
+    cx.mk(&a, "x/c1", b"").await;
+    cx.mk(&a, "x/c2", b"").await;
+    cx.set(&a, "x", b"two", Some(0)).await;
+    let secret = cx.p("secret");
+    cx.op(
+        &a,
+        Op::Create {
+            path: secret.clone(),
+            data: b"s".to_vec(),
+            acl: vec![Acl::new(
+                docent::Perms::READ,
+                docent::Id::new("digest", docent_sim::model::digest_id(b"bob:pw")),
+            )],
+            mode: CreateMode::Persistent,
+        },
+    )
+    .await;
+    let get = |path: String| ReadOp::GetData { path };
+    let list = |path: String| ReadOp::GetChildren { path };
+    let reads = vec![
+        get(cx.p("x")),
+        list(cx.p("x")),
+        get(cx.p("missing")),
+        list(cx.p("missing")),
+        get(secret.clone()),
+        list(cx.p("x/c1")),
+        get(cx.p("x/c2")),
+    ];
+    cx.op(&a, Op::MultiRead(reads.clone())).await;
+    cx.op(&stranger, Op::MultiRead(reads)).await;
+    cx.op(&a, Op::MultiRead(Vec::new())).await;
+    cx.op(
+        &a,
+        Op::MultiRead(vec![get(cx.p("x")), get("bad//path".into())]),
+    )
+    .await;
 });

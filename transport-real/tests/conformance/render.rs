@@ -1,7 +1,9 @@
 //! How ops, results, stats and events are written into a transcript: only what both sides
 //! must agree on (no zxids, no times, session ids by the script's names).
 
-use docent::{Acl, CreateMode, Error, MultiOp, MultiResult, Op, OpResult, Stat, WatchedEvent};
+use docent::{
+    Acl, CreateMode, Error, MultiOp, MultiResult, Op, OpResult, ReadResult, Stat, WatchedEvent,
+};
 
 /// `ephemeralOwner` of a container (`EphemeralType.CONTAINER`).
 const CONTAINER_OWNER: i64 = i64::MIN;
@@ -130,6 +132,21 @@ fn multi_result(r: &MultiResult, owners: &Owners) -> String {
     }
 }
 
+fn read_result(r: &Result<ReadResult, Error>, owners: &Owners) -> String {
+    match r {
+        Ok(ReadResult::Data { data: d, stat: s }) => {
+            format!("data {} {}", data(d), stat(s, owners))
+        }
+        Ok(ReadResult::Children { children }) => {
+            let mut sorted = children.clone();
+            sorted.sort();
+            format!("children {sorted:?}")
+        }
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("error {}", error(e)),
+    }
+}
+
 /// An error as the transcript shows it.
 pub fn error(e: &Error) -> String {
     match e {
@@ -168,6 +185,10 @@ pub fn result(r: &Result<OpResult, Error>, owners: &Owners) -> String {
             format!("multi [{}]", results.join("; "))
         }
         OpResult::WatchAdded => "watch added".into(),
+        OpResult::MultiRead(results) => {
+            let results: Vec<String> = results.iter().map(|r| read_result(r, owners)).collect();
+            format!("multiRead [{}]", results.join("; "))
+        }
         other => format!("{other:?}"),
     }
 }

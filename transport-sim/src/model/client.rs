@@ -175,6 +175,7 @@ fn validate(op: &Op) -> Result<(), Error> {
             }
             Ok(())
         }
+        Op::MultiRead(reads) => reads.iter().try_for_each(|r| check(r.path(), false)),
         other => check(other.path().unwrap_or("/"), false),
     }
 }

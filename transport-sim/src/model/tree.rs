@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use docent::{
-    path, Acl, CreateMode, Error, EventType, Id, MultiOp, MultiResult, Op, OpResult, Perms, Stat,
+    path, Acl, CreateMode, Error, EventType, Id, MultiOp, MultiResult, Op, OpResult, Perms, ReadOp,
+    ReadResult, Stat,
 };
 
 use super::acl;
@@ -196,6 +197,23 @@ impl DataTree {
             }
             Op::Sync { .. } => Ok(OpResult::Synced),
             Op::AddWatch { .. } => Ok(OpResult::WatchAdded),
+            Op::MultiRead(reads) => Ok(OpResult::MultiRead(
+                reads
+                    .iter()
+                    .map(|r| {
+                        let n = need(r.path(), Perms::READ)?;
+                        Ok(match r {
+                            ReadOp::GetChildren { .. } => ReadResult::Children {
+                                children: n.children.iter().cloned().collect(),
+                            },
+                            _ => ReadResult::Data {
+                                data: n.data.clone(),
+                                stat: n.client_stat(),
+                            },
+                        })
+                    })
+                    .collect(),
+            )),
             _ => Err(Error::BadArguments),
         }
     }
