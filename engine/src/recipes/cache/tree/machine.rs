@@ -13,8 +13,9 @@
 //!
 //!  RECONNECTED, same session: one-shot watches survive and catch up; ZooKeeper does not
 //!        replay a persistent watch's missed events, so persistent mode refreshes: a listing
-//!        per listed node (its stat shows data changes), a stat check per leaf, and data
-//!        reads only where czxid or mzxid changed
+//!        per listed node (its stat shows data changes, read only where czxid or mzxid
+//!        changed) and the leaves' data in multiRead batches
+//!  reads: unwatched getData queued together leave as multiRead batches (see `reads`)
 //!  new session: every watch is gone ──► add the watch again and refresh (persistent), or
 //!        read everything with new watches (one-shot)
 //! ```
@@ -303,8 +304,9 @@ impl TreeMachine {
 
     /// Persistent mode after a reconnect: the watch's missed events are not replayed, so look
     /// at every node again, cheaply: a listing (whose stat tells whether the data changed) for
-    /// nodes whose children are cached, a stat check for the others, and a data read only for
-    /// nodes whose stat changed.
+    /// nodes whose children are cached, then a data read only where that stat changed; the
+    /// leaves' data read again (batched; a stat check each when data is not cached). Only
+    /// real changes make events.
     fn refresh_all(&mut self) {
         let paths: Vec<String> = self.nodes.keys().cloned().collect();
         if !self.nodes.contains_key(&self.root) {
@@ -326,6 +328,10 @@ impl TreeMachine {
         if self.descendable(p) {
             self.list(p);
             self.nodes.get_mut(p).expect("listed").check = true;
+        } else if self.options.cache_data {
+            // Leaves' data reads leave together as multiRead batches: a few requests for the
+            // lot, where a stat check each would be one request per node.
+            self.read_data(p);
         } else {
             let path = p.to_owned();
             let token = self.reads.send(
@@ -742,7 +748,11 @@ impl Machine for TreeMachine {
 
     fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
         match input {
-            Input::OpDone { token, result } => self.on_op_done(token, result),
+            Input::OpDone { token, result } => {
+                for (token, result) in self.reads.unbatch(token, result) {
+                    self.on_op_done(token, result);
+                }
+            }
             Input::Watch { token, event } => self.on_watch(token, event),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Timeout => {}

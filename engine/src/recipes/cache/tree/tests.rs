@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use super::machine::*;
 use super::{Selector, TreeOptions};
 use crate::machine::{Input, Machine, Token};
-use crate::op::{Op, OpResult};
+use crate::op::{Op, OpResult, ReadOp, ReadResult};
 use crate::recipes::cache::testing::*;
 use crate::recipes::cache::{CacheCommand, ChildData};
 use crate::recipes::testing::*;
@@ -52,6 +52,15 @@ impl Tree {
                 };
                 Ok(OpResult::Children { children, stat: *s })
             }
+            Op::MultiRead(reads) => Ok(OpResult::MultiRead(
+                reads
+                    .iter()
+                    .map(|r| match self.answer(&read(r.path(), false))? {
+                        OpResult::Data { data, stat } => Ok(ReadResult::Data { data, stat }),
+                        other => panic!("unexpected result {other:?}"),
+                    })
+                    .collect(),
+            )),
             other => panic!("unexpected op {other:?}"),
         }
     }
@@ -89,6 +98,15 @@ fn read(p: &str, watch: bool) -> Op {
         path: p.into(),
         watch,
     }
+}
+
+fn multi_read(paths: &[&str]) -> Op {
+    Op::MultiRead(
+        paths
+            .iter()
+            .map(|p| ReadOp::GetData { path: (*p).into() })
+            .collect(),
+    )
 }
 
 fn sample() -> Tree {
@@ -132,12 +150,11 @@ fn the_watch_and_the_load_are_pipelined_level_by_level() {
     assert_eq!(
         ops(&level.ops),
         vec![
-            read("/svc/a", false),
+            multi_read(&["/svc/a", "/svc/b"]),
             get_children("/svc/a", false),
-            read("/svc/b", false),
             get_children("/svc/b", false),
         ],
-        "a whole level at once"
+        "a whole level at once, its data in one multiRead"
     );
     let events = settle(&mut m, &tree, level.ops);
     assert_eq!(
@@ -430,7 +447,7 @@ fn close_stops_everything() {
 }
 
 #[test]
-fn a_refresh_checks_leaf_stats_and_reads_only_changed_data() {
+fn a_refresh_lists_and_rereads_leaves_in_one_batch_reporting_only_changes() {
     let mut tree = sample();
     let (mut m, _) = loaded(&tree, TreeOptions::default().max_depth(1));
     assert_eq!(
@@ -443,26 +460,17 @@ fn a_refresh_checks_leaf_stats_and_reads_only_changed_data() {
     let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
     assert_eq!(
         ops(&out.ops),
-        vec![
-            get_children(ROOT, false),
-            Op::Exists {
-                path: "/svc/a".into(),
-                watch: false
-            },
-            Op::Exists {
-                path: "/svc/b".into(),
-                watch: false
-            },
-        ]
+        vec![get_children(ROOT, false), multi_read(&["/svc/a", "/svc/b"])]
     );
     let mut reads = Vec::new();
     let mut events = Vec::new();
     for (token, op) in out.ops {
         let out = feed(&mut m, done(token, tree.answer(&op)));
         reads.extend(ops(&out.ops));
+        events.extend(out.events);
         events.extend(settle(&mut m, &tree, out.ops));
     }
-    assert_eq!(reads, vec![read("/svc/b", false)], "only the changed node");
+    assert_eq!(reads, vec![], "the root's stat did not change");
     assert_eq!(
         events,
         vec![TreeEvent::NodeChanged(ChildData {
