@@ -7,9 +7,10 @@
 //! Against one local [`TestingServer`] (full JIT) it measures, for docent:
 //! the floor (sequential `exists` RTT, median, as in `floor.rs`); Mutex acquire+release cycles
 //! uncontended and with 4 contenders on separate clients (cycles/s, acquire p50/p99);
-//! LeaderLatch failover after close (leader closes → the next leader's `IsLeader`); children
-//! cache propagation (a create or set by one client → the event in another's
-//! `PathChildrenCache`); the initial load of 10,000 and 100,000 children; discovery's uncached
+//! LeaderLatch failover after close (leader closes → the next leader's `IsLeader`); cache
+//! propagation (a create or set by one client → the event in another's `TreeCache`, peer
+//! `CuratorCache`, and `PathChildrenCache`, peer Curator's `PathChildrenCache`); both caches'
+//! initial load of 10,000 and 100,000 children (peer: `CuratorCache`); discovery's uncached
 //! `query_for_instances` over 100 instances and provider picks from the cache. The lock,
 //! failover and cache figures are also taken with Curator 5.4 in Java
 //! (`tests/interop/CuratorBench.java`, compiled with `javac` and run once). Every figure is
@@ -127,36 +128,46 @@ async fn bench(scale: f64, big: bool) {
         "failover_p99_us",
         pct(&failovers, 0.99),
     );
-    let (creates, all, trace) = propagation(&cs, scaled(1000, scale)).await;
-    traces.push((
-        "one cache propagation (create → reader's ChildAdded)",
-        trace,
-    ));
-    table.latency(
-        "cache create → event p50",
-        "cache_create_p50_us",
-        pct(&creates, 0.50),
-    );
-    table.latency(
-        "cache create/set → event p50",
-        "cache_p50_us",
-        pct(&all, 0.50),
-    );
-    table.latency(
-        "cache create/set → event p99",
-        "cache_p99_us",
-        pct(&all, 0.99),
-    );
-    for n in [10_000, 100_000] {
-        if n > 10_000 && !big {
-            continue;
-        }
-        let took = initial_load(&cs, n).await;
+    for kind in [CacheKind::Tree, CacheKind::Children] {
+        let (creates, all, trace) = propagation(&cs, scaled(1000, scale), kind).await;
+        traces.push((kind.trace_title(), trace));
+        let [create_p50, p50, p99] = kind.keys();
+        let name = kind.name();
         table.latency(
-            &format!("children cache initial load, {n}"),
-            "",
-            micros(took),
+            &format!("{name} create → event p50"),
+            create_p50,
+            pct(&creates, 0.50),
         );
+        table.latency(
+            &format!("{name} create/set → event p50"),
+            p50,
+            pct(&all, 0.50),
+        );
+        table.latency(
+            &format!("{name} create/set → event p99"),
+            p99,
+            pct(&all, 0.99),
+        );
+    }
+    let loads: Vec<usize> = [10_000, 100_000]
+        .into_iter()
+        .filter(|&n| big || n <= 10_000)
+        .collect();
+    for &n in &loads {
+        let dir = create_children(&cs, n).await;
+        for kind in [CacheKind::Tree, CacheKind::Children] {
+            let took = initial_load(&cs, &dir, n, kind).await;
+            let key = match (kind, n) {
+                (CacheKind::Tree, 10_000) => "load_10000_us",
+                (CacheKind::Tree, _) => "load_100000_us",
+                _ => "",
+            };
+            table.latency(
+                &format!("{} initial load, {n}", kind.name()),
+                key,
+                micros(took),
+            );
+        }
     }
     let (queries, picks, trace) =
         discovery(&cs, scaled(300, scale), scaled(2_000_000, scale)).await;
@@ -179,7 +190,7 @@ async fn bench(scale: f64, big: bool) {
 
     println!("docent done; Curator 5.4…");
     match compile.join().expect("javac thread") {
-        Ok(build) => table.curator = curator(Arc::new(build), &cs, scale).await,
+        Ok(build) => table.curator = curator(Arc::new(build), &cs, scale, &loads).await,
         Err(e) => println!("Curator side not run: {e}"),
     }
     table.print();
@@ -401,38 +412,111 @@ async fn failover(cs: &str, n: usize) -> (Vec<f64>, Traced) {
     (times, one.expect("traced"))
 }
 
-/// A create or set by one client → the event in another client's children cache.
-async fn propagation(cs: &str, n: usize) -> (Vec<f64>, Vec<f64>, Traced) {
+/// Which docent cache a figure is for, and its Curator peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheKind {
+    /// `TreeCache` (persistent recursive watch), peer `CuratorCache`.
+    Tree,
+    /// `PathChildrenCache` (one-shot watches), peer Curator's `PathChildrenCache`.
+    Children,
+}
+
+impl CacheKind {
+    fn name(self) -> &'static str {
+        match self {
+            CacheKind::Tree => "tree cache",
+            CacheKind::Children => "children cache",
+        }
+    }
+
+    fn trace_title(self) -> &'static str {
+        match self {
+            CacheKind::Tree => "one tree cache propagation (create → reader's NodeCreated)",
+            CacheKind::Children => "one children cache propagation (create → reader's ChildAdded)",
+        }
+    }
+
+    /// CuratorBench's keys for create p50, create/set p50 and p99.
+    fn keys(self) -> [&'static str; 3] {
+        match self {
+            CacheKind::Tree => ["cache_create_p50_us", "cache_p50_us", "cache_p99_us"],
+            CacheKind::Children => ["pcc_create_p50_us", "pcc_p50_us", "pcc_p99_us"],
+        }
+    }
+}
+
+/// A started cache of either kind, its events reduced to "added" / "updated" paths.
+struct AnyCache {
+    close: futures::future::BoxFuture<'static, ()>,
+    size: usize,
+    events: futures::stream::BoxStream<'static, (bool, String)>,
+}
+
+/// Starts a `kind` cache of `dir` on `reader` and waits for its initial load.
+async fn start_cache(reader: &Client, dir: &str, kind: CacheKind) -> AnyCache {
+    use docent::recipes::cache::{TreeCache, TreeEvent, TreeOptions};
+    match kind {
+        CacheKind::Tree => {
+            let cache = TreeCache::start(reader, dir, TreeOptions::default()).unwrap();
+            cache.await_initialized().await.unwrap();
+            let events = cache
+                .events()
+                .filter_map(|e| async move {
+                    match e {
+                        TreeEvent::NodeCreated(c) => Some((true, c.path)),
+                        TreeEvent::NodeChanged(c) => Some((false, c.path)),
+                        _ => None,
+                    }
+                })
+                .boxed();
+            AnyCache {
+                size: cache.snapshot().len() - 1,
+                events,
+                close: futures::FutureExt::boxed(cache.close()),
+            }
+        }
+        CacheKind::Children => {
+            let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
+            let cache = PathChildrenCache::start(reader, dir, options)
+                .await
+                .unwrap();
+            let events = cache
+                .events()
+                .filter_map(|e| async move {
+                    match e {
+                        ChildrenEvent::ChildAdded(c) => Some((true, c.path)),
+                        ChildrenEvent::ChildUpdated(c) => Some((false, c.path)),
+                        _ => None,
+                    }
+                })
+                .boxed();
+            AnyCache {
+                size: cache.current_data_all().len(),
+                events,
+                close: futures::FutureExt::boxed(cache.close()),
+            }
+        }
+    }
+}
+
+/// A create or set by one client → the event in another client's `kind` cache.
+async fn propagation(cs: &str, n: usize, kind: CacheKind) -> (Vec<f64>, Vec<f64>, Traced) {
     let trace = Trace::default();
     let writer = traced(cs, &trace, "writer").await;
     let reader = traced(cs, &trace, "reader").await;
-    let dir = "/docent-bench/cache";
-    writer.create().parents().at(dir).await.unwrap();
-    let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
-    let cache = PathChildrenCache::start(&reader, dir, options)
-        .await
-        .unwrap();
-    let mut events = cache.events();
+    let dir = format!("/docent-bench/cache-{}", kind.name().replace(' ', "-"));
+    writer.create().parents().at(&dir).await.unwrap();
+    let mut cache = start_cache(&reader, &dir, kind).await;
     let warm = n / 5;
     let (mut creates, mut sets) = (Vec::new(), Vec::new());
     for i in 0..n + warm {
         let path = format!("{dir}/n{i}");
         let t0 = Instant::now();
         writer.create().data(vec![1]).at(&path).await.unwrap();
-        let created = until(
-            &mut events,
-            t0,
-            |e| matches!(e, ChildrenEvent::ChildAdded(c) if c.path == path),
-        )
-        .await;
+        let created = until(&mut cache.events, t0, (true, &path)).await;
         let t1 = Instant::now();
         writer.set_data().at(&path, vec![2]).await.unwrap();
-        let set = until(
-            &mut events,
-            t1,
-            |e| matches!(e, ChildrenEvent::ChildUpdated(c) if c.path == path),
-        )
-        .await;
+        let set = until(&mut cache.events, t1, (false, &path)).await;
         if i >= warm {
             creates.push(created);
             sets.push(set);
@@ -441,35 +525,30 @@ async fn propagation(cs: &str, n: usize) -> (Vec<f64>, Vec<f64>, Traced) {
     let origin = trace.start();
     let path = format!("{dir}/traced");
     writer.create().data(vec![1]).at(&path).await.unwrap();
-    until(
-        &mut events,
-        origin,
-        |e| matches!(e, ChildrenEvent::ChildAdded(c) if c.path == path),
-    )
-    .await;
+    until(&mut cache.events, origin, (true, &path)).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let one = (origin, trace.stop());
-    cache.close().await;
+    cache.close.await;
     let mut all = creates.clone();
     all.extend(sets);
     (creates, all, one)
 }
 
 async fn until(
-    events: &mut (impl futures::Stream<Item = ChildrenEvent> + Unpin),
+    events: &mut futures::stream::BoxStream<'static, (bool, String)>,
     since: Instant,
-    want: impl Fn(&ChildrenEvent) -> bool,
+    want: (bool, &str),
 ) -> f64 {
-    while let Some(event) = events.next().await {
-        if want(&event) {
+    while let Some((added, path)) = events.next().await {
+        if (added, path.as_str()) == want {
             return micros(since.elapsed());
         }
     }
     panic!("cache events ended");
 }
 
-/// Creates `n` children (pipelined), then times a fresh client's `BuildInitial` start.
-async fn initial_load(cs: &str, n: usize) -> Duration {
+/// Creates `n` children (pipelined) under a fresh directory; returns it.
+async fn create_children(cs: &str, n: usize) -> String {
     let zk = ZkCoordinator::connect(ZkOptions::new(cs))
         .await
         .expect("connect");
@@ -484,15 +563,17 @@ async fn initial_load(cs: &str, n: usize) -> Duration {
         }
         in_flight.next().await.unwrap().expect("create child");
     }
+    dir
+}
+
+/// Times a fresh client's `kind` cache of `dir` until its initial load is complete.
+async fn initial_load(cs: &str, dir: &str, n: usize, kind: CacheKind) -> Duration {
     let reader = client(cs).await;
     let t = Instant::now();
-    let options = ChildrenOptions::default().mode(StartMode::BuildInitial);
-    let cache = PathChildrenCache::start(&reader, &dir, options)
-        .await
-        .unwrap();
+    let cache = start_cache(&reader, dir, kind).await;
     let took = t.elapsed();
-    assert_eq!(cache.current_data_all().len(), n, "every child loaded");
-    cache.close().await;
+    assert_eq!(cache.size, n, "every child loaded");
+    cache.close.await;
     took
 }
 
@@ -561,10 +642,23 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Tr
 }
 
 /// Runs CuratorBench once; its `key value` lines.
-async fn curator(build: Arc<java::JavaBuild>, cs: &str, scale: f64) -> BTreeMap<String, f64> {
+async fn curator(
+    build: Arc<java::JavaBuild>,
+    cs: &str,
+    scale: f64,
+    loads: &[usize],
+) -> BTreeMap<String, f64> {
     let scale = scale.to_string();
+    // CuratorCache loads the directories docent's caches loaded.
+    let dirs: Vec<String> = loads
+        .iter()
+        .map(|n| format!("/docent-bench/load{n}"))
+        .collect();
     let mut peer = build
-        .spawn("CuratorBench", &[cs, "/curator-bench", &scale])
+        .spawn(
+            "CuratorBench",
+            &[cs, "/curator-bench", &scale, &dirs.join(",")],
+        )
         .expect("java");
     let mut figures = BTreeMap::new();
     loop {

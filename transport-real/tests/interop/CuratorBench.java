@@ -2,7 +2,9 @@
 // latch failovers and cache propagation, on the same server. Prints one "key value" line per
 // figure (microseconds, or per second), then "done".
 //
-//   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE   (SCALE 1.0 = full run)
+//   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE [LOAD_DIRS]   (SCALE 1.0 = full run;
+//   LOAD_DIRS: comma-separated directories of children, each timed as a CuratorCache's
+//   initial load under the key load_N_us, N the number of children)
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,6 +19,8 @@ import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
+import org.apache.curator.framework.recipes.cache.PathChildrenCache;
+import org.apache.curator.framework.recipes.cache.PathChildrenCacheEvent;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
@@ -60,6 +64,12 @@ public class CuratorBench {
         contended((long) (4000 * scale));
         failover((int) (300 * scale));
         cache((int) (1000 * scale));
+        pathChildrenCache((int) (1000 * scale));
+        if (args.length > 3 && !args[3].isEmpty()) {
+            for (String dir : args[3].split(",")) {
+                load(dir);
+            }
+        }
         reads((int) (200 * scale));
         discovery((int) (300 * scale), (int) (2_000_000 * scale));
         System.out.println("done");
@@ -225,6 +235,71 @@ public class CuratorBench {
         say("cache_p99_us", pct(all, 0.99));
         cache.close();
         writer.close();
+        reader.close();
+    }
+
+    /** The same propagation figures for Curator's (deprecated) PathChildrenCache. */
+    @SuppressWarnings("deprecation")
+    static void pathChildrenCache(int n) throws Exception {
+        CuratorFramework writer = client();
+        CuratorFramework reader = client();
+        String dir = base + "/pcc";
+        writer.create().creatingParentsIfNeeded().forPath(dir);
+        BlockingQueue<Long> seen = new ArrayBlockingQueue<>(1024);
+        PathChildrenCache cache = new PathChildrenCache(reader, dir, true);
+        CountDownLatch ready = new CountDownLatch(1);
+        cache.getListenable().addListener((c, e) -> {
+            if (e.getType() == PathChildrenCacheEvent.Type.CHILD_ADDED
+                    || e.getType() == PathChildrenCacheEvent.Type.CHILD_UPDATED) {
+                seen.offer(System.nanoTime());
+            } else if (e.getType() == PathChildrenCacheEvent.Type.INITIALIZED) {
+                ready.countDown();
+            }
+        });
+        cache.start(PathChildrenCache.StartMode.POST_INITIALIZED_EVENT);
+        ready.await();
+        seen.clear();
+        List<Long> creates = new ArrayList<>();
+        List<Long> sets = new ArrayList<>();
+        int warm = n / 5;
+        for (int i = 0; i < n + warm; i++) {
+            String p = dir + "/n" + i;
+            long t0 = System.nanoTime();
+            writer.create().forPath(p, new byte[] {1});
+            long t1 = seen.poll(10, TimeUnit.SECONDS);
+            long t2 = System.nanoTime();
+            writer.setData().forPath(p, new byte[] {2});
+            long t3 = seen.poll(10, TimeUnit.SECONDS);
+            if (i >= warm) {
+                creates.add(t1 - t0);
+                sets.add(t3 - t2);
+            }
+        }
+        List<Long> all = new ArrayList<>(creates);
+        all.addAll(sets);
+        say("pcc_create_p50_us", pct(creates, 0.50));
+        say("pcc_p50_us", pct(all, 0.50));
+        say("pcc_p99_us", pct(all, 0.99));
+        cache.close();
+        writer.close();
+        reader.close();
+    }
+
+    /** A fresh client's CuratorCache of dir, started until initialized. */
+    static void load(String dir) throws Exception {
+        CuratorFramework reader = client();
+        CountDownLatch ready = new CountDownLatch(1);
+        CuratorCache cache = CuratorCache.build(reader, dir);
+        cache.listenable().addListener(CuratorCacheListener.builder()
+                .forInitialized(ready::countDown)
+                .build());
+        long t0 = System.nanoTime();
+        cache.start();
+        ready.await();
+        long took = System.nanoTime() - t0;
+        long children = cache.stream().count() - 1;
+        say("load_" + children + "_us", took / 1000.0);
+        cache.close();
         reader.close();
     }
 
