@@ -156,7 +156,11 @@ async fn bench(scale: f64, big: bool) {
     for &n in &loads {
         let dir = create_children(&cs, n).await;
         for kind in [CacheKind::Tree, CacheKind::Children] {
-            let took = initial_load(&cs, &dir, n, kind).await;
+            let (took, bytes) = initial_load(&cs, &dir, n, kind).await;
+            table.size(
+                &format!("{} memory per cached node, {n}", kind.name()),
+                bytes as f64 / n as f64,
+            );
             let key = match (kind, n) {
                 (CacheKind::Tree, 10_000) => "load_10000_us",
                 (CacheKind::Tree, _) => "load_100000_us",
@@ -566,15 +570,30 @@ async fn create_children(cs: &str, n: usize) -> String {
     dir
 }
 
-/// Times a fresh client's `kind` cache of `dir` until its initial load is complete.
-async fn initial_load(cs: &str, dir: &str, n: usize, kind: CacheKind) -> Duration {
+/// Times a fresh client's `kind` cache of `dir` until its initial load is complete; also the
+/// growth of the process's resident memory while the loaded cache lives (a rough figure: it
+/// includes allocator slack and the client's buffers).
+async fn initial_load(cs: &str, dir: &str, n: usize, kind: CacheKind) -> (Duration, usize) {
     let reader = client(cs).await;
+    let before = resident_bytes();
     let t = Instant::now();
     let cache = start_cache(&reader, dir, kind).await;
     let took = t.elapsed();
+    let grown = resident_bytes().saturating_sub(before);
     assert_eq!(cache.size, n, "every child loaded");
     cache.close.await;
-    took
+    (took, grown)
+}
+
+/// This process's resident set size (Linux `/proc/self/statm`, 4 KiB pages).
+fn resident_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
 }
 
 fn create_op(path: &str) -> Op {

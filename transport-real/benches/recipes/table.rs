@@ -15,6 +15,8 @@ enum Kind {
     Rate,
     /// Microseconds.
     Latency,
+    /// Bytes (no floor ratio).
+    Size,
 }
 
 impl Table {
@@ -26,6 +28,10 @@ impl Table {
         self.rows.push((name.into(), key, Kind::Latency, v));
     }
 
+    pub fn size(&mut self, name: &str, v: f64) {
+        self.rows.push((name.into(), "", Kind::Size, v));
+    }
+
     fn cell(&self, kind: Kind, v: f64) -> String {
         match kind {
             Kind::Rate => format!("{v:>10.0}/s {:>7.2}", 1e6 / v / self.floor),
@@ -33,6 +39,7 @@ impl Table {
                 format!("{:>9.1} ms {:>7.2}", v / 1000.0, v / self.floor)
             }
             Kind::Latency => format!("{v:>9.0} µs {:>7.2}", v / self.floor),
+            Kind::Size => format!("{v:>10.0} B {:>7}", ""),
         }
     }
 
@@ -52,7 +59,7 @@ impl Table {
                 Some(c) => {
                     let speedup = match kind {
                         Kind::Rate => v / c,
-                        Kind::Latency => c / v,
+                        Kind::Latency | Kind::Size => c / v,
                     };
                     (self.cell(*kind, c), format!("{speedup:.2}×"))
                 }
