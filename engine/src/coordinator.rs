@@ -53,4 +53,14 @@ pub trait Coordinator: Send + Sync + 'static {
 
     /// Closes the session (the server deletes its ephemerals at once).
     fn close(&self) -> BoxFuture<'static, Result<(), Error>>;
+
+    /// Gives up the current session without waiting for the ensemble to expire it (Curator's
+    /// `injectSessionExpiration`): ops in flight fail with [`Error::SessionExpired`], the
+    /// states show [`SessionState::Expired`], and a new session is opened. The old session's
+    /// ephemerals live on at the ensemble until it expires there (or, where the transport
+    /// can still deliver a close, until then). The framework calls this when it declares LOST
+    /// after a session timeout without contact, so that LOST really means "that session is
+    /// over" to every recipe. The default does nothing: the transport keeps trying the old
+    /// session.
+    fn abandon_session(&self) {}
 }

@@ -52,9 +52,11 @@ impl ZkCoordinator {
         let watcher = client.state_watcher();
         let shared = Arc::new(Shared::new(options, connect_string, seed, client));
         let shutdown = shared.shutdown.subscribe();
+        let abandoned = shared.abandoned.subscribe();
         tokio::spawn(supervisor::supervise(
             Arc::downgrade(&shared),
             shutdown,
+            abandoned,
             watcher,
         ));
         Ok(ZkCoordinator { shared })
@@ -75,7 +77,9 @@ impl Coordinator for ZkCoordinator {
     fn submit(&self, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
         let state = self.shared.lock();
         match &state.client {
-            Some(client) if !state.closed => submit::submit(client, op),
+            Some(client) if !state.closed => {
+                submit::submit(client, op, self.shared.abandoned.subscribe())
+            }
             _ => futures::future::ready(Err(state.no_session_error())).boxed(),
         }
     }
@@ -113,6 +117,24 @@ impl Coordinator for ZkCoordinator {
 
     fn seed(&self) -> u64 {
         self.shared.seed
+    }
+
+    /// Drops this handle's session: Expired is published and the supervisor opens a new
+    /// session; ops still in flight on the old one end with [`Error::ConnectionLoss`] (their
+    /// outcome is unknown) and its watches with an Expired event. Once nothing holds the old
+    /// `zookeeper-client` handle it sends closeSession if its connection comes back; else the
+    /// ensemble expires the session.
+    fn abandon_session(&self) {
+        {
+            let mut state = self.shared.lock();
+            if state.closed || state.client.take().is_none() {
+                return;
+            }
+            state.publish(SessionState::Expired);
+        }
+        self.shared
+            .abandoned
+            .send_modify(|generation| *generation += 1);
     }
 
     fn close(&self) -> BoxFuture<'static, Result<(), Error>> {

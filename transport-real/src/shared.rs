@@ -22,6 +22,9 @@ pub(crate) struct Shared {
     pub(crate) runtime: tokio::runtime::Handle,
     /// `true` once closed; dropping it (with the coordinator) also stops the supervisor.
     pub(crate) shutdown: tokio::sync::watch::Sender<bool>,
+    /// Bumped when the session is abandoned: the supervisor opens a new one, and whatever is
+    /// still in flight on the old one gives up (ops: ConnectionLoss; watches: Expired).
+    pub(crate) abandoned: tokio::sync::watch::Sender<u64>,
     state: Mutex<State>,
 }
 
@@ -48,6 +51,7 @@ impl Shared {
         client: zk::Client,
     ) -> Shared {
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let (abandoned, _) = tokio::sync::watch::channel(0);
         let session_id = client.session_id().0;
         let session_timeout = client.session_timeout();
         let read_only = client.state() == zk::SessionState::ConnectedReadOnly;
@@ -58,6 +62,7 @@ impl Shared {
             seed,
             runtime: tokio::runtime::Handle::current(),
             shutdown,
+            abandoned,
             state: Mutex::new(State {
                 client: Some(client),
                 session_id,

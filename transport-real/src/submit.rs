@@ -16,20 +16,34 @@ use docent::{Error, MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Repl
 use futures::future::BoxFuture;
 use futures::stream::StreamExt;
 use futures::FutureExt;
+use tokio::sync::watch;
 use zookeeper_client as zk;
 
 use crate::convert;
 
-/// Queues `op` on `client` now and returns its result future.
-pub(crate) fn submit(client: &zk::Client, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
+/// Queues `op` on `client` now and returns its result future. Once the session is abandoned
+/// (`abandoned` changes) the op ends with [`Error::ConnectionLoss`] and a watch it left ends
+/// with an Expired event.
+pub(crate) fn submit(
+    client: &zk::Client,
+    op: Op,
+    abandoned: watch::Receiver<u64>,
+) -> BoxFuture<'static, Result<Reply, Error>> {
     // ZooKeeper's own path rules, as the Java client applies them: zookeeper-client's checks
     // differ (BadArguments, and characters outside the BMP pass).
     if let Err(e) = validate(&op) {
         return futures::future::ready(Err(e)).boxed();
     }
     let client = client.clone();
-    let mut fut: BoxFuture<'static, Result<Reply, Error>> =
-        async move { run(&client, op).await }.boxed();
+    let mut fut: BoxFuture<'static, Result<Reply, Error>> = async move {
+        let run = run(&client, op);
+        let reply = tokio::select! {
+            reply = run => reply?,
+            () = abandon(abandoned.clone()) => return Err(Error::ConnectionLoss),
+        };
+        Ok(until_abandoned(reply, abandoned))
+    }
+    .boxed();
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
     match Pin::new(&mut fut).poll(&mut cx) {
         Poll::Ready(result) => futures::future::ready(result).boxed(),
@@ -272,6 +286,48 @@ async fn multi(client: &zk::Client, ops: Vec<MultiOp>) -> Result<Reply, Error> {
         })
         .collect::<Result<_, _>>()?;
     Ok(Reply::plain(OpResult::Multi(results)))
+}
+
+/// Resolves when the session is abandoned (never, once the coordinator is gone).
+async fn abandon(mut abandoned: watch::Receiver<u64>) {
+    if abandoned.changed().await.is_err() {
+        futures::future::pending::<()>().await;
+    }
+}
+
+/// The event that ends a watch of an abandoned session.
+fn expired() -> docent::WatchedEvent {
+    docent::WatchedEvent {
+        kind: docent::EventType::Session(docent::SessionState::Expired),
+        path: String::new(),
+    }
+}
+
+/// `reply`'s watch, ending with an Expired event once the session is abandoned.
+fn until_abandoned(mut reply: Reply, abandoned: watch::Receiver<u64>) -> Reply {
+    reply.watch = reply.watch.map(|watch| match watch {
+        Watch::OneShot(event) => Watch::OneShot(
+            async move {
+                tokio::select! {
+                    event = event => event,
+                    () = abandon(abandoned) => expired(),
+                }
+            }
+            .boxed(),
+        ),
+        Watch::Persistent(events) => {
+            let start = Some((events, abandon(abandoned).boxed()));
+            let events = futures::stream::unfold(start, |state| async move {
+                let (mut events, mut gone) = state?;
+                tokio::select! {
+                    event = events.next() => event.map(|e| (e, Some((events, gone)))),
+                    () = &mut gone => Some((expired(), None)),
+                }
+            });
+            Watch::Persistent(events.boxed())
+        }
+    });
+    reply
 }
 
 /// A reply carrying a one-shot watch.

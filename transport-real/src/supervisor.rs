@@ -63,10 +63,11 @@ pub(crate) async fn open_session(
 pub(crate) async fn supervise(
     shared: Weak<Shared>,
     mut shutdown: watch::Receiver<bool>,
+    mut abandoned: watch::Receiver<u64>,
     mut watcher: zk::StateWatcher,
 ) {
     loop {
-        if !follow(&shared, &mut shutdown, &mut watcher).await {
+        if !follow(&shared, &mut shutdown, &mut abandoned, &mut watcher).await {
             return;
         }
         match reopen(&shared, &mut shutdown).await {
@@ -76,10 +77,12 @@ pub(crate) async fn supervise(
     }
 }
 
-/// Publishes the live session's states; `true` when it expired (a new one is wanted).
+/// Publishes the live session's states; `true` when it expired or was abandoned (a new one is
+/// wanted).
 async fn follow(
     shared: &Weak<Shared>,
     shutdown: &mut watch::Receiver<bool>,
+    abandoned: &mut watch::Receiver<u64>,
     watcher: &mut zk::StateWatcher,
 ) -> bool {
     let mut next = watcher.state();
@@ -121,6 +124,8 @@ async fn follow(
         next = tokio::select! {
             state = watcher.changed() => state,
             _ = shutdown.changed() => return false,
+            // The coordinator dropped the session (and published Expired).
+            Ok(()) = abandoned.changed() => return true,
         };
     }
 }

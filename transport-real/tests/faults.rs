@@ -231,3 +231,59 @@ async fn cluster_member_loss_moves_the_session() {
     let member = connect(cluster.member_connect_string(serving).unwrap()).await;
     assert!(exists(&member, "/cluster-after").await);
 }
+
+/// `abandon_session` (what the framework does on LOST, as Curator injects an expiration): an
+/// op in flight ends with ConnectionLoss, a watch with Expired, the states show Expired then a
+/// new session, and the old session's ephemeral goes (closed once the link is back, or
+/// expired).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abandoned_session_ends_its_work_and_a_new_session_opens() {
+    let server = shared_server().await;
+    let proxy = ChaosProxy::start(server.addr()).await.unwrap();
+    let zk = connect(proxy.connect_string()).await;
+    let observer = connect(server.connect_string()).await;
+    create(&zk, "/abandon-eph", b"", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    let old = zk.session_id();
+    let mut states = zk.session_states();
+    states_until(&mut states, SESSION, is_connected).await;
+    let watched = zk
+        .submit(Op::GetData {
+            path: "/abandon-eph".into(),
+            watch: true,
+        })
+        .await
+        .unwrap();
+    let Some(docent::Watch::OneShot(watch)) = watched.watch else {
+        panic!("no watch");
+    };
+    proxy.blackhole();
+    let in_flight = zk.submit(Op::Exists {
+        path: "/".into(),
+        watch: false,
+    });
+    zk.abandon_session();
+    let result = tokio::time::timeout(SESSION, in_flight)
+        .await
+        .expect("ends");
+    assert_eq!(result.err(), Some(Error::ConnectionLoss));
+    let event = tokio::time::timeout(SESSION, watch).await.expect("fires");
+    assert_eq!(event.kind, EventType::Session(SessionState::Expired));
+    proxy.heal();
+    let seen = states_until(&mut states, SESSION * 2, is_connected).await;
+    assert_eq!(seen[0], SessionState::Expired, "{seen:?}");
+    let new = connected_id(seen.last().unwrap());
+    assert!(new != old && new == zk.session_id());
+    create(&zk, "/abandon-new", b"", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + SESSION * 3;
+    while exists(&observer, "/abandon-eph").await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the old ephemeral stays"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

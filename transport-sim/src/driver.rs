@@ -315,6 +315,16 @@ impl Coordinator for SimSession {
         self.shared.seed ^ (self.client.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
 
+    fn abandon_session(&self) {
+        let now = self.shared.now();
+        {
+            let mut inner = self.shared.lock();
+            inner.sim.abandon_session(now, self.client);
+            inner.dispatch();
+        }
+        self.shared.wake();
+    }
+
     fn close(&self) -> BoxFuture<'static, Result<(), Error>> {
         let client = self.client;
         let rx = self.shared.op(|sim, now| sim.close_client(now, client));

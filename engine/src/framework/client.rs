@@ -339,7 +339,11 @@ async fn run_states(
             Wake::Session(state) => manager.handle_session(now, state),
             Wake::Timer => {
                 timer = None;
-                manager.handle_timeout(now);
+                if manager.handle_timeout(now) {
+                    // LOST after a session timeout without contact: that session is over for
+                    // us, whatever the ensemble still thinks (Curator's injected expiration).
+                    coordinator.abandon_session();
+                }
             }
             Wake::Stop => return,
         }

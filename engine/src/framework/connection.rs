@@ -126,13 +126,18 @@ impl ConnectionStateManager {
         }
     }
 
-    /// Call when the instant from [`poll_timeout`](Self::poll_timeout) has passed.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some(since) = self.suspended_since {
-            if now.saturating_since(since) >= self.session_timeout {
+    /// Call when the instant from [`poll_timeout`](Self::poll_timeout) has passed. Returns
+    /// true when it declared LOST: the session is then to be abandoned
+    /// ([`Coordinator::abandon_session`](crate::Coordinator::abandon_session)), as Curator
+    /// injects a session expiration.
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        match self.suspended_since {
+            Some(since) if now.saturating_since(since) >= self.session_timeout => {
                 self.suspended_since = None;
                 self.emit(ConnectionState::Lost);
+                true
             }
+            _ => false,
         }
     }
 
@@ -307,5 +312,19 @@ mod tests {
             assert_eq!(ErrorPolicy::Standard.is_error_state(state), standard);
             assert_eq!(ErrorPolicy::SessionOnly.is_error_state(state), session_only);
         }
+    }
+
+    #[test]
+    fn a_lost_declared_by_timeout_asks_for_the_session_to_be_abandoned() {
+        let mut m = ConnectionStateManager::new(TIMEOUT);
+        feed(&mut m, 0, connected(1));
+        feed(&mut m, 1, SessionState::Disconnected);
+        assert!(!m.handle_timeout(at(5)), "not yet");
+        assert!(m.handle_timeout(at(11)));
+        assert_eq!(std::iter::from_fn(|| m.poll_state()).last(), Some(Lost));
+        assert!(!m.handle_timeout(at(30)), "once per outage");
+        // The abandoned session's Expired, then the new session: no second LOST.
+        assert_eq!(feed(&mut m, 31, SessionState::Expired), vec![]);
+        assert_eq!(feed(&mut m, 32, connected(2)), vec![Reconnected]);
     }
 }

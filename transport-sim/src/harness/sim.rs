@@ -65,10 +65,17 @@ impl Sim {
         model.install(&setup.schedule);
         let shared = Shared::start(model, clock);
         let options = ClientOptions::default().session_timeout(setup.session_timeout);
+        // Whether each client can abandon its session on LOST (as Curator's handle does) or
+        // keeps it until the ensemble expires it (as docent-zk's does): seeded, so suites
+        // cover both.
+        let mut rng = docent::rng::Rng::new(setup.seed, 0xAB4D);
         let sessions = setup
             .names
             .iter()
-            .map(|_| Arc::new(shared.connect(options.clone())))
+            .map(|_| {
+                let options = options.clone().abandons(rng.below(2) == 0);
+                Arc::new(shared.connect(options))
+            })
             .collect();
         Sim {
             inner: Arc::new(Inner {

@@ -299,6 +299,41 @@ impl Ensemble {
         }
     }
 
+    /// The session is over for this client: fail what was in flight, end every watch,
+    /// report Expired and open a new session at once (a new handle: no session id, no last
+    /// zxid).
+    fn client_expired(&mut self, c: ClientId) {
+        let now = self.now;
+        let cl = self.client(c);
+        cl.phase = Phase::Idle { retry_at: now };
+        cl.session = 0;
+        cl.passwd = 0;
+        cl.last_zxid = 0;
+        cl.renewing = true;
+        self.fail_all(c, Error::SessionExpired);
+        self.end_watches(c, SessionState::Expired);
+        self.emit(Output::Session {
+            client: c,
+            state: SessionState::Expired,
+        });
+        self.client_tick(c);
+    }
+
+    /// The client gives its session up (Curator's injected expiration): its connection
+    /// closes and it goes on as after an expiry, while the ensemble keeps the old session
+    /// (and its ephemerals) until the leader expires it. A client whose options say it does
+    /// not abandon keeps trying its session.
+    pub(crate) fn client_abandon(&mut self, c: ClientId) {
+        let cl = self.client(c);
+        if !cl.opts.abandons || cl.crashed || cl.phase == Phase::Closed || cl.session == 0 {
+            return;
+        }
+        if let Phase::Connecting { conn } | Phase::Connected { conn } = cl.phase {
+            self.send_to_server(conn, ToServer::Fin);
+        }
+        self.client_expired(c);
+    }
+
     /// The connection is gone (FIN, silence, refused): fail what was in flight and go idle.
     fn client_lost(&mut self, c: ClientId, was_connected: bool) {
         let now = self.now;
@@ -430,19 +465,7 @@ impl Ensemble {
             ToClient::Pong => {}
             ToClient::Expired => {
                 self.conns.remove(&conn);
-                let cl = self.client(c);
-                cl.phase = Phase::Idle { retry_at: now };
-                cl.session = 0;
-                cl.passwd = 0;
-                cl.last_zxid = 0;
-                cl.renewing = true;
-                self.fail_all(c, Error::SessionExpired);
-                self.end_watches(c, SessionState::Expired);
-                self.emit(Output::Session {
-                    client: c,
-                    state: SessionState::Expired,
-                });
-                self.client_tick(c);
+                self.client_expired(c);
             }
             ToClient::Connected {
                 session,

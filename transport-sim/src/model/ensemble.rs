@@ -192,6 +192,14 @@ impl Ensemble {
         id
     }
 
+    /// `client` gives up its session without closing it (Curator's injected expiration): it
+    /// reports Expired and opens a new session; the ensemble keeps the old one until the
+    /// leader expires it. Nothing happens before the first session or after a close.
+    pub fn abandon_session(&mut self, now: Instant, client: ClientId) {
+        self.advance(now);
+        self.client_abandon(client);
+    }
+
     /// Runs everything due at or before `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.advance(now);

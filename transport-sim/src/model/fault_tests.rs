@@ -393,3 +393,34 @@ fn ops_submitted_during_a_short_pause_go_out_when_it_ends() {
     assert!(matches!(r.wait(id), Ok(OpResult::Exists(Some(_)))));
     assert!(!r.states(c).contains(&SessionState::Disconnected));
 }
+
+#[test]
+fn an_abandoned_session_lives_on_at_the_ensemble_until_it_expires() {
+    let mut r = Rig::new(12);
+    let c = r.client(ClientOptions::default().session_timeout(secs(4)));
+    r.op(c, create("/eph", CreateMode::Ephemeral)).unwrap();
+    let old = r.sim.session_id(c);
+    let now = r.now();
+    r.sim.abandon_session(now, c);
+    r.run(ms(500));
+    let new = r.sim.session_id(c);
+    assert!(new != 0 && new != old, "a new session at once");
+    let states = r.states(c);
+    assert_eq!(states[states.len() - 2], SessionState::Expired);
+    assert!(
+        matches!(r.states(c).last(), Some(SessionState::Connected { session_id, .. }) if *session_id == new)
+    );
+    assert!(
+        r.sim.session_alive(old),
+        "the ensemble still has the old session"
+    );
+    let owner = r
+        .sim
+        .node(None, "/eph")
+        .map(|(_, stat, _)| stat.ephemeral_owner);
+    assert_eq!(owner, Some(old), "and its ephemeral");
+    r.run(secs(6));
+    assert!(!r.sim.session_alive(old), "expired by the leader");
+    assert!(r.sim.node(None, "/eph").is_none());
+    assert!(r.sim.session_alive(new));
+}

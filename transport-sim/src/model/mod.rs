@@ -130,6 +130,11 @@ pub struct ClientOptions {
     pub servers: Option<Vec<usize>>,
     /// Credentials sent on every connection (`addAuthInfo`).
     pub auth: Vec<AuthInfo>,
+    /// Whether the client gives its session up when asked
+    /// ([`Ensemble::abandon_session`], Curator's injected expiration). `false`: it keeps
+    /// trying the old session until the ensemble says it expired, as a handle that cannot
+    /// abandon does. The harness picks either per client and seed, so suites see both.
+    pub abandons: bool,
 }
 
 impl Default for ClientOptions {
@@ -138,6 +143,7 @@ impl Default for ClientOptions {
             session_timeout: Duration::from_secs(10),
             servers: None,
             auth: Vec::new(),
+            abandons: true,
         }
     }
 }
@@ -158,6 +164,12 @@ impl ClientOptions {
     /// With these credentials.
     pub fn auth(mut self, auth: AuthInfo) -> Self {
         self.auth.push(auth);
+        self
+    }
+
+    /// Whether the client gives its session up when asked (see [`ClientOptions::abandons`]).
+    pub fn abandons(mut self, abandons: bool) -> Self {
+        self.abandons = abandons;
         self
     }
 }
