@@ -29,8 +29,18 @@ pub struct ZkOptions {
     pub connection_timeout: Duration,
     /// Credentials sent on every connection (`addAuthInfo`), e.g. [`AuthInfo::digest`].
     pub auth: Vec<AuthInfo>,
-    /// Accept read-only servers (servers partitioned from their quorum that run with
-    /// `readonlymode.enabled`).
+    /// Accept read-only servers: a server cut off from its quorum then serves reads, and the
+    /// engine reports [`SessionState::Connected`](docent::SessionState::Connected) with
+    /// `read_only: true` (Curator's READ_ONLY); writes fail with
+    /// [`Error::NotReadOnly`](docent::Error::NotReadOnly).
+    ///
+    /// The servers must run with `-Dreadonlymode.enabled=true` and, since ZooKeeper 3.7,
+    /// `localSessionsEnabled=true` (a read-only server only accepts local sessions; see
+    /// [`ServerOptions::read_only_mode`](crate::testing::ServerOptions::read_only_mode)).
+    /// A read-write session is never downgraded: when the quorum is lost it expires first, then
+    /// a read-only session opens. A read-only session lasts as long as its connection: when the
+    /// client finds a read-write server again (or loses its server), that session ends
+    /// (expired) and a new one opens.
     pub read_only: bool,
     /// The engine's seed; `None` draws one from the operating system.
     pub seed: Option<u64>,

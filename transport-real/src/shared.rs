@@ -54,7 +54,7 @@ impl Shared {
         let (abandoned, _) = tokio::sync::watch::channel(0);
         let session_id = client.session_id().0;
         let session_timeout = client.session_timeout();
-        let read_only = client.state() == zk::SessionState::ConnectedReadOnly;
+        let read_only = client.session().is_readonly();
         Shared {
             options,
             connect_string,
@@ -117,13 +117,25 @@ impl State {
     pub(crate) fn install(&mut self, client: zk::Client) {
         self.session_id = client.session_id().0;
         self.session_timeout = client.session_timeout();
-        let read_only = client.state() == zk::SessionState::ConnectedReadOnly;
+        let read_only = client.session().is_readonly();
         self.client = Some(client);
+        self.publish_connected(read_only);
+    }
+
+    /// Publishes the live session as connected.
+    pub(crate) fn publish_connected(&mut self, read_only: bool) {
         self.publish(SessionState::Connected {
             session_id: self.session_id,
             timeout: self.session_timeout,
             read_only,
         });
+    }
+
+    /// Whether the live session was opened on a read-only server (a session local to it).
+    pub(crate) fn read_only_session(&self) -> bool {
+        self.client
+            .as_ref()
+            .is_some_and(|client| client.session().is_readonly())
     }
 
     /// Ends every stream (after a last state) and forgets the subscribers.

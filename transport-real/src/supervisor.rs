@@ -14,6 +14,15 @@
 //! `zookeeper-client` reports states through a watch channel, which keeps only the latest
 //! value: a disconnection shorter than the supervisor's reaction (microseconds) may be seen as
 //! no change at all. The session id tells whether the session survived.
+//!
+//! Read-only sessions (opened on a server cut off from its quorum, with
+//! [`ZkOptions::read_only`]) are local to that server. `zookeeper-client` never resumes one:
+//! when its connection drops, or when the client finds a read-write server (it keeps probing
+//! with `isro`), it asks for a brand-new session and does not say which id it got. So a
+//! read-only session is over as soon as it leaves `ConnectedReadOnly`: the supervisor treats that
+//! as expiry and opens a new session itself, whose id it knows. An existing read-write session
+//! is never downgraded (by `zookeeper-client`, and since ZooKeeper 3.7 by the server too): while
+//! the quorum is lost it stays disconnected until it expires, then a read-only session opens.
 
 use std::sync::Weak;
 use std::time::Duration;
@@ -95,16 +104,13 @@ async fn follow(
             if state.closed {
                 return false;
             }
+            let read_only = state.read_only_session();
             match next {
-                zk::SessionState::SyncConnected | zk::SessionState::ConnectedReadOnly => {
-                    let published = SessionState::Connected {
-                        session_id: state.session_id,
-                        timeout: state.session_timeout,
-                        read_only: next == zk::SessionState::ConnectedReadOnly,
-                    };
-                    state.publish(published);
+                zk::SessionState::ConnectedReadOnly => state.publish_connected(true),
+                zk::SessionState::SyncConnected if !read_only => state.publish_connected(false),
+                zk::SessionState::Disconnected if !read_only => {
+                    state.publish(SessionState::Disconnected)
                 }
-                zk::SessionState::Disconnected => state.publish(SessionState::Disconnected),
                 zk::SessionState::AuthFailed => {
                     state.client = None;
                     state.failure = Some(Error::AuthFailed);
@@ -112,8 +118,12 @@ async fn follow(
                     return false;
                 }
                 // Closed without our asking (the client gave up on every server): as good as
-                // expired for the engine.
-                zk::SessionState::Expired | zk::SessionState::Closed => {
+                // expired for the engine. A read-only session that lost its server is over too
+                // (see the module docs).
+                zk::SessionState::Expired
+                | zk::SessionState::Closed
+                | zk::SessionState::SyncConnected
+                | zk::SessionState::Disconnected => {
                     state.client = None;
                     state.publish(SessionState::Expired);
                     return true;

@@ -120,14 +120,24 @@ impl TestingCluster {
 
     /// The index of the member whose `srvr` says `Mode: leader`, if any answers so.
     pub async fn leader(&self) -> Option<usize> {
-        for (i, member) in self.members.iter().enumerate() {
-            if let Ok(reply) = super::install::four_letter_word(member.port(), "srvr").await {
-                if reply.contains("Mode: leader") {
-                    return Some(i);
-                }
+        for i in 0..self.members.len() {
+            if self.mode(i).await.as_deref() == Some("leader") {
+                return Some(i);
             }
         }
         None
+    }
+
+    /// Member `i`'s mode as its `srvr` reports it (`leader`, `follower`, `read-only`, …);
+    /// `None` when it does not answer (dead, or not serving: e.g. looking for a quorum).
+    pub async fn mode(&self, i: usize) -> Option<String> {
+        let reply = super::install::four_letter_word(self.member(i).ok()?.port(), "srvr")
+            .await
+            .ok()?;
+        reply
+            .lines()
+            .find_map(|line| line.strip_prefix("Mode: "))
+            .map(|mode| mode.trim().to_owned())
     }
 
     /// The index of the member that holds a connection of session `session_id` (by `cons`),

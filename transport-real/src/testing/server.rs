@@ -17,6 +17,15 @@ pub struct ServerOptions {
     pub max_session_timeout: Duration,
     /// Runs with `-Dzookeeper.extendedTypesEnabled=true`, which TTL nodes need.
     pub extended_types: bool,
+    /// Runs with `-Dreadonlymode.enabled=true` and `localSessionsEnabled=true`: a cluster member
+    /// cut off from its quorum keeps serving reads to clients that allow read-only servers (its
+    /// `srvr` says `Mode: read-only`).
+    ///
+    /// Since ZooKeeper 3.7 (ZOOKEEPER-3863/3864) a read-only server only accepts *local*
+    /// sessions, hence the second setting: every new session starts local to its server and
+    /// becomes global when it creates its first ephemeral node (`localSessionsUpgradingEnabled`).
+    /// A local session cannot move to another server: losing its server expires it.
+    pub read_only_mode: bool,
     /// How long to wait for a (re)started server to serve.
     pub start_timeout: Duration,
     /// Extra JVM arguments, before the class path.
@@ -24,12 +33,13 @@ pub struct ServerOptions {
 }
 
 impl Default for ServerOptions {
-    /// A 200 ms tick, sessions up to 60 s, extended types on, 60 s to start.
+    /// A 200 ms tick, sessions up to 60 s, extended types on, read-only mode off, 60 s to start.
     fn default() -> Self {
         ServerOptions {
             tick_time: Duration::from_millis(200),
             max_session_timeout: Duration::from_secs(60),
             extended_types: true,
+            read_only_mode: false,
             start_timeout: Duration::from_secs(60),
             jvm_args: Vec::new(),
         }
@@ -37,6 +47,17 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
+    /// Sets [`read_only_mode`](Self::read_only_mode).
+    ///
+    /// ```
+    /// let options = docent_zk::testing::ServerOptions::default().with_read_only_mode(true);
+    /// assert!(options.read_only_mode);
+    /// ```
+    pub fn with_read_only_mode(mut self, enabled: bool) -> Self {
+        self.read_only_mode = enabled;
+        self
+    }
+
     /// The JVM's arguments: small heap and quick start (these JVMs share small machines).
     pub(crate) fn all_jvm_args(&self) -> Vec<String> {
         let mut args: Vec<String> = [
@@ -53,13 +74,16 @@ impl ServerOptions {
         if self.extended_types {
             args.push("-Dzookeeper.extendedTypesEnabled=true".into());
         }
+        if self.read_only_mode {
+            args.push("-Dreadonlymode.enabled=true".into());
+        }
         args.extend(self.jvm_args.iter().cloned());
         args
     }
 
     /// The `zoo.cfg` lines every server gets.
     pub(crate) fn base_config(&self, data_dir: &Path, client_port: u16) -> String {
-        format!(
+        let mut config = format!(
             "tickTime={tick}\n\
              initLimit=50\n\
              syncLimit=25\n\
@@ -74,7 +98,11 @@ impl ServerOptions {
             tick = self.tick_time.as_millis(),
             dir = data_dir.display(),
             max = self.max_session_timeout.as_millis(),
-        )
+        );
+        if self.read_only_mode {
+            config.push_str("localSessionsEnabled=true\nlocalSessionsUpgradingEnabled=true\n");
+        }
+        config
     }
 }
 
