@@ -1,11 +1,5 @@
 //! Planted bugs: naive latch variants that the checkers must catch within 500 seeds. Each test
 //! prints how many seeds it took (the simulator's figure of merit).
-//!
-//! Not hunted: `Flaw::NoOwnerCheck`. Its failure (CURATOR-696) needs a client that opens a
-//! new session while its old one still lives (Curator re-creates its handle after an injected
-//! LOST); the simulated client, like ZooKeeper's, keeps its session, and a new session is only
-//! served by a server that has applied the old one's close, so the stale listing never
-//! appears. 500 swarm seeds do not catch it.
 #![cfg(madsim)]
 
 use std::future::Future;
@@ -80,6 +74,25 @@ fn planted_unprotected_create_is_caught() {
             election(
                 sim,
                 |c, who| NaiveLatch::new(ELECTION, who, Flaw::UnprotectedCreate, c.next_rng()),
+                NaiveLatch::leadership,
+            )
+        },
+    );
+}
+
+/// CURATOR-696: after LOST the client abandons its session and the latch joins again under a
+/// new one, while the ensemble still holds the old session's node, with the same protected
+/// prefix, first in line. Without the ephemeralOwner check the latch leads on that node; when
+/// the old session expires, the next participant leads too.
+#[test]
+fn planted_no_owner_check_is_caught() {
+    hunt(
+        "no ephemeralOwner check",
+        harness!("planted_no_owner_check_is_caught").swarm(Duration::from_secs(60)),
+        |sim| {
+            election(
+                sim,
+                |c, who| NaiveLatch::new(ELECTION, who, Flaw::NoOwnerCheck, c.next_rng()),
                 NaiveLatch::leadership,
             )
         },

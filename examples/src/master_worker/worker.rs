@@ -75,17 +75,32 @@ impl Worker {
     }
 }
 
-/// Creates the worker's ephemeral registration (NodeExists: it is already there).
+/// Creates the worker's ephemeral registration. One already there counts only if this session
+/// owns it: after LOST the client abandons its session (as Curator does), and the old
+/// session's registration lives on until the ensemble expires it, then vanishes. That one is
+/// replaced (deleted at its version, created again).
 async fn register(client: &Client, id: &str) -> Result<(), Error> {
-    let created = client
-        .create()
-        .mode(CreateMode::Ephemeral)
-        .data(id.as_bytes().to_vec())
-        .at(&child(WORKERS, id))
-        .await;
-    match created {
-        Ok(_) | Err(Error::NodeExists) => Ok(()),
-        Err(e) => Err(e),
+    let path = child(WORKERS, id);
+    loop {
+        let created = client
+            .create()
+            .mode(CreateMode::Ephemeral)
+            .data(id.as_bytes().to_vec())
+            .at(&path)
+            .await;
+        match created {
+            Ok(_) => return Ok(()),
+            Err(Error::NodeExists) => {}
+            Err(e) => return Err(e),
+        }
+        match client.exists().at(&path).await?.0 {
+            Some(stat) if stat.ephemeral_owner == client.session_id() => return Ok(()),
+            Some(stale) => match client.delete().version(stale.version).at(&path).await {
+                Ok(()) | Err(Error::NoNode | Error::BadVersion) => {}
+                Err(e) => return Err(e),
+            },
+            None => {}
+        }
     }
 }
 
@@ -106,6 +121,10 @@ impl Run {
         let mut states = self.client.connection_states();
         // Assignments (path, czxid) already recorded, so a re-listing never runs one twice.
         let mut finished: BTreeSet<(String, i64)> = BTreeSet::new();
+        // Tasks this worker completed: a task assigned to it again (its registration was
+        // replaced meanwhile, so the master took the task back and gave it out again) is not
+        // run again.
+        let mut completed: BTreeSet<String> = BTreeSet::new();
         // Assignments made before the subscription are in the snapshot.
         let mut backlog: Vec<ChildData> = assignments.current_data_all();
         loop {
@@ -114,7 +133,27 @@ impl Run {
                     return;
                 }
                 let key = (task.path.clone(), task.stat.czxid);
-                if finished.contains(&key) || self.execute(&task).await {
+                let name = name_of(&task.path).to_owned();
+                let settled = if finished.contains(&key) {
+                    true
+                } else if completed.contains(&name) {
+                    // Done already: only the assignment is left to clear.
+                    !matches!(
+                        self.client.delete().at(&task.path).await,
+                        Err(e) if e.is_retryable()
+                    )
+                } else {
+                    match self.execute(&task).await {
+                        Some(done) => {
+                            if done {
+                                completed.insert(name);
+                            }
+                            true
+                        }
+                        None => false,
+                    }
+                };
+                if settled {
                     finished.insert(key);
                     backlog.remove(0);
                 } else {
@@ -142,9 +181,11 @@ impl Run {
         }
     }
 
-    /// Executes one task, then records it: create `/status/t` + delete our assignment. False
-    /// when the outcome could not be settled (no connection): execute it again later.
-    async fn execute(&self, task: &ChildData) -> bool {
+    /// Executes one task, then records it: create `/status/t` + delete our assignment.
+    /// `Some(true)` when this worker completed it, `Some(false)` when someone else had or it
+    /// was taken away, `None` when the outcome could not be settled (no connection): execute
+    /// it again later.
+    async fn execute(&self, task: &ChildData) -> Option<bool> {
         let name = name_of(&task.path).to_owned();
         crate::sleep(&self.client, self.work).await;
         let status = child(STATUS, &name);
@@ -185,9 +226,10 @@ impl Run {
                     worker: self.id.clone(),
                 }
             }
-            Err(_) => return false,
+            Err(_) => return None,
         };
+        let done = matches!(event, Event::Completed { .. });
         self.reporter.report(event);
-        true
+        Some(done)
     }
 }
