@@ -38,6 +38,8 @@ enum Pending {
     /// Stat of a node found after a lost create reply (its name).
     Adopt(String),
     Watch,
+    /// Brings the server up to date before a lookup; its result does not matter.
+    Sync,
 }
 
 /// A minimal leader latch with one planted [`Flaw`].
@@ -136,7 +138,12 @@ impl NaiveLatch {
         }
         match (&self.node, self.unsure) {
             (Some(_), _) => self.list(),
-            (None, true) if self.flaw != Flaw::UnprotectedCreate => self.list(),
+            (None, true) if self.flaw != Flaw::UnprotectedCreate => {
+                // The lookup must not run on a server that has not applied our create yet.
+                let path = self.dir.clone();
+                self.send(Op::Sync { path }, Pending::Sync);
+                self.list();
+            }
             (None, _) => self.create(),
         }
     }
@@ -144,8 +151,9 @@ impl NaiveLatch {
     fn on_children(&mut self, mut children: Vec<String>) {
         children.sort_by_key(|c| c.rsplit('-').next().unwrap_or_default().to_owned());
         if self.node.is_none() {
-            // Looking for a create whose reply was lost (protected names only).
-            match children.iter().find(|c| c.starts_with(&self.prefix)) {
+            // Looking for a create whose reply was lost (protected names only): the newest
+            // node with our prefix (an older one may be an abandoned session's).
+            match children.iter().rev().find(|c| c.starts_with(&self.prefix)) {
                 Some(found) => {
                     let path = format!("{}/{found}", self.dir);
                     self.send(
@@ -201,14 +209,21 @@ impl NaiveLatch {
                 self.join();
             }
             (Pending::List, Ok(OpResult::Children { children, .. })) => self.on_children(children),
-            (Pending::Adopt(found), Ok(OpResult::Exists(Some(stat)))) => {
+            (Pending::Adopt(found), Ok(OpResult::Exists(Some(stat))))
+                if stat.ephemeral_owner == self.session =>
+            {
                 // Our node of the lost reply: adopt it.
                 self.unsure = false;
                 self.node = Some((found, stat.czxid));
                 self.list();
             }
+            (Pending::Adopt(_), Ok(OpResult::Exists(_))) => {
+                // Gone, or an earlier session's (CURATOR-498): ours was never created.
+                self.unsure = false;
+                self.create();
+            }
             (Pending::Watch, Ok(OpResult::Exists(None))) => self.list(),
-            (Pending::Watch, Ok(_)) => {}
+            (Pending::Watch, Ok(_)) | (Pending::Sync, _) => {}
             // The session was closed for good: nothing more to do.
             (_, Err(Error::Closed)) => self.connected = false,
             // Anything else (connection loss, expiry): look again once connected.
