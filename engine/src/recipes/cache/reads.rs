@@ -209,15 +209,22 @@ impl<P: Clone> Reads<P> {
             return Some(first);
         }
         let mut batch = vec![first];
-        let mut rest = VecDeque::with_capacity(self.ops.len());
-        for (token, op) in self.ops.drain(..) {
-            if batch.len() < MULTI_READ_BATCH && batchable(&op) {
+        // Ops passed over keep their order at the front; the scan stops at a full batch, so a
+        // large load costs one batch's work per call, not the whole queue's.
+        let mut passed = Vec::new();
+        while batch.len() < MULTI_READ_BATCH {
+            let Some((token, op)) = self.ops.pop_front() else {
+                break;
+            };
+            if batchable(&op) {
                 batch.push((token, op));
             } else {
-                rest.push_back((token, op));
+                passed.push((token, op));
             }
         }
-        self.ops = rest;
+        for op in passed.into_iter().rev() {
+            self.ops.push_front(op);
+        }
         let reads = batch
             .iter()
             .map(|(_, op)| ReadOp::GetData {
