@@ -85,6 +85,10 @@ enum Kind {
 #[derive(Debug, Default)]
 struct Node {
     data: Option<ChildData>,
+    /// The first read sent for this entry: a reply to an earlier one was sent before the
+    /// node was (last) found, and says nothing about it.
+    since: Option<Token>,
+    /// The latest data read (or stat check) in flight.
     reading: Option<Token>,
     listing: Option<Token>,
     /// The listing in flight is a refresh: compare the stat it brings with the cached one.
@@ -211,6 +215,11 @@ impl TreeMachine {
             .all(|a| self.options.selector.accepts(a) && self.descendable(a))
     }
 
+    /// True for the root and for a node whose parent is cached or being read.
+    fn parent_known(&self, p: &str) -> bool {
+        p == self.root || path::parent(p).is_some_and(|parent| self.nodes.contains_key(parent))
+    }
+
     /// The known direct children of `p`.
     fn children_of(&self, p: &str) -> Vec<String> {
         let prefix = if p == "/" {
@@ -263,7 +272,9 @@ impl TreeMachine {
             Op::Exists { path, watch }
         };
         let token = self.reads.send(op, Purpose::Data(p.to_owned()));
-        self.nodes.entry(p.to_owned()).or_default().reading = Some(token);
+        let node = self.nodes.entry(p.to_owned()).or_default();
+        node.since.get_or_insert(token);
+        node.reading = Some(token);
     }
 
     fn list(&mut self, p: &str) {
@@ -277,6 +288,7 @@ impl TreeMachine {
             Purpose::Children(p.to_owned()),
         );
         let node = self.nodes.entry(p.to_owned()).or_default();
+        node.since.get_or_insert(token);
         node.listing = Some(token);
         node.check = false;
     }
@@ -425,13 +437,21 @@ impl TreeMachine {
         let Some(node) = self.nodes.get_mut(&p) else {
             return;
         };
-        if node.reading != Some(token) {
-            return; // superseded
+        // A read superseded by a later one (the node changed meanwhile) still brings a state
+        // newer than the cached one (replies come in order): a success is applied, which
+        // keeps a parent ahead of the children read after it. Its failure is left to the
+        // later read.
+        let latest = node.reading == Some(token);
+        if !latest && node.since.is_none_or(|since| token < since) {
+            return; // sent before the node was (last) found
         }
-        node.reading = None;
+        if latest {
+            node.reading = None;
+        }
         let (stat, data) = match result {
             Ok(OpResult::Data { data, stat }) => (stat, self.options.cache_data.then_some(data)),
             Ok(OpResult::Exists(Some(stat))) => (stat, None),
+            _ if !latest => return,
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) => {
                 if p == self.root {
                     return self.root_gone();
@@ -450,12 +470,16 @@ impl TreeMachine {
                 return;
             }
         };
-        if self.watched() {
+        if self.watched() && latest {
             self.arm(&p, token, Kind::Data);
         }
         let path = p.clone();
         self.apply(&p, ChildData { path, stat, data });
-        if self.watched() && sent.session != self.reads.session() && self.reads.is_connected() {
+        if latest
+            && self.watched()
+            && sent.session != self.reads.session()
+            && self.reads.is_connected()
+        {
             self.read_data(&p);
         }
     }
@@ -644,7 +668,11 @@ impl TreeMachine {
     fn on_persistent(&mut self, event: WatchedEvent) {
         let p = event.path;
         match event.kind {
-            EventType::NodeCreated | EventType::NodeDataChanged if self.in_scope(&p) => {
+            // A node whose parent is not known yet is found by the parent's listing (read
+            // now, it could show up before its parent).
+            EventType::NodeCreated | EventType::NodeDataChanged
+                if self.in_scope(&p) && self.parent_known(&p) =>
+            {
                 self.read_data(&p)
             }
             EventType::NodeDeleted => self.remove_subtree(&p),
