@@ -470,11 +470,27 @@ impl TreeMachine {
                 return;
             }
         };
+        let replaced = self
+            .current_data(&p)
+            .is_some_and(|d| d.stat.czxid != stat.czxid);
+        if replaced {
+            // Another node under the same path: the old one went with its whole subtree (a
+            // node is deleted only once its children are). Report that, descendants first,
+            // then look for the new node's children.
+            let reading = self.nodes.get(&p).and_then(|n| n.reading);
+            self.remove_subtree(&p);
+            let node = self.nodes.entry(p.clone()).or_default();
+            node.since = Some(token);
+            node.reading = reading;
+        }
         if self.watched() && latest {
             self.arm(&p, token, Kind::Data);
         }
         let path = p.clone();
         self.apply(&p, ChildData { path, stat, data });
+        if replaced && self.descendable(&p) {
+            self.list(&p);
+        }
         if latest
             && self.watched()
             && sent.session != self.reads.session()
@@ -503,6 +519,12 @@ impl TreeMachine {
             Ok(OpResult::Children { children, stat }) => {
                 if check && self.stale(&p, &stat) {
                     self.read_data(&p);
+                    if self
+                        .current_data(&p)
+                        .is_some_and(|d| d.stat.czxid != stat.czxid)
+                    {
+                        return; // another node: its read drops the old subtree, lists again
+                    }
                 }
                 children
             }

@@ -559,3 +559,32 @@ fn a_child_of_an_unknown_parent_is_left_to_the_parents_listing() {
         vec![TreeEvent::NodeCreated(node("/svc/c", b"c", 5))]
     );
 }
+
+/// Regression (found by the cache suite): the root deleted and created again (with a new
+/// child) while disconnected. The refresh read the new child before the new root, and then
+/// reported the old root deleted while that child was still cached. A replaced node now takes
+/// its cached subtree with it, descendants first, and is listed again.
+#[test]
+fn a_replaced_node_takes_its_subtree_with_it() {
+    let tree = sample();
+    let (mut m, _) = loaded(&tree, TreeOptions::default());
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let mut tree = Tree::with(&[(ROOT, b"r", 10), ("/svc/b", b"b2", 11)]);
+    tree.put("/svc/b/x", b"x2", stat(12, 12, 0));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    let events = settle(&mut m, &tree, out.ops);
+    assert_eq!(
+        events,
+        vec![
+            TreeEvent::NodeDeleted(node("/svc/a", b"a", 2)),
+            TreeEvent::NodeDeleted(node("/svc/b/x", b"x", 4)),
+            TreeEvent::NodeDeleted(node("/svc/b", b"b", 3)),
+            TreeEvent::NodeDeleted(node(ROOT, b"r", 1)),
+            TreeEvent::NodeCreated(node(ROOT, b"r", 10)),
+            TreeEvent::NodeCreated(node("/svc/b", b"b2", 11)),
+            TreeEvent::NodeCreated(node("/svc/b/x", b"x2", 12)),
+        ]
+    );
+    let cached: Vec<String> = m.snapshot().into_keys().collect();
+    assert_eq!(cached, [ROOT, "/svc/b", "/svc/b/x"]);
+}
