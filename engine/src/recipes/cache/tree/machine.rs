@@ -93,6 +93,8 @@ struct Node {
     listing: Option<Token>,
     /// The listing in flight is a refresh: compare the stat it brings with the cached one.
     check: bool,
+    /// The connection epoch of its last listing (0: never listed).
+    listed: u64,
     /// One-shot mode: the data and child watches left by the last reads.
     data_watch: Option<Token>,
     child_watch: Option<Token>,
@@ -287,9 +289,11 @@ impl TreeMachine {
             Op::GetChildren { path, watch },
             Purpose::Children(p.to_owned()),
         );
+        let epoch = self.reads.epoch();
         let node = self.nodes.entry(p.to_owned()).or_default();
         node.since.get_or_insert(token);
         node.listing = Some(token);
+        node.listed = epoch;
         node.check = false;
     }
 
@@ -345,6 +349,23 @@ impl TreeMachine {
                 Purpose::Check(p.to_owned()),
             );
             self.nodes.get_mut(p).expect("listed").reading = Some(token);
+        }
+    }
+
+    /// Reads again the known children of the newly cached `p` that were held back while it
+    /// was not cached.
+    fn adopt(&mut self, p: &str) {
+        let waiting: Vec<String> = self
+            .children_of(p)
+            .into_iter()
+            .filter(|c| {
+                self.nodes
+                    .get(c)
+                    .is_some_and(|n| n.data.is_none() && n.reading.is_none())
+            })
+            .collect();
+        for c in waiting {
+            self.read_data(&c);
         }
     }
 
@@ -470,9 +491,16 @@ impl TreeMachine {
                 return;
             }
         };
+        if p != self.root && path::parent(&p).is_some_and(|up| self.current_data(up).is_none()) {
+            // Its parent is not cached (the parent's read failed, or is still to come after a
+            // reconnect): hold the node back, so that no node is cached without its parent.
+            // It is read again once the parent is cached.
+            return;
+        }
         let replaced = self
             .current_data(&p)
             .is_some_and(|d| d.stat.czxid != stat.czxid);
+        let found = replaced || self.current_data(&p).is_none();
         if replaced {
             // Another node under the same path: the old one went with its whole subtree (a
             // node is deleted only once its children are). Report that, descendants first,
@@ -490,6 +518,9 @@ impl TreeMachine {
         self.apply(&p, ChildData { path, stat, data });
         if replaced && self.descendable(&p) {
             self.list(&p);
+        }
+        if found {
+            self.adopt(&p);
         }
         if latest
             && self.watched()
@@ -550,10 +581,22 @@ impl TreeMachine {
                 self.remove_subtree(&gone);
             }
         }
-        // Every unknown child is loaded now, all at once.
+        // Every unknown child is loaded now, all at once. With a persistent watch, a known
+        // child not listed since the connection came back was found by an event that may
+        // have come late (its children made meanwhile sent none): it is looked at again.
+        let epoch = self.reads.epoch();
         for c in listed {
-            if !self.nodes.contains_key(&c) && self.in_scope(&c) {
-                self.load(&c);
+            match self.nodes.get(&c) {
+                None if self.in_scope(&c) => self.load(&c),
+                Some(n)
+                    if !self.watched()
+                        && n.listed < epoch
+                        && n.listing.is_none()
+                        && self.descendable(&c) =>
+                {
+                    self.refresh(&c)
+                }
+                _ => {}
             }
         }
         if self.watched() && sent.session != self.reads.session() && self.reads.is_connected() {

@@ -288,11 +288,13 @@ fn a_node_deleted_between_the_listing_and_its_read_is_simply_absent() {
     tree.0.remove("/svc/b");
     let mut events = settle(&mut m, &tree, listing.ops);
     events.extend(settle(&mut m, &tree, out.ops));
+    // (The child answered before its parent is held back, and read again once the parent
+    // is cached.)
     assert_eq!(
         events,
         vec![
-            TreeEvent::NodeCreated(node("/svc/a", b"a", 2)),
             TreeEvent::NodeCreated(node(ROOT, b"r", 1)),
+            TreeEvent::NodeCreated(node("/svc/a", b"a", 2)),
             TreeEvent::Initialized
         ]
     );
@@ -587,4 +589,80 @@ fn a_replaced_node_takes_its_subtree_with_it() {
     );
     let cached: Vec<String> = m.snapshot().into_keys().collect();
     assert_eq!(cached, [ROOT, "/svc/b", "/svc/b/x"]);
+}
+
+/// Regression (found by the cache suite): a parent's read lost with the connection while its
+/// child's read, sent later, was queued and answered after the reconnect: the child was cached
+/// before its parent. It is held back until the parent is cached, then read again.
+#[test]
+fn a_child_answered_before_its_parent_is_held_back() {
+    let mut tree = sample();
+    let (mut m, watch) = loaded(&tree, TreeOptions::default());
+    tree.put("/svc/c", b"c", stat(5, 5, 0));
+    tree.put("/svc/c/y", b"y", stat(6, 6, 0));
+    let parent = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c"));
+    let child = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c/y"));
+    feed(&mut m, done(parent.ops[0].0, Err(Error::ConnectionLoss)));
+    let out = feed(&mut m, done(child.ops[0].0, tree.answer(&child.ops[0].1)));
+    assert!(out.events.is_empty(), "{:?}", out.events);
+    assert_eq!(m.current_data("/svc/c/y"), None);
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    let events = settle(&mut m, &tree, out.ops);
+    assert_eq!(
+        events,
+        vec![
+            TreeEvent::NodeCreated(node("/svc/c", b"c", 5)),
+            TreeEvent::NodeCreated(node("/svc/c/y", b"y", 6)),
+        ]
+    );
+}
+
+/// A child held back while its parent's read was in flight is read again once the parent is
+/// cached.
+#[test]
+fn a_held_back_child_is_read_again_with_its_parent() {
+    let mut tree = sample();
+    let (mut m, watch) = loaded(&tree, TreeOptions::default());
+    tree.put("/svc/c", b"c", stat(5, 5, 0));
+    tree.put("/svc/c/y", b"y", stat(6, 6, 0));
+    let parent = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c"));
+    let child = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c/y"));
+    // Answered out of order (as after a lost connection): the child first.
+    let out = feed(&mut m, done(child.ops[0].0, tree.answer(&child.ops[0].1)));
+    assert!(out.events.is_empty());
+    let out = feed(&mut m, done(parent.ops[0].0, tree.answer(&parent.ops[0].1)));
+    assert_eq!(
+        out.events,
+        vec![TreeEvent::NodeCreated(node("/svc/c", b"c", 5))]
+    );
+    assert_eq!(ops(&out.ops), vec![read("/svc/c/y", false)]);
+    assert_eq!(
+        settle(&mut m, &tree, out.ops),
+        vec![TreeEvent::NodeCreated(node("/svc/c/y", b"y", 6))]
+    );
+}
+
+/// Regression (found by the cache suite): a node made during a disconnect, with a child, and
+/// reported by a late event after the reconnect. The refresh's listing of its parent found it
+/// already known and did not list it, so its child (which sent no event) was never cached.
+#[test]
+fn a_node_found_by_a_late_event_is_listed_by_the_refresh() {
+    let mut tree = sample();
+    let (mut m, watch) = loaded(&tree, TreeOptions::default());
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    tree.put("/svc/c", b"c", stat(5, 5, 0));
+    tree.put("/svc/c/y", b"y", stat(6, 6, 0));
+    let refresh = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    let late = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c"));
+    let mut ops = refresh.ops;
+    ops.extend(late.ops);
+    let events = settle(&mut m, &tree, ops);
+    assert_eq!(
+        events,
+        vec![
+            TreeEvent::NodeCreated(node("/svc/c", b"c", 5)),
+            TreeEvent::NodeCreated(node("/svc/c/y", b"y", 6)),
+        ]
+    );
 }
