@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, Stream, StreamExt};
 
 use docent::recipes::cache::{
     ChildData, ChildrenEvent, ChildrenOptions, NodeCache, NodeEvent, PathChildrenCache, StartMode,
     TreeCache, TreeEvent, TreeOptions,
 };
 use docent::rng::Rng;
-use docent::{path, CreateMode, Error};
+use docent::{path, Client, CreateMode, Error};
 use docent_sim::Sim;
 
 use crate::history::{describe_child, Mirror, Seen, SharedMirror};
@@ -140,7 +141,18 @@ fn observe<E: Send + 'static>(
 
 /// Starts a [`NodeCache`] on `who` for `path`.
 pub fn node_cache(sim: &Sim, seen: &Seen, who: &str, path: &str) -> Result<CacheUnderTest, Error> {
-    let cache = Arc::new(NodeCache::start(&sim.client(who), path)?);
+    node_cache_on(sim, seen, who, &sim.client(who), path)
+}
+
+/// Starts a [`NodeCache`] for `path` on `client` (a client of `who`'s session).
+pub fn node_cache_on(
+    sim: &Sim,
+    seen: &Seen,
+    who: &str,
+    client: &Client,
+    path: &str,
+) -> Result<CacheUnderTest, Error> {
+    let cache = Arc::new(NodeCache::start(client, path)?);
     let label = format!("{who} node {path}");
     let mirror = observe(sim, seen, &label, cache.events(), |m, e| match e {
         NodeEvent::Created(d) => {
@@ -188,16 +200,29 @@ pub async fn children_cache(
     path: &str,
     cache_data: bool,
 ) -> Result<CacheUnderTest, Error> {
+    children_cache_on(sim, seen, who, &sim.client(who), path, cache_data).await
+}
+
+/// Starts a [`PathChildrenCache`] for the children of `path` on `client` (a client of `who`'s
+/// session), as [`children_cache`] does.
+pub async fn children_cache_on(
+    sim: &Sim,
+    seen: &Seen,
+    who: &str,
+    client: &Client,
+    path: &str,
+    cache_data: bool,
+) -> Result<CacheUnderTest, Error> {
     let options = ChildrenOptions::default()
         .mode(StartMode::PostInitializedEvent)
         .cache_data(cache_data);
-    let cache = Arc::new(PathChildrenCache::start(&sim.client(who), path, options).await?);
+    let cache = Arc::new(PathChildrenCache::start(client, path, options).await?);
     Ok(watch_children(sim, seen, who, cache, cache_data))
 }
 
 /// Observes a running [`PathChildrenCache`] (started in a mode that reports its initial
 /// children, and not yet run: events before this call are lost).
-pub fn watch_children(
+fn watch_children(
     sim: &Sim,
     seen: &Seen,
     who: &str,
@@ -245,8 +270,20 @@ pub fn tree_cache(
     root: &str,
     max_depth: usize,
 ) -> Result<CacheUnderTest, Error> {
+    tree_cache_on(sim, seen, who, &sim.client(who), root, max_depth)
+}
+
+/// Starts a [`TreeCache`] for `root` on `client` (a client of `who`'s session).
+pub fn tree_cache_on(
+    sim: &Sim,
+    seen: &Seen,
+    who: &str,
+    client: &Client,
+    root: &str,
+    max_depth: usize,
+) -> Result<CacheUnderTest, Error> {
     let options = TreeOptions::default().max_depth(max_depth);
-    let cache = Arc::new(TreeCache::start(&sim.client(who), root, options)?);
+    let cache = Arc::new(TreeCache::start(client, root, options)?);
     let label = format!("{who} tree {root} (depth {max_depth})");
     let top = root.to_owned();
     let mirror = observe(sim, seen, &label, cache.events(), move |m, e| match e {
@@ -309,16 +346,14 @@ impl CacheUnderTest {
         if !self.is_initialized() {
             return Some("not initialized".into());
         }
-        let (events, initialized) = {
-            let m = self.mirror.lock().unwrap();
-            (m.nodes().clone(), m.initialized())
-        };
-        if self.emits_initialized && initialized != 1 {
-            return Some(format!("{initialized} Initialized events"));
-        }
         let truth = self.scope.truth(sim);
-        differ("snapshot", &self.snapshot(), &truth, self.keeps_data)
-            .or_else(|| differ("events", &events, &truth, self.keeps_data))
+        let snapshot = self.snapshot();
+        let mirror = self.mirror.lock().unwrap();
+        if self.emits_initialized && mirror.initialized() != 1 {
+            return Some(format!("{} Initialized events", mirror.initialized()));
+        }
+        differ("snapshot", &snapshot, &truth, self.keeps_data)
+            .or_else(|| differ("events", mirror.nodes(), &truth, self.keeps_data))
     }
 }
 
@@ -407,54 +442,60 @@ pub fn check_order(caches: &[CacheUnderTest]) -> Result<(), String> {
     Ok(())
 }
 
-/// A writer on `who` churning [`ROOT`] until `until`: creates (some ephemeral), sets, deletes,
-/// deletes and re-creates in one multi, now and then removes the whole subtree. Its choices
-/// come from the seed and `stream`; failed writes are ignored.
+/// A writer on `who` churning [`ROOT`] until `until`, one [`random_write`] at a time with
+/// pauses of up to 0.3 s. Its choices come from the seed and `stream`.
 pub fn spawn_writer(sim: &Sim, who: &str, stream: u64, until: Duration) {
     let client = sim.client(who);
     let mut rng = Rng::new(sim.seed(), stream);
     let sim2 = sim.clone();
     sim.spawn(async move {
         while sim2.now() < until {
-            let child = path::join(ROOT, CHILDREN[rng.below(4) as usize]);
-            let grandchild = path::join(&child, GRANDCHILDREN[rng.below(2) as usize]);
-            let target = if rng.below(3) == 0 {
-                &grandchild
-            } else {
-                &child
-            };
-            let data = DATA[rng.below(3) as usize].to_vec();
-            let _ = match rng.below(100) {
-                0..=29 => {
-                    let mode = if rng.below(5) == 0 {
-                        CreateMode::Ephemeral
-                    } else {
-                        CreateMode::Persistent
-                    };
-                    client
-                        .create()
-                        .mode(mode)
-                        .data(data)
-                        .at(target)
-                        .await
-                        .map(drop)
-                }
-                30..=54 => client.set_data().at(target, data).await.map(drop),
-                55..=69 => client.delete().at(target).await,
-                // Deleted and created again in one txn: same path, maybe the same data and
-                // version, another czxid.
-                70..=84 => client
-                    .transaction()
-                    .delete(target, None)
-                    .create(target, data, CreateMode::Persistent)
-                    .commit()
-                    .await
-                    .map(drop),
-                85..=91 => client.create().data(data).at(ROOT).await.map(drop),
-                92..=96 => client.set_data().at(ROOT, data).await.map(drop),
-                _ => client.delete().children_if_needed().at(ROOT).await,
-            };
+            random_write(&client, &mut rng).await;
             sim2.sleep(Duration::from_millis(20 + rng.below(300))).await;
         }
     });
+}
+
+/// One random write under [`ROOT`]: a create (some ephemeral), a set, a delete, a delete and
+/// re-create in one multi, now and then the root's creation or the whole subtree's removal.
+/// The choice is drawn from `rng` at once (the write is sent when the future is first
+/// polled); a failed write is ignored.
+pub fn random_write(client: &Client, rng: &mut Rng) -> BoxFuture<'static, ()> {
+    let client = client.clone();
+    let child = path::join(ROOT, CHILDREN[rng.below(4) as usize]);
+    let grandchild = path::join(&child, GRANDCHILDREN[rng.below(2) as usize]);
+    let target = if rng.below(3) == 0 { grandchild } else { child };
+    let data = DATA[rng.below(3) as usize].to_vec();
+    let mode = if rng.below(5) == 0 {
+        CreateMode::Ephemeral
+    } else {
+        CreateMode::Persistent
+    };
+    let choice = rng.below(100);
+    async move {
+        let _ = match choice {
+            0..=29 => client
+                .create()
+                .mode(mode)
+                .data(data)
+                .at(&target)
+                .await
+                .map(drop),
+            30..=54 => client.set_data().at(&target, data).await.map(drop),
+            55..=69 => client.delete().at(&target).await,
+            // Deleted and created again in one txn: same path, maybe the same data and
+            // version, another czxid.
+            70..=84 => client
+                .transaction()
+                .delete(&target, None)
+                .create(&target, data, CreateMode::Persistent)
+                .commit()
+                .await
+                .map(drop),
+            85..=91 => client.create().data(data).at(ROOT).await.map(drop),
+            92..=96 => client.set_data().at(ROOT, data).await.map(drop),
+            _ => client.delete().children_if_needed().at(ROOT).await,
+        };
+    }
+    .boxed()
 }

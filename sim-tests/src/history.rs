@@ -117,10 +117,31 @@ pub fn describe_child(d: &ChildData) -> String {
     }
 }
 
+/// A change a cache reported, whatever the cache's own event type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A node appeared.
+    Added(ChildData),
+    /// A cached node changed.
+    Updated(ChildData),
+    /// A cached node is gone (its last cached state).
+    Removed(ChildData),
+}
+
+impl Change {
+    /// The node it carries.
+    pub fn data(&self) -> &ChildData {
+        match self {
+            Change::Added(d) | Change::Updated(d) | Change::Removed(d) => d,
+        }
+    }
+}
+
 /// One cache's state as its events tell it, with the order violations they showed.
 #[derive(Debug, Default)]
 pub struct Mirror {
     nodes: BTreeMap<String, ChildData>,
+    changes: Vec<Change>,
     initialized: usize,
     errors: Vec<String>,
 }
@@ -134,6 +155,11 @@ impl Mirror {
     /// The state the events describe.
     pub fn nodes(&self) -> &BTreeMap<String, ChildData> {
         &self.nodes
+    }
+
+    /// Every change reported, in order.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
     }
 
     /// How many `Initialized` events came.
@@ -153,6 +179,7 @@ impl Mirror {
 
     /// A node appeared (created, or re-created after a removal).
     pub fn added(&mut self, d: &ChildData) {
+        self.changes.push(Change::Added(d.clone()));
         if let Some(old) = self.nodes.insert(d.path.clone(), d.clone()) {
             self.errors.push(format!(
                 "added {} while it was cached ({}); now {}",
@@ -165,6 +192,7 @@ impl Mirror {
 
     /// A cached node changed.
     pub fn updated(&mut self, d: &ChildData) {
+        self.changes.push(Change::Updated(d.clone()));
         let Some(old) = self.nodes.insert(d.path.clone(), d.clone()) else {
             return self
                 .errors
@@ -192,6 +220,7 @@ impl Mirror {
 
     /// A cached node is gone; `d` is its last cached state.
     pub fn removed(&mut self, d: &ChildData) {
+        self.changes.push(Change::Removed(d.clone()));
         match self.nodes.remove(&d.path) {
             None => self
                 .errors
