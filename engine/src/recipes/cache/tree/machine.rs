@@ -17,6 +17,10 @@
 //!        reads only where czxid or mzxid changed
 //!  new session: every watch is gone ──► add the watch again and refresh (persistent), or
 //!        read everything with new watches (one-shot)
+//!
+//!  a node is cached only under its cached parent: a read answered while the parent is not
+//!        cached is held back and sent again once the parent is; a node read with another
+//!        czxid takes its old subtree with it (descendants first) and is listed again
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};
