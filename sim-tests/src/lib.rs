@@ -10,12 +10,17 @@
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
 //! - [`planted`]: naive recipe variants the checkers must catch;
-//! - [`counting`]: a session wrapper that counts requests (herds, bursts).
+//! - [`counting`]: a session wrapper that counts requests (herds, bursts);
+//! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
+//!   in a sane order);
+//! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod caches;
 pub mod counting;
 pub mod fence;
+pub mod history;
 pub mod planted;
 pub mod timeline;
 pub mod workload;

@@ -1,6 +1,6 @@
 //! The caches against a real ZooKeeper: each cache follows writes; a children cache behind a
 //! cut connection reports a child deleted and re-created while it was away (by czxid), and
-//! fills once the connection is back.
+//! fills once the connection is back; a children cache loads 100,000 children.
 
 mod common;
 
@@ -12,8 +12,9 @@ use docent::recipes::cache::{
     ChildrenEvent, ChildrenOptions, NodeCache, NodeEvent, PathChildrenCache, StartMode, TreeCache,
     TreeEvent, TreeOptions,
 };
-use docent::Client;
+use docent::{Client, CreateMode};
 use docent_zk::testing::ChaosProxy;
+use futures::future::join_all;
 use futures::{Stream, StreamExt};
 
 async fn client(connect_string: &str) -> Client {
@@ -146,5 +147,57 @@ async fn children_cache_sees_a_recreate_made_while_it_was_cut_off() {
     );
     assert!(cache.current_data("a").unwrap().stat.czxid > before);
     assert_eq!(cache.snapshot().len(), 3);
+    cache.close().await;
+}
+
+/// CURATOR-690: a children cache loads 100,000 children and reports `Initialized`. The
+/// children are made in 100 pipelined multis of 1,000 creates; their names are short (`0` to
+/// `99999`), so that the listing (about 0.9 MB) stays under `jute.maxbuffer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_cache_loads_a_large_fanout() {
+    const PARENT: &str = "/caches/fanout";
+    const CHILDREN: usize = 100_000;
+    const BATCH: usize = 1_000;
+    let server = shared_server().await;
+    let writer = client(&server.connect_string()).await;
+    let reader = client(&server.connect_string()).await;
+    writer.create().parents().at(PARENT).await.unwrap();
+    let started = std::time::Instant::now();
+    let batches = (0..CHILDREN / BATCH).map(|b| {
+        (b * BATCH..(b + 1) * BATCH)
+            .fold(writer.transaction(), |t, i| {
+                t.create(&format!("{PARENT}/{i}"), Vec::new(), CreateMode::Persistent)
+            })
+            .commit()
+    });
+    for result in join_all(batches).await {
+        result.unwrap();
+    }
+    let made = started.elapsed();
+
+    let options = ChildrenOptions::default().mode(StartMode::PostInitializedEvent);
+    let cache = PathChildrenCache::start(&reader, PARENT, options)
+        .await
+        .unwrap();
+    let mut events = cache.events();
+    tokio::time::timeout(Duration::from_secs(60), cache.await_initialized())
+        .await
+        .expect("loaded within 60 s")
+        .unwrap();
+    let loaded = started.elapsed() - made;
+    assert_eq!(cache.snapshot().len(), CHILDREN);
+    // The Initialized event comes after every child's read, long after the subscription.
+    let initialized = async {
+        while let Some(event) = events.next().await {
+            if event == ChildrenEvent::Initialized {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(tokio::time::timeout(Duration::from_secs(15), initialized)
+        .await
+        .expect("the events within 15 s"));
+    eprintln!("{CHILDREN} children made in {made:?}, loaded by a children cache in {loaded:?}");
     cache.close().await;
 }

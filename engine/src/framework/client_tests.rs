@@ -439,3 +439,73 @@ fn the_driver_stops_when_every_handle_is_dropped() {
         finished.await;
     });
 }
+
+/// Reads `/n` with a watch, then writes it: the write's watch event is delivered before the
+/// write's reply. Records its inputs.
+#[derive(Debug, Default)]
+struct ReadThenWrite {
+    queue: Vec<(Token, Op)>,
+    inputs: Vec<String>,
+}
+
+impl Machine for ReadThenWrite {
+    type Command = ();
+    type Event = ();
+
+    fn handle(&mut self, _now: Instant, input: Input<()>) {
+        match input {
+            Input::Connection { state, .. } if state.is_connected() && self.inputs.is_empty() => {
+                self.inputs.push("connected".into());
+                let path = "/n".to_owned();
+                self.queue
+                    .push((Token(1), Op::GetData { path, watch: true }));
+            }
+            Input::OpDone { token, .. } => {
+                self.inputs.push(format!("reply {}", token.0));
+                if token == Token(1) {
+                    let (path, data) = ("/n".to_owned(), b"new".to_vec());
+                    let version = None;
+                    let op = Op::SetData {
+                        path,
+                        data,
+                        version,
+                    };
+                    self.queue.push((Token(2), op));
+                }
+            }
+            Input::Watch { token, event } => self
+                .inputs
+                .push(format!("watch {} {:?}", token.0, event.kind)),
+            _ => {}
+        }
+    }
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.queue.pop()
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn is_done(&self) -> bool {
+        false
+    }
+}
+
+/// Regression (found by the cache suite): the driver fed a reply before a watch event the
+/// session had delivered first when both were ready at once, so a tree cache applied a fresh
+/// read and then an older deletion, reporting a node gone that existed.
+#[test]
+fn the_driver_feeds_a_watch_event_before_a_later_reply() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().at("/n").await.unwrap();
+        let driven = spawn_machine(&c, ReadThenWrite::default());
+        until(|| driven.inspect(|m| m.inputs.len() >= 4)).await;
+        assert_eq!(
+            driven.inspect(|m| m.inputs.clone()),
+            ["connected", "reply 1", "watch 1 NodeDataChanged", "reply 2"]
+        );
+    });
+}

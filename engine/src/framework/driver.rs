@@ -2,8 +2,10 @@
 //! [`Driven`] handle recipes wrap.
 //!
 //! The driver task (spawned on the transport's runtime) first delivers the current connection
-//! state, then waits on everything at once — op replies, watches, connection states, commands
-//! and the machine's timer — and feeds whichever comes first. After every input it drains
+//! state, then waits on everything at once — connection states, watches, op replies, commands
+//! and the machine's timer — and feeds whichever comes first (in that order of preference
+//! when several are ready: a watch event is never fed after a reply the session delivered
+//! after it, or a cache would apply a fresh read and then an older deletion). After every input it drains
 //! [`Machine::poll_op`], submitting each op **immediately, in poll order** (so pipelined ops
 //! reach the server in that order), then [`Machine::poll_event`], broadcasting each event to
 //! every subscriber. It stops when [`Machine::is_done`], when every [`Driven`] handle is
@@ -238,6 +240,13 @@ where
                     None => Wake::Stop, // the client was closed
                 });
             }
+            // Watch events before replies: a session delivers an event before any reply sent
+            // after the change, so when both are ready the event may be the older one; a reply
+            // that did come first is then older than the event, and a machine re-reading on
+            // the event ignores it (the re-read supersedes it).
+            if let Poll::Ready(Some((token, event))) = watches.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Input(Input::Watch { token, event }));
+            }
             if let Poll::Ready(Some((token, reply))) = replies.poll_next_unpin(cx) {
                 let result = reply.map(|reply| {
                     match reply.watch {
@@ -252,9 +261,6 @@ where
                     reply.result
                 });
                 return Poll::Ready(Wake::Input(Input::OpDone::<M::Command> { token, result }));
-            }
-            if let Poll::Ready(Some((token, event))) = watches.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Input(Input::Watch { token, event }));
             }
             if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
                 return Poll::Ready(command.map_or(Wake::Stop, |c| Wake::Input(Input::Command(c))));

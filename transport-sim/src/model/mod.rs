@@ -37,6 +37,7 @@ mod acl;
 mod client;
 mod ensemble;
 mod fault;
+mod history;
 mod server;
 mod tree;
 mod txn;
@@ -50,6 +51,7 @@ use docent::{AuthInfo, Error, OpResult, SessionState, WatchedEvent};
 pub use acl::digest_id;
 pub use ensemble::Ensemble;
 pub use fault::{Direction, Fault, FaultSchedule, ScheduledFault, SwarmConfig};
+pub use history::NodeHistory;
 
 /// One simulated client process (one ZooKeeper handle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

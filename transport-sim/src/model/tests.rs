@@ -409,6 +409,69 @@ fn containers_and_ttl_are_reaped() {
 }
 
 #[test]
+fn history_lists_every_state_a_subtree_had() {
+    let mut r = Rig::new(9);
+    let c = r.client(ClientOptions::default());
+    r.op(c, create("/h", CreateMode::Persistent)).unwrap();
+    r.op(c, create("/other", CreateMode::Persistent)).unwrap();
+    r.op(c, create("/h/x", CreateMode::Persistent)).unwrap();
+    let set = |data: &[u8]| Op::SetData {
+        path: "/h/x".into(),
+        data: data.to_vec(),
+        version: None,
+    };
+    r.op(c, set(b"v1")).unwrap();
+    // A multi's inner steps are never visible: only its end state is listed.
+    r.op(
+        c,
+        Op::Multi(vec![
+            MultiOp::SetData {
+                path: "/h/x".into(),
+                data: b"hidden".to_vec(),
+                version: None,
+            },
+            MultiOp::SetData {
+                path: "/h/x".into(),
+                data: b"v2".to_vec(),
+                version: None,
+            },
+        ]),
+    )
+    .unwrap();
+    let first = r.sim.node(None, "/h/x").unwrap().1;
+    r.op(
+        c,
+        Op::Delete {
+            path: "/h/x".into(),
+            version: None,
+        },
+    )
+    .unwrap();
+    r.op(c, create("/h/x", CreateMode::Persistent)).unwrap();
+    let second = r.sim.node(None, "/h/x").unwrap().1;
+
+    let history = r.sim.history("/h");
+    assert_eq!(
+        history.keys().collect::<Vec<_>>(),
+        ["/h", "/h/x"],
+        "only the subtree"
+    );
+    let x = &history["/h/x"];
+    let datas: Vec<&[u8]> = x.iter().map(|(d, _)| d.as_slice()).collect();
+    assert_eq!(datas, [&b"d"[..], b"v1", b"v2", b"d"]);
+    assert_eq!(x[2].1, first);
+    assert_eq!(x[3].1, second);
+    assert_ne!(first.czxid, second.czxid);
+    // The parent's stat moves with its children: created empty, then three child changes.
+    let parent: Vec<i32> = history["/h"].iter().map(|(_, s)| s.num_children).collect();
+    assert_eq!(parent, [0, 1, 0, 1]);
+    assert_eq!(
+        history["/h"].last().unwrap().1,
+        r.sim.node(None, "/h").unwrap().1
+    );
+}
+
+#[test]
 fn timeout_is_negotiated() {
     let mut r = Rig::new(8);
     let c = r.client(ClientOptions::default().session_timeout(ms(100)));

@@ -189,6 +189,11 @@ impl<P: Clone> Reads<P> {
         self.session.is_some()
     }
 
+    /// The connection epoch: how many times the connection came up.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.link.epoch()
+    }
+
     /// The session of the last connected state.
     pub(crate) fn session(&self) -> i64 {
         self.session.unwrap_or(0)

@@ -18,6 +18,10 @@
 //!  reads: unwatched getData queued together leave as multiRead batches (see `reads`)
 //!  new session: every watch is gone ──► add the watch again and refresh (persistent), or
 //!        read everything with new watches (one-shot)
+//!
+//!  a node is cached only under its cached parent: a read answered while the parent is not
+//!        cached is held back and sent again once the parent is; a node read with another
+//!        czxid takes its old subtree with it (descendants first) and is listed again
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};
@@ -86,10 +90,16 @@ enum Kind {
 #[derive(Debug, Default)]
 struct Node {
     data: Option<ChildData>,
+    /// The first read sent for this entry: a reply to an earlier one was sent before the
+    /// node was (last) found, and says nothing about it.
+    since: Option<Token>,
+    /// The latest data read (or stat check) in flight.
     reading: Option<Token>,
     listing: Option<Token>,
     /// The listing in flight is a refresh: compare the stat it brings with the cached one.
     check: bool,
+    /// The connection epoch of its last listing (0: never listed).
+    listed: u64,
     /// One-shot mode: the data and child watches left by the last reads.
     data_watch: Option<Token>,
     child_watch: Option<Token>,
@@ -212,6 +222,11 @@ impl TreeMachine {
             .all(|a| self.options.selector.accepts(a) && self.descendable(a))
     }
 
+    /// True for the root and for a node whose parent is cached or being read.
+    fn parent_known(&self, p: &str) -> bool {
+        p == self.root || path::parent(p).is_some_and(|parent| self.nodes.contains_key(parent))
+    }
+
     /// The known direct children of `p`.
     fn children_of(&self, p: &str) -> Vec<String> {
         let prefix = if p == "/" {
@@ -264,7 +279,9 @@ impl TreeMachine {
             Op::Exists { path, watch }
         };
         let token = self.reads.send(op, Purpose::Data(p.to_owned()));
-        self.nodes.entry(p.to_owned()).or_default().reading = Some(token);
+        let node = self.nodes.entry(p.to_owned()).or_default();
+        node.since.get_or_insert(token);
+        node.reading = Some(token);
     }
 
     fn list(&mut self, p: &str) {
@@ -277,8 +294,11 @@ impl TreeMachine {
             Op::GetChildren { path, watch },
             Purpose::Children(p.to_owned()),
         );
+        let epoch = self.reads.epoch();
         let node = self.nodes.entry(p.to_owned()).or_default();
+        node.since.get_or_insert(token);
         node.listing = Some(token);
+        node.listed = epoch;
         node.check = false;
     }
 
@@ -339,6 +359,23 @@ impl TreeMachine {
                 Purpose::Check(p.to_owned()),
             );
             self.nodes.get_mut(p).expect("listed").reading = Some(token);
+        }
+    }
+
+    /// Reads again the known children of the newly cached `p` that were held back while it
+    /// was not cached.
+    fn adopt(&mut self, p: &str) {
+        let waiting: Vec<String> = self
+            .children_of(p)
+            .into_iter()
+            .filter(|c| {
+                self.nodes
+                    .get(c)
+                    .is_some_and(|n| n.data.is_none() && n.reading.is_none())
+            })
+            .collect();
+        for c in waiting {
+            self.read_data(&c);
         }
     }
 
@@ -431,13 +468,21 @@ impl TreeMachine {
         let Some(node) = self.nodes.get_mut(&p) else {
             return;
         };
-        if node.reading != Some(token) {
-            return; // superseded
+        // A read superseded by a later one (the node changed meanwhile) still brings a state
+        // newer than the cached one (replies come in order): a success is applied, which
+        // keeps a parent ahead of the children read after it. Its failure is left to the
+        // later read.
+        let latest = node.reading == Some(token);
+        if !latest && node.since.is_none_or(|since| token < since) {
+            return; // sent before the node was (last) found
         }
-        node.reading = None;
+        if latest {
+            node.reading = None;
+        }
         let (stat, data) = match result {
             Ok(OpResult::Data { data, stat }) => (stat, self.options.cache_data.then_some(data)),
             Ok(OpResult::Exists(Some(stat))) => (stat, None),
+            _ if !latest => return,
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) => {
                 if p == self.root {
                     return self.root_gone();
@@ -456,12 +501,42 @@ impl TreeMachine {
                 return;
             }
         };
-        if self.watched() {
+        if p != self.root && path::parent(&p).is_some_and(|up| self.current_data(up).is_none()) {
+            // Its parent is not cached (the parent's read failed, or is still to come after a
+            // reconnect): hold the node back, so that no node is cached without its parent.
+            // It is read again once the parent is cached.
+            return;
+        }
+        let replaced = self
+            .current_data(&p)
+            .is_some_and(|d| d.stat.czxid != stat.czxid);
+        let found = replaced || self.current_data(&p).is_none();
+        if replaced {
+            // Another node under the same path: the old one went with its whole subtree (a
+            // node is deleted only once its children are). Report that, descendants first,
+            // then look for the new node's children.
+            let reading = self.nodes.get(&p).and_then(|n| n.reading);
+            self.remove_subtree(&p);
+            let node = self.nodes.entry(p.clone()).or_default();
+            node.since = Some(token);
+            node.reading = reading;
+        }
+        if self.watched() && latest {
             self.arm(&p, token, Kind::Data);
         }
         let path = p.clone();
         self.apply(&p, ChildData { path, stat, data });
-        if self.watched() && sent.session != self.reads.session() && self.reads.is_connected() {
+        if replaced && self.descendable(&p) {
+            self.list(&p);
+        }
+        if found {
+            self.adopt(&p);
+        }
+        if latest
+            && self.watched()
+            && sent.session != self.reads.session()
+            && self.reads.is_connected()
+        {
             self.read_data(&p);
         }
     }
@@ -485,6 +560,12 @@ impl TreeMachine {
             Ok(OpResult::Children { children, stat }) => {
                 if check && self.stale(&p, &stat) {
                     self.read_data(&p);
+                    if self
+                        .current_data(&p)
+                        .is_some_and(|d| d.stat.czxid != stat.czxid)
+                    {
+                        return; // another node: its read drops the old subtree, lists again
+                    }
                 }
                 children
             }
@@ -510,10 +591,22 @@ impl TreeMachine {
                 self.remove_subtree(&gone);
             }
         }
-        // Every unknown child is loaded now, all at once.
+        // Every unknown child is loaded now, all at once. With a persistent watch, a known
+        // child not listed since the connection came back was found by an event that may
+        // have come late (its children made meanwhile sent none): it is looked at again.
+        let epoch = self.reads.epoch();
         for c in listed {
-            if !self.nodes.contains_key(&c) && self.in_scope(&c) {
-                self.load(&c);
+            match self.nodes.get(&c) {
+                None if self.in_scope(&c) => self.load(&c),
+                Some(n)
+                    if !self.watched()
+                        && n.listed < epoch
+                        && n.listing.is_none()
+                        && self.descendable(&c) =>
+                {
+                    self.refresh(&c)
+                }
+                _ => {}
             }
         }
         if self.watched() && sent.session != self.reads.session() && self.reads.is_connected() {
@@ -650,7 +743,11 @@ impl TreeMachine {
     fn on_persistent(&mut self, event: WatchedEvent) {
         let p = event.path;
         match event.kind {
-            EventType::NodeCreated | EventType::NodeDataChanged if self.in_scope(&p) => {
+            // A node whose parent is not known yet is found by the parent's listing (read
+            // now, it could show up before its parent).
+            EventType::NodeCreated | EventType::NodeDataChanged
+                if self.in_scope(&p) && self.parent_known(&p) =>
+            {
                 self.read_data(&p)
             }
             EventType::NodeDeleted => self.remove_subtree(&p),

@@ -1,0 +1,58 @@
+//! Ground truth over time: every state a subtree's nodes ever had, replayed from the
+//! committed log (for checkers that must tell a stale read from an invented one).
+
+use std::collections::BTreeMap;
+
+use docent::{Op, Stat};
+
+use super::ensemble::Ensemble;
+use super::tree::DataTree;
+use super::txn::TxnBody;
+
+/// Every state a node path had: `(data, stat)` as a client would read it, in commit order,
+/// across deletes and re-creates (a new `czxid` starts a new node).
+pub type NodeHistory = BTreeMap<String, Vec<(Vec<u8>, Stat)>>;
+
+impl Ensemble {
+    /// Ground truth: every state that `prefix` and the nodes below it ever had, as a client
+    /// read could have returned it (data and client stat), replayed from the txns committed
+    /// so far on a fresh tree. Only states between txns appear: the steps inside a multi are
+    /// never visible to a read, and are not listed.
+    pub fn history(&self, prefix: &str) -> NodeHistory {
+        let under = |p: &str| {
+            p == prefix
+                || prefix == "/"
+                || p.starts_with(prefix) && p[prefix.len()..].starts_with('/')
+        };
+        let mut tree = DataTree::default();
+        let mut out = NodeHistory::new();
+        let record = |tree: &DataTree, p: &str, out: &mut NodeHistory| {
+            let Some(node) = tree.node(p).filter(|_| under(p)) else {
+                return;
+            };
+            let state = (node.data.clone(), node.client_stat());
+            let states = out.entry(p.to_owned()).or_default();
+            if states.last() != Some(&state) {
+                states.push(state);
+            }
+        };
+        let initial: Vec<String> = tree.nodes().keys().cloned().collect();
+        for p in &initial {
+            record(&tree, p, &mut out);
+        }
+        let mut triggers = Vec::new();
+        for entry in self.log.iter().filter(|e| e.commit_at <= self.now) {
+            triggers.clear();
+            tree.apply(&entry.txn, &mut triggers);
+            // Every change shows up as a watch trigger on its path, except an ACL change.
+            let mut touched: Vec<&str> = triggers.iter().map(|(p, _)| p.as_str()).collect();
+            if let TxnBody::Write(Op::SetAcl { path, .. }) = &entry.txn.body {
+                touched.push(path);
+            }
+            for p in touched {
+                record(&tree, p, &mut out);
+            }
+        }
+        out
+    }
+}
