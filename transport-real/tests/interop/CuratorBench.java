@@ -211,6 +211,18 @@ public class CuratorBench {
                 .build());
         cache.start();
         ready.await();
+        propagation(writer, dir, seen, n, "cache");
+        cache.close();
+        writer.close();
+        reader.close();
+    }
+
+    /**
+     * Creates and sets n + n/5 children of dir (the first n/5 warm up), each timed until the
+     * cache's listener put a time in seen; prints KEY_create_p50_us, KEY_p50_us, KEY_p99_us.
+     */
+    static void propagation(CuratorFramework writer, String dir, BlockingQueue<Long> seen, int n,
+            String key) throws Exception {
         seen.clear();
         List<Long> creates = new ArrayList<>();
         List<Long> sets = new ArrayList<>();
@@ -230,12 +242,9 @@ public class CuratorBench {
         }
         List<Long> all = new ArrayList<>(creates);
         all.addAll(sets);
-        say("cache_create_p50_us", pct(creates, 0.50));
-        say("cache_p50_us", pct(all, 0.50));
-        say("cache_p99_us", pct(all, 0.99));
-        cache.close();
-        writer.close();
-        reader.close();
+        say(key + "_create_p50_us", pct(creates, 0.50));
+        say(key + "_p50_us", pct(all, 0.50));
+        say(key + "_p99_us", pct(all, 0.99));
     }
 
     /** The same propagation figures for Curator's (deprecated) PathChildrenCache. */
@@ -258,28 +267,7 @@ public class CuratorBench {
         });
         cache.start(PathChildrenCache.StartMode.POST_INITIALIZED_EVENT);
         ready.await();
-        seen.clear();
-        List<Long> creates = new ArrayList<>();
-        List<Long> sets = new ArrayList<>();
-        int warm = n / 5;
-        for (int i = 0; i < n + warm; i++) {
-            String p = dir + "/n" + i;
-            long t0 = System.nanoTime();
-            writer.create().forPath(p, new byte[] {1});
-            long t1 = seen.poll(10, TimeUnit.SECONDS);
-            long t2 = System.nanoTime();
-            writer.setData().forPath(p, new byte[] {2});
-            long t3 = seen.poll(10, TimeUnit.SECONDS);
-            if (i >= warm) {
-                creates.add(t1 - t0);
-                sets.add(t3 - t2);
-            }
-        }
-        List<Long> all = new ArrayList<>(creates);
-        all.addAll(sets);
-        say("pcc_create_p50_us", pct(creates, 0.50));
-        say("pcc_p50_us", pct(all, 0.50));
-        say("pcc_p99_us", pct(all, 0.99));
+        propagation(writer, dir, seen, n, "pcc");
         cache.close();
         writer.close();
         reader.close();
