@@ -3,7 +3,8 @@
 //!
 //! The driver task (spawned on the transport's runtime) first delivers the current connection
 //! state, then waits on everything at once — op replies, watches, connection states, commands
-//! and the machine's timer — and feeds whichever comes first. After every input it drains
+//! and the machine's timer — and feeds whichever comes first (of a fired watch and a reply that
+//! are both ready, the watch: the server sent it no later). After every input it drains
 //! [`Machine::poll_op`], submitting each op **immediately, in poll order** (so pipelined ops
 //! reach the server in that order), then [`Machine::poll_event`], broadcasting each event to
 //! every subscriber. It stops when [`Machine::is_done`], when every [`Driven`] handle is
@@ -238,6 +239,15 @@ where
                     None => Wake::Stop, // the client was closed
                 });
             }
+            // Watch events before replies: the transport resolves both in the order the server
+            // sent them, so a fired watch that is ready now came no later than any ready reply.
+            // Feeding a reply first could show the machine a newer state and then the stale
+            // event of an older change (a node deleted and re-created: the delete's event after
+            // the listing that already shows the new node). A watch left by a reply is polled
+            // here only once that reply was fed.
+            if let Poll::Ready(Some((token, event))) = watches.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Input(Input::Watch { token, event }));
+            }
             if let Poll::Ready(Some((token, reply))) = replies.poll_next_unpin(cx) {
                 let result = reply.map(|reply| {
                     match reply.watch {
@@ -252,9 +262,6 @@ where
                     reply.result
                 });
                 return Poll::Ready(Wake::Input(Input::OpDone::<M::Command> { token, result }));
-            }
-            if let Poll::Ready(Some((token, event))) = watches.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Input(Input::Watch { token, event }));
             }
             if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
                 return Poll::Ready(command.map_or(Wake::Stop, |c| Wake::Input(Input::Command(c))));
