@@ -357,16 +357,27 @@ enum Expect {
 
 /// The ground truth against the ledger; returns the instances it holds (by id).
 fn check_truth(sim: &Sim, ledger: &Ledger) -> Result<Vec<ServiceInstance>, String> {
+    // Per process: crashed, its (last) session, and whether the ensemble still keeps that.
     let mut owners = BTreeMap::new();
     for record in ledger.records.values() {
         let name = record.owner.as_str();
-        owners
-            .entry(name)
-            .or_insert_with(|| (sim.crashed(name), sim.session(name).session_id()));
+        owners.entry(name).or_insert_with(|| {
+            let session = sim.session(name).session_id();
+            let alive = sim.inspect(|e| e.session_alive(session));
+            (sim.crashed(name), session, alive)
+        });
     }
     let mut found = Vec::new();
     for (id, record) in &ledger.records {
-        let (crashed, session) = owners[record.owner.as_str()];
+        let (crashed, session, alive) = owners[record.owner.as_str()];
+        if crashed && alive {
+            // Its DYNAMIC nodes live until the ensemble expires the session (within its
+            // timeout): wait for that.
+            return Err(format!(
+                "{} crashed; session {session:#x} not expired yet",
+                record.owner
+            ));
+        }
         if !crashed && record.pending > 0 {
             return Err(format!("{id}: {} calls still pending", record.pending));
         }
@@ -539,6 +550,7 @@ fn discovery_under_swarm() {
                     churn(p, rng, sim.healed_at())
                 });
             future::join_all(churns).await;
+            sim.sleep_until(sim.healed_at()).await;
             await_settled(
                 &sim,
                 &ledger,
