@@ -640,3 +640,165 @@ async fn drive(
     }
     !sim.crashed(&p.name)
 }
+
+// ---- discovery_stale_reregister (CURATOR-146/181/164/94) ----
+
+/// `a` registers four instances, then updates and unregisters some while it is cut off or
+/// right as it reconnects (seeded moments in `during` and `around`); `b` watches. After
+/// healing: the latest content everywhere, no phantom, and (when the scenario expires `a`'s
+/// session) every instance re-registered under the new session.
+struct Stale {
+    test: &'static str,
+    fault: Fault,
+    /// When the first calls go out (seeded within).
+    during: (f64, f64),
+    /// When the second calls go out (seeded within): around the reconnection.
+    around: (f64, f64),
+    /// Whether the scenario must expire `a`'s session.
+    expires: bool,
+}
+
+#[test]
+fn discovery_stale_reregister() {
+    let cut = |direction, secs| Fault::Partition {
+        client: 0,
+        server: None,
+        direction,
+        duration: s(secs),
+    };
+    let scenarios = [
+        Stale {
+            test: "discovery_stale_reregister (brief partition)",
+            fault: cut(Direction::Both, 8.0),
+            during: (2.2, 9.8),
+            around: (9.5, 10.5),
+            expires: false,
+        },
+        Stale {
+            test: "discovery_stale_reregister (replies lost)",
+            fault: cut(Direction::ToClient, 8.0),
+            during: (2.2, 9.8),
+            around: (9.5, 10.5),
+            expires: false,
+        },
+        Stale {
+            test: "discovery_stale_reregister (expiry)",
+            fault: cut(Direction::Both, 15.0),
+            during: (2.2, 16.8),
+            around: (16.5, 17.5),
+            expires: true,
+        },
+        Stale {
+            test: "discovery_stale_reregister (forced expiry)",
+            fault: Fault::ExpireSession { client: 0 },
+            during: (1.9, 2.1),
+            around: (2.0, 2.5),
+            expires: true,
+        },
+        Stale {
+            test: "discovery_stale_reregister (update reply lost)",
+            fault: Fault::LoseReply { client: 0 },
+            during: (2.0, 2.0),
+            around: (2.0, 3.0),
+            expires: false,
+        },
+    ];
+    for scenario in scenarios {
+        harness!(scenario.test)
+            .clients(["a", "b"])
+            .schedule(FaultSchedule::new().at(s(2.0), scenario.fault.clone()))
+            .limit(SEEDS)
+            .run(|sim| stale_reregister(sim, &scenario));
+    }
+}
+
+async fn stale_reregister(sim: Sim, scenario: &Stale) -> R {
+    let ledger = Shared::default();
+    sim.spawn(watch_commits(sim.clone(), ledger.clone()));
+    let a = Process::start(&sim, "a", &ledger)?;
+    let b = Process::start(&sim, "b", &ledger)?;
+    let provider = ServiceProvider::builder(&b.discovery, SERVICE).build_on(b.cache.clone());
+    let mut rng = Rng::new(sim.seed(), 0x57a1e);
+    let kinds = [
+        ServiceType::Dynamic,
+        ServiceType::Dynamic,
+        ServiceType::Static,
+        ServiceType::Dynamic,
+    ];
+    let mut mine = Vec::new();
+    for (n, kind) in (1..).zip(kinds) {
+        let new = instance(&mut rng, &sim, &format!("a-{n}"), 8000 + n, kind);
+        a.register(new.clone()).await;
+        mine.push(new);
+    }
+    let before = sim.session("a").session_id();
+    let pick = |rng: &mut Rng, (from, to): (f64, f64)| {
+        s(from) + Duration::from_millis(rng.below(((to - from) * 1000.0) as u64 + 1))
+    };
+    let (first, second) = (
+        pick(&mut rng, scenario.during),
+        pick(&mut rng, scenario.around),
+    );
+    let [i1, i2, i3, i4] = [0, 1, 2, 3].map(|i| mine[i].clone());
+    // Each group goes out at its moment without waiting for the other's calls to return.
+    let groups = [
+        (
+            first,
+            vec![Call::Update(revised(&i1, 1, true)), Call::Unregister(i2)],
+        ),
+        (
+            second,
+            vec![
+                Call::Update(revised(&i1, 2, true)),
+                Call::Update(revised(&i3, 1, false)),
+                Call::Unregister(i4),
+                Call::Register(instance(&mut rng, &sim, "a-5", 8005, ServiceType::Dynamic)),
+            ],
+        ),
+    ];
+    let runs = groups.into_iter().map(|(at, calls)| {
+        let (a, sim) = (a.clone(), sim.clone());
+        async move {
+            sim.sleep_until(at).await;
+            future::join_all(calls.into_iter().map(|call| a.call(call))).await;
+        }
+    });
+    future::join_all(runs).await;
+    sim.sleep_until(sim.healed_at()).await;
+    let processes = [a, b];
+    await_settled(
+        &sim,
+        &ledger,
+        &processes,
+        &provider,
+        "b",
+        sim.healed_at() + SETTLE,
+    )
+    .await?;
+    let after = sim.session("a").session_id();
+    if scenario.expires == (after == before) {
+        return Err(format!(
+            "the scenario should {}expire a's session ({before:#x} → {after:#x})",
+            if scenario.expires { "" } else { "not " }
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// One discovery call, for scripted groups.
+enum Call {
+    Register(ServiceInstance),
+    Update(ServiceInstance),
+    Unregister(ServiceInstance),
+}
+
+impl Process {
+    async fn call(&self, call: Call) {
+        match call {
+            Call::Register(i) => self.register(i).await,
+            Call::Update(i) => self.update(i).await,
+            Call::Unregister(i) => self.unregister(i).await,
+        }
+    }
+}
