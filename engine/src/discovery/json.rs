@@ -10,7 +10,9 @@
 //! Read: unknown fields ignored; missing or `null` `enabled` is true, `serviceType` DYNAMIC,
 //! `registrationTimeUTC` 0, `name`/`id` empty; any payload JSON accepted. Anything else that
 //! does not fit (not an object, a wrong type, an unknown service type, a port outside u16) is
-//! [`Error::CorruptData`].
+//! [`Error::CorruptData`]. Read from a node (`…/name/node`), the instance must also belong
+//! there: its `name` the service's, its `id` the node's (for DYNAMIC_SEQUENTIAL, the node's
+//! name before its sequence suffix); otherwise the node holds foreign JSON, also corrupt data.
 
 use serde_json::{Map, Value};
 
@@ -75,12 +77,50 @@ impl ServiceInstance {
     }
 }
 
-/// Reads the instance stored at `path` (named in the error).
+/// Reads the instance stored at `path` (named in the error; empty: no node, nothing to belong
+/// to).
 pub(crate) fn read_at(path: &str, bytes: &[u8]) -> Result<ServiceInstance, Error> {
-    read(bytes).map_err(|reason| Error::CorruptData {
-        path: path.to_owned(),
-        reason,
-    })
+    read(bytes)
+        .and_then(|instance| belongs_at(path, &instance).map(|()| instance))
+        .map_err(|reason| Error::CorruptData {
+            path: path.to_owned(),
+            reason,
+        })
+}
+
+/// An instance read at `…/name/node` must be that service's, and that node's.
+fn belongs_at(path: &str, instance: &ServiceInstance) -> Result<(), String> {
+    let Some((dir, node)) = path.rsplit_once('/') else {
+        return Ok(());
+    };
+    let service = dir.rsplit('/').next().unwrap_or_default();
+    if instance.name != service {
+        return Err(format!(
+            "names service {:?}, not {service:?}: not an instance of it",
+            instance.name
+        ));
+    }
+    // ZooKeeper's sequence suffix: `%010d` of a signed counter.
+    let sequence = |rest: &str| {
+        rest.len() >= 10
+            && rest
+                .trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+    };
+    let sequential = instance.service_type == ServiceType::DynamicSequential;
+    let same = node == instance.id
+        || sequential
+            && node
+                .strip_prefix(instance.id.as_str())
+                .is_some_and(sequence);
+    if !same {
+        return Err(format!(
+            "has id {:?}: not the instance at this node",
+            instance.id
+        ));
+    }
+    Ok(())
 }
 
 fn write_opt_num(out: &mut String, n: Option<u16>) {

@@ -176,3 +176,34 @@ fn escapes_like_jackson() {
         "\"a\\\"b\\\\c/d\\b\\f\\t\\r\\n\\u0000\\u001F\u{7f}é😀\""
     );
 }
+
+/// Valid JSON that is not the instance at its node — foreign JSON (CURATOR-574), another
+/// service's or another node's instance — is corrupt data there; `from_json` alone stays
+/// tolerant. (Foreign `{"hello":"world"}` used to be read as an instance with an empty name
+/// and id, and providers offered it: the discovery_poison_instance scenario.)
+#[test]
+fn a_node_holds_its_own_instance_or_corrupt_data() {
+    let at = |path: &str, json: &str| read_at(path, json.as_bytes());
+    let foreign = r#"{"hello":"world"}"#;
+    assert!(ServiceInstance::from_json(foreign.as_bytes()).is_ok());
+    assert!(matches!(
+        at("/foo/svc/x", foreign),
+        Err(Error::CorruptData { path, .. }) if path == "/foo/svc/x"
+    ));
+    let mine = r#"{"name":"svc","id":"x"}"#;
+    assert_eq!(at("/foo/svc/x", mine).unwrap().id, "x");
+    assert!(at("/foo/other/x", mine).is_err(), "another service's");
+    assert!(at("/foo/svc/y", mine).is_err(), "another node's");
+    let sequential = r#"{"name":"svc","id":"x","serviceType":"DYNAMIC_SEQUENTIAL"}"#;
+    assert!(at("/foo/svc/x0000000007", sequential).is_ok());
+    assert!(at("/foo/svc/x-2147483648", sequential).is_ok());
+    assert!(at("/foo/svc/x", sequential).is_ok());
+    assert!(
+        at("/foo/svc/x0000000007", mine).is_err(),
+        "a suffix only when sequential"
+    );
+    assert!(
+        at("/foo/svc/x7", sequential).is_err(),
+        "not a sequence suffix"
+    );
+}
