@@ -17,7 +17,12 @@
 //! A crashed process's DYNAMIC instances go with its session; its persistent ones stay, with
 //! whichever content was last written.
 //!
-//! `DOCENT_SEEDS=0..500` runs more seeds (CI uses `0..64`); `DOCENT_TRACE=1` prints each call.
+//! The scenarios script their faults: `discovery_stale_reregister` (updates and unregisters
+//! while cut off, at reconnection, across session expiry) and `discovery_poison_instance`
+//! (foreign nodes under the service); each runs the first [`SEEDS`] seeds.
+//!
+//! `DOCENT_SEEDS=0..500` runs more seeds (CI uses `0..64`); `DOCENT_TRACE=1` prints each call,
+//! cache event and connection state.
 #![cfg(madsim)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,16 +120,22 @@ impl Shared {
             .collect()
     }
 
+    /// Counts a call's outcome (`"update ok"`, `"register NotConnected"`, …) for the summary.
     fn returned(&self, what: &str, result: &Result<(), Error>) {
         let outcome = match result {
-            Ok(()) => format!("{what} ok"),
-            Err(e) => format!("{what} {e:?}")
+            Ok(()) => "ok".to_owned(),
+            // The variant's name, without its fields.
+            Err(e) => format!("{e:?}")
                 .split([' ', '{', '('])
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         };
-        *self.lock().outcomes.entry(outcome).or_default() += 1;
+        *self
+            .lock()
+            .outcomes
+            .entry(format!("{what} {outcome}"))
+            .or_default() += 1;
     }
 }
 
@@ -480,8 +491,11 @@ async fn check_settled(
             ));
         }
         let picked = provider.get_instance();
-        let known = picked.as_ref().map(|i| eligible.contains(&i.id.as_str()));
-        if known != (!eligible.is_empty()).then_some(true) {
+        let good = match &picked {
+            Some(i) => eligible.contains(&i.id.as_str()),
+            None => eligible.is_empty(),
+        };
+        if !good {
             return Err(format!("the provider picked {picked:?} of {eligible:?}"));
         }
     }
