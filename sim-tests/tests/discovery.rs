@@ -17,14 +17,19 @@
 //! A crashed process's DYNAMIC instances go with its session; its persistent ones stay, with
 //! whichever content was last written.
 //!
-//! `DOCENT_SEEDS=0..500` runs more seeds (CI uses `0..64`); `DOCENT_TRACE=1` prints each call.
+//! The scenarios script their faults: `discovery_stale_reregister` (updates and unregisters
+//! while cut off, at reconnection, across session expiry) and `discovery_poison_instance`
+//! (foreign nodes under the service); each runs the first [`SEEDS`] seeds.
+//!
+//! `DOCENT_SEEDS=0..500` runs more seeds (CI uses `0..64`); `DOCENT_TRACE=1` prints each call,
+//! cache event and connection state.
 #![cfg(madsim)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::future::{self, BoxFuture, Either};
+use futures::future::{self, BoxFuture};
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 
@@ -115,16 +120,22 @@ impl Shared {
             .collect()
     }
 
+    /// Counts a call's outcome (`"update ok"`, `"register NotConnected"`, …) for the summary.
     fn returned(&self, what: &str, result: &Result<(), Error>) {
         let outcome = match result {
-            Ok(()) => format!("{what} ok"),
-            Err(e) => format!("{what} {e:?}")
+            Ok(()) => "ok".to_owned(),
+            // The variant's name, without its fields.
+            Err(e) => format!("{e:?}")
                 .split([' ', '{', '('])
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" "),
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         };
-        *self.lock().outcomes.entry(outcome).or_default() += 1;
+        *self
+            .lock()
+            .outcomes
+            .entry(format!("{what} {outcome}"))
+            .or_default() += 1;
     }
 }
 
@@ -151,7 +162,6 @@ impl Process {
         // For DOCENT_TRACE: what the process's cache and connection went through.
         let (mut events, mut states) = (process.cache.events(), client.connection_states());
         let (sim2, who) = (sim.clone(), name.to_owned());
-        let cache2 = process.cache.clone();
         sim.spawn(async move {
             while let Some(event) = events.next().await {
                 let brief = |what: &str, i: &ServiceInstance| format!("{what} {:?}", i.payload);
@@ -161,8 +171,6 @@ impl Process {
                     CacheEvent::Removed(i) => trace(&sim2, &who, &brief("cache removed", &i)),
                     other => trace(&sim2, &who, &other),
                 }
-                let snap = cache2.instances();
-                trace(&sim2, &who, &ids(snap.iter().map(|i| &**i)));
             }
         });
         let (sim2, who) = (sim.clone(), name.to_owned());
@@ -347,9 +355,9 @@ async fn watch_commits(sim: Sim, ledger: Shared) {
 }
 
 /// What the ground truth must show for one instance once everything settled.
-enum Expect {
+enum Expect<'a> {
     /// This content; owned by this session (0: persistent).
-    Present(ServiceInstance, i64),
+    Present(&'a ServiceInstance, i64),
     Absent,
     /// A crashed process's persistent instance whose last call never returned.
     Either,
@@ -385,11 +393,11 @@ fn check_truth(sim: &Sim, ledger: &Ledger) -> Result<Vec<ServiceInstance>, Strin
         let dynamic = latest.service_type == ServiceType::Dynamic;
         let last = record.history.len() - 1;
         let expect = match (crashed, record.registered) {
-            (false, true) => Expect::Present(latest.clone(), if dynamic { session } else { 0 }),
+            (false, true) => Expect::Present(latest, if dynamic { session } else { 0 }),
             (false, false) => Expect::Absent,
             (true, _) if dynamic || record.gone_at.is_some() => Expect::Absent,
             (true, true) if record.pending == 0 && record.confirmed == Some(last) => {
-                Expect::Present(latest.clone(), 0)
+                Expect::Present(latest, 0)
             }
             (true, _) => Expect::Either,
         };
@@ -406,7 +414,7 @@ fn check_truth(sim: &Sim, ledger: &Ledger) -> Result<Vec<ServiceInstance>, Strin
             (_, Some((Err(e), _))) => return Err(format!("{id} is unreadable: {e}")),
             (Expect::Either, Some((Ok(instance), _))) => found.push(instance),
             (Expect::Present(want, owner), Some((Ok(instance), stat))) => {
-                if instance != want {
+                if instance != *want {
                     return Err(format!("{id} holds {instance:?}, expected {want:?}"));
                 }
                 if stat.ephemeral_owner != owner {
@@ -483,8 +491,11 @@ async fn check_settled(
             ));
         }
         let picked = provider.get_instance();
-        let known = picked.as_ref().map(|i| eligible.contains(&i.id.as_str()));
-        if known != (!eligible.is_empty()).then_some(true) {
+        let good = match &picked {
+            Some(i) => eligible.contains(&i.id.as_str()),
+            None => eligible.is_empty(),
+        };
+        if !good {
             return Err(format!("the provider picked {picked:?} of {eligible:?}"));
         }
     }
@@ -616,7 +627,6 @@ async fn churn(p: &Process, mut rng: Rng, until: Duration) {
     while !calls.is_empty() && sim.now() < deadline && !sim.crashed(&p.name) {
         drive(p, &mut calls, sim.now() + Duration::from_secs(1)).await;
     }
-    trace(sim, &p.name, &("churn done", calls.len()));
 }
 
 /// Drives `calls` until `until`; false if the process crashed.
@@ -801,4 +811,207 @@ impl Process {
             Call::Unregister(i) => self.unregister(i).await,
         }
     }
+}
+
+// ---- discovery_poison_instance (CURATOR-574) ----
+
+/// Size of the huge nodes: legal (under ZooKeeper's 1 MiB `jute.maxbuffer`), but large.
+const HUGE: usize = 1_000_000;
+
+/// What a foreign writer leaves under the service: nodes that are not instances.
+fn poison() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("malformed", br#"{"name":"svc","id":"malfor"#.to_vec()),
+        ("foreign", br#"{"hello":"world"}"#.to_vec()),
+        ("empty", Vec::new()),
+        ("array", b"[1,2,3]".to_vec()),
+        ("huge-junk", vec![b'{'; HUGE]),
+    ]
+}
+
+/// `a` registers two instances; a vandal writes the [`poison`] nodes, a huge but valid
+/// instance, and a node that starts as junk and is later fixed; `b` is cut off for part of it.
+/// Every query, cache and provider must return every good instance and skip and report the bad
+/// ones.
+#[test]
+fn discovery_poison_instance() {
+    harness!("discovery_poison_instance")
+        .clients(["a", "b", "vandal"])
+        .schedule(
+            FaultSchedule::new()
+                .at(
+                    s(1.0),
+                    Fault::Partition {
+                        client: 1,
+                        server: None,
+                        direction: Direction::Both,
+                        duration: s(8.0),
+                    },
+                )
+                .at(s(2.0), Fault::LoseReply { client: 2 })
+                .at(s(4.0), Fault::LeaderChange),
+        )
+        .limit(SEEDS)
+        .run(|sim| async move {
+            let ledger = Shared::default();
+            let a = Process::start(&sim, "a", &ledger)?;
+            let b = Process::start(&sim, "b", &ledger)?;
+            let reported = reported_unreadable(&[&a, &b]);
+            let provider = ServiceProvider::builder(&b.discovery, SERVICE)
+                .strategy(RoundRobin::default())
+                .build_on(b.cache.clone());
+            let mut rng = Rng::new(sim.seed(), 0xbad);
+            a.register(instance(
+                &mut rng,
+                &sim,
+                "good-1",
+                8001,
+                ServiceType::Dynamic,
+            ))
+            .await;
+            a.register(instance(
+                &mut rng,
+                &sim,
+                "good-2",
+                8002,
+                ServiceType::Static,
+            ))
+            .await;
+            // The vandal's writes, at seeded moments in the first 8 s.
+            let huge = ServiceInstance::builder(SERVICE)
+                .id("huge")
+                .address("10.0.0.99")
+                .payload_string("x".repeat(HUGE))
+                .service_type(ServiceType::Static)
+                .build_with(&mut rng, 1_700_000_000_000)?;
+            let fixed = instance(&mut rng, &sim, "fixed", 8003, ServiceType::Static);
+            let mut writes: Vec<(&str, Vec<u8>)> = poison();
+            writes.push(("huge", huge.to_json()));
+            writes.push(("fixed", b"not yet".to_vec()));
+            let vandal = sim.client("vandal");
+            for (node, data) in writes {
+                sim.sleep(Duration::from_millis(rng.below(1_000))).await;
+                let path = node_path(node);
+                retry(&sim, || vandal.create().data(data.clone()).at(&path)).await;
+            }
+            sim.sleep(Duration::from_millis(rng.below(2_000))).await;
+            let path = node_path("fixed");
+            retry(&sim, || vandal.set_data().at(&path, fixed.to_json())).await;
+
+            let good = ["fixed", "good-1", "good-2", "huge"];
+            let bad: BTreeSet<String> = poison().iter().map(|(n, _)| node_path(n)).collect();
+            sim.sleep_until(sim.healed_at()).await;
+            let deadline = sim.healed_at() + SETTLE;
+            loop {
+                match poison_handled(&[&a, &b], &provider, &good, &bad, &reported).await {
+                    Ok(()) => break,
+                    Err(why) if sim.now() >= deadline => {
+                        return Err(format!("at {:?}: {why}", sim.now()).into())
+                    }
+                    Err(why) => {
+                        trace(&sim, "settle", &why);
+                        sim.sleep(Duration::from_millis(500)).await
+                    }
+                }
+            }
+            Ok::<_, BoxError>(())
+        });
+}
+
+/// Retries `op` (every 200 ms) until it succeeds; a create that already landed is done.
+async fn retry<T, F: futures::Future<Output = Result<T, Error>>>(sim: &Sim, op: impl Fn() -> F) {
+    loop {
+        match op().await {
+            Ok(_) | Err(Error::NodeExists) => return,
+            Err(_) => sim.sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Every path the processes' caches reported unreadable.
+fn reported_unreadable(processes: &[&Process]) -> Arc<Mutex<BTreeSet<String>>> {
+    let reported = Arc::new(Mutex::new(BTreeSet::new()));
+    for p in processes {
+        let (mut events, reported) = (p.cache.events(), reported.clone());
+        p.sim.spawn(async move {
+            while let Some(event) = events.next().await {
+                if let CacheEvent::Unreadable { path, .. } = event {
+                    reported
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(path);
+                }
+            }
+        });
+    }
+    reported
+}
+
+/// Queries, caches and the provider return exactly the `good` instances; the `bad` nodes are
+/// reported by the queries and (at least once) by the caches, and good ones never are.
+async fn poison_handled(
+    processes: &[&Process],
+    provider: &ServiceProvider,
+    good: &[&str],
+    bad: &BTreeSet<String>,
+    reported: &Mutex<BTreeSet<String>>,
+) -> Result<(), String> {
+    for p in processes {
+        let found = p.discovery.query_for_instances(SERVICE).await;
+        let found = found.map_err(|e| format!("{}'s query failed: {e}", p.name))?;
+        if ids(&found.instances) != good {
+            return Err(format!(
+                "{}'s query found {:?}",
+                p.name,
+                ids(&found.instances)
+            ));
+        }
+        let unreadable: BTreeSet<String> = found.unreadable.iter().map(|u| u.0.clone()).collect();
+        if &unreadable != bad {
+            return Err(format!("{}'s query reported {unreadable:?}", p.name));
+        }
+        if let Some((path, e)) = found
+            .unreadable
+            .iter()
+            .find(|(_, e)| !matches!(e, Error::CorruptData { .. }))
+        {
+            return Err(format!("{path} reported as {e:?}, not corrupt data"));
+        }
+        for (id, _) in poison() {
+            match p.discovery.query_for_instance(SERVICE, id).await {
+                Err(Error::CorruptData { .. }) => {}
+                other => return Err(format!("query_for_instance({id}) gave {other:?}")),
+            }
+        }
+        let cached = p.cache.instances();
+        if ids(cached.iter().map(|i| &**i)) != good {
+            return Err(format!(
+                "{}'s cache holds {:?}",
+                p.name,
+                ids(cached.iter().map(|i| &**i))
+            ));
+        }
+    }
+    let offered = provider.get_all_instances();
+    if ids(offered.iter().map(|i| &**i)) != good {
+        return Err(format!(
+            "the provider offers {:?}",
+            ids(offered.iter().map(|i| &**i))
+        ));
+    }
+    let picked: BTreeSet<String> = (0..good.len())
+        .filter_map(|_| provider.get_instance().map(|i| i.id.clone()))
+        .collect();
+    if picked.len() != good.len() {
+        return Err(format!("round robin picked only {picked:?}"));
+    }
+    let reported = reported.lock().unwrap_or_else(|e| e.into_inner());
+    if !reported.is_superset(bad) {
+        return Err(format!("the caches reported only {reported:?}"));
+    }
+    let wrongly = ["good-1", "good-2", "huge"].map(node_path);
+    if let Some(path) = wrongly.iter().find(|p| reported.contains(*p)) {
+        return Err(format!("the caches reported the good {path} unreadable"));
+    }
+    Ok(())
 }
