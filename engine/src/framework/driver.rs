@@ -2,14 +2,19 @@
 //! [`Driven`] handle recipes wrap.
 //!
 //! The driver task (spawned on the transport's runtime) first delivers the current connection
-//! state, then waits on everything at once — connection states, watches, op replies, commands
-//! and the machine's timer — and feeds whichever comes first (in that order of preference
-//! when several are ready: a watch event is never fed after a reply the session delivered
-//! after it, or a cache would apply a fresh read and then an older deletion). After every input it drains
+//! state, then waits on everything at once — connection states, watches, op replies and the
+//! machine's timer — and feeds whichever comes first (in that order of preference when several
+//! are ready: a watch event is never fed after a reply the session delivered after it, or a
+//! cache would apply a fresh read and then an older deletion). After every input it drains
 //! [`Machine::poll_op`], submitting each op **immediately, in poll order** (so pipelined ops
 //! reach the server in that order), then [`Machine::poll_event`], broadcasting each event to
 //! every subscriber. It stops when [`Machine::is_done`], when every [`Driven`] handle is
 //! dropped, or when the client is closed.
+//!
+//! Commands do not wait for the driver task: once it has fed the first connection state,
+//! [`Driven::command`] handles the command in the caller's task, under the machine's lock, and
+//! submits its ops there and then (a release and the acquire after it reach the session
+//! back to back); the driver only collects their replies.
 //!
 //! # Waiting for a condition without lost wake-ups
 //! Subscribe first, then inspect, then await events: an event emitted between the inspection
@@ -39,10 +44,28 @@ use crate::Error;
 
 /// A machine running on its driver task.
 pub struct Driven<M: Machine> {
-    machine: Arc<Mutex<M>>,
-    commands: mpsc::UnboundedSender<M::Command>,
+    client: Client,
+    core: Arc<Mutex<Core<M>>>,
+    kicks: mpsc::UnboundedSender<Kick<M::Command>>,
     subscribers: Arc<Mutex<Subscribers<M::Event>>>,
     finished: Shared<oneshot::Receiver<()>>,
+}
+
+/// The machine, and whether commands run in the caller's task yet.
+struct Core<M> {
+    machine: M,
+    /// Set once the driver has fed the first connection state: until then commands queue up
+    /// for the driver, so that a machine learns its connection before its first command.
+    live: bool,
+}
+
+/// What a [`Driven`] handle passes to its driver task.
+enum Kick<C> {
+    /// A command for the driver to feed (only before the driver is live).
+    Command(C),
+    /// The replies of ops a command submitted in the caller's task; the driver collects them
+    /// and re-arms the machine's timer.
+    Replies(Vec<ReplyFuture>),
 }
 
 struct Subscribers<E> {
@@ -52,9 +75,12 @@ struct Subscribers<E> {
 
 impl<M: Machine> fmt::Debug for Driven<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Driven")
-            .field("machine", &self.machine)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("Driven");
+        match self.core.try_lock() {
+            Ok(core) => d.field("machine", &core.machine),
+            Err(_) => d.field("machine", &format_args!("<locked>")),
+        };
+        d.finish_non_exhaustive()
     }
 }
 
@@ -70,17 +96,35 @@ impl<E> Stream for EventStream<E> {
     }
 }
 
-impl<M: Machine> Driven<M> {
-    /// Sends a command to the machine; [`Error::Closed`] once the driver has stopped.
+impl<M: Machine> Driven<M>
+where
+    M::Event: Clone,
+{
+    /// Feeds a command to the machine; [`Error::Closed`] once the driver has stopped.
+    ///
+    /// Once the driver is running the command is handled right here, in the caller's task:
+    /// its ops are on their way and its events broadcast before `command` returns (no hop
+    /// through the driver task on the way out).
     pub fn command(&self, command: M::Command) -> Result<(), Error> {
-        self.commands
-            .unbounded_send(command)
-            .map_err(|_| Error::Closed)
+        let mut core = self.core.lock().expect("machine poisoned");
+        if self.kicks.is_closed() || core.machine.is_done() {
+            return Err(Error::Closed);
+        }
+        let kick = if core.live {
+            core.machine
+                .handle(self.client.now(), Input::Command(command));
+            Kick::Replies(emit(&self.client, &mut core.machine, &self.subscribers))
+        } else {
+            Kick::Command(command)
+        };
+        self.kicks.unbounded_send(kick).map_err(|_| Error::Closed)
     }
+}
 
+impl<M: Machine> Driven<M> {
     /// Runs `f` on the machine's current state.
     pub fn inspect<R>(&self, f: impl FnOnce(&M) -> R) -> R {
-        f(&self.machine.lock().expect("machine poisoned"))
+        f(&self.core.lock().expect("machine poisoned").machine)
     }
 
     /// Every event from now on (unbounded: a slow listener never stalls the machine).
@@ -97,6 +141,28 @@ impl<M: Machine> Driven<M> {
     pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         self.finished.clone().map(|_| ())
     }
+}
+
+/// Submits the machine's ops in poll order and broadcasts its events: what follows every
+/// `handle`. Returns the ops' reply futures.
+fn emit<M: Machine>(
+    client: &Client,
+    machine: &mut M,
+    subscribers: &Mutex<Subscribers<M::Event>>,
+) -> Vec<ReplyFuture>
+where
+    M::Event: Clone,
+{
+    let mut replies = Vec::new();
+    while let Some((token, op)) = machine.poll_op() {
+        replies.push(client.submit(op).map(move |r| (token, r)).boxed());
+    }
+    let mut subs = subscribers.lock().expect("subscribers poisoned");
+    while let Some(event) = machine.poll_event() {
+        subs.senders
+            .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
+    }
+    replies
 }
 
 /// Waits until `f` returns `Some` for the machine's state (checked now and after every
@@ -125,8 +191,11 @@ where
     M: Machine,
     M::Event: Clone,
 {
-    let machine = Arc::new(Mutex::new(machine));
-    let (commands, command_rx) = mpsc::unbounded();
+    let core = Arc::new(Mutex::new(Core {
+        machine,
+        live: false,
+    }));
+    let (kicks, kick_rx) = mpsc::unbounded();
     let subscribers = Arc::new(Mutex::new(Subscribers {
         open: true,
         senders: Vec::new(),
@@ -134,7 +203,7 @@ where
     let (done_tx, done_rx) = oneshot::channel();
     let driver = Driver {
         client: client.clone(),
-        machine: machine.clone(),
+        core: core.clone(),
         subscribers: subscribers.clone(),
         replies: FuturesUnordered::new(),
         watches: SelectAll::new(),
@@ -143,14 +212,15 @@ where
     let states = client.connection_states();
     client.coordinator().spawn(
         async move {
-            driver.run(states, command_rx).await;
+            driver.run(states, kick_rx).await;
             drop(done_tx);
         }
         .boxed(),
     );
     Driven {
-        machine,
-        commands,
+        client: client.clone(),
+        core,
+        kicks,
         subscribers,
         finished: done_rx.shared(),
     }
@@ -160,7 +230,7 @@ type ReplyFuture = BoxFuture<'static, (Token, Result<Reply, Error>)>;
 
 struct Driver<M: Machine> {
     client: Client,
-    machine: Arc<Mutex<M>>,
+    core: Arc<Mutex<Core<M>>>,
     subscribers: Arc<Mutex<Subscribers<M::Event>>>,
     replies: FuturesUnordered<ReplyFuture>,
     watches: SelectAll<BoxStream<'static, (Token, WatchedEvent)>>,
@@ -169,6 +239,8 @@ struct Driver<M: Machine> {
 
 enum Wake<C> {
     Input(Input<C>),
+    /// Replies of a command's ops were taken in: re-arm the timer, check for done.
+    Settle,
     Stop,
 }
 
@@ -180,40 +252,56 @@ where
     async fn run(
         mut self,
         mut states: impl Stream<Item = crate::ConnectionState> + Unpin,
-        mut commands: mpsc::UnboundedReceiver<M::Command>,
+        mut kicks: mpsc::UnboundedReceiver<Kick<M::Command>>,
     ) {
+        let core = self.core.clone();
+        let mut live = false;
         // Ops queued by the machine's constructor go out first.
-        let mut running = self.drain();
+        let mut running = {
+            let machine = &mut core.lock().expect("machine poisoned").machine;
+            let replies = emit(&self.client, machine, &self.subscribers);
+            self.after(machine, replies)
+        };
         while running {
-            let input = match self.next(&mut states, &mut commands).await {
-                Wake::Input(input) => input,
+            let wake = self.next(&mut states, &mut kicks, live).await;
+            let mut core = core.lock().expect("machine poisoned");
+            running = match wake {
+                Wake::Input(input) => self.feed(&mut core.machine, input),
+                Wake::Settle => self.after(&core.machine, Vec::new()),
                 Wake::Stop => break,
             };
-            let now = self.client.now();
-            self.machine
-                .lock()
-                .expect("machine poisoned")
-                .handle(now, input);
-            running = self.drain();
+            if !live {
+                // The first state is in (it always comes first): commands queued meanwhile go
+                // in now, in order; from here on commands run in their callers' tasks (the
+                // lock keeps the order).
+                while running {
+                    running = match kicks.try_recv() {
+                        Ok(Kick::Command(command)) => {
+                            self.feed(&mut core.machine, Input::Command(command))
+                        }
+                        Ok(Kick::Replies(replies)) => self.after(&core.machine, replies),
+                        Err(_) => break,
+                    };
+                }
+                core.live = true;
+                live = true;
+            }
         }
         let mut subs = self.subscribers.lock().expect("subscribers poisoned");
         subs.open = false;
         subs.senders.clear();
     }
 
-    /// Submits the machine's ops in order, broadcasts its events, re-arms the timer. False
-    /// once the machine is done.
-    fn drain(&mut self) -> bool {
-        let mut machine = self.machine.lock().expect("machine poisoned");
-        while let Some((token, op)) = machine.poll_op() {
-            let reply = self.client.submit(op);
-            self.replies.push(reply.map(move |r| (token, r)).boxed());
-        }
-        let mut subs = self.subscribers.lock().expect("subscribers poisoned");
-        while let Some(event) = machine.poll_event() {
-            subs.senders
-                .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
-        }
+    /// Feeds one input and does what follows it. False once the machine is done.
+    fn feed(&mut self, machine: &mut M, input: Input<M::Command>) -> bool {
+        machine.handle(self.client.now(), input);
+        let replies = emit(&self.client, machine, &self.subscribers);
+        self.after(machine, replies)
+    }
+
+    /// Takes charge of `replies` and re-arms the timer. False once the machine is done.
+    fn after(&mut self, machine: &M, replies: Vec<ReplyFuture>) -> bool {
+        self.replies.extend(replies);
         let wanted = machine.poll_timeout();
         if wanted != self.timer.as_ref().map(|(at, _)| *at) {
             self.timer = wanted.map(|at| (at, self.client.coordinator().sleep_until(at)));
@@ -224,13 +312,36 @@ where
     async fn next(
         &mut self,
         states: &mut (impl Stream<Item = crate::ConnectionState> + Unpin),
-        commands: &mut mpsc::UnboundedReceiver<M::Command>,
+        kicks: &mut mpsc::UnboundedReceiver<Kick<M::Command>>,
+        live: bool,
     ) -> Wake<M::Command> {
         let client = &self.client;
         let replies = &mut self.replies;
         let watches = &mut self.watches;
         let timer = &mut self.timer;
         future::poll_fn(|cx| {
+            // Replies of ops a command sent come in first: they were submitted before anything
+            // the driver submits from here on.
+            if live {
+                let mut took = false;
+                loop {
+                    match kicks.poll_next_unpin(cx) {
+                        Poll::Ready(Some(Kick::Replies(r))) => {
+                            replies.extend(r);
+                            took = true;
+                        }
+                        Poll::Ready(Some(Kick::Command(c))) => {
+                            return Poll::Ready(Wake::Input(Input::Command(c)))
+                        }
+                        // Every handle is gone.
+                        Poll::Ready(None) => return Poll::Ready(Wake::Stop),
+                        Poll::Pending => break,
+                    }
+                }
+                if took {
+                    return Poll::Ready(Wake::Settle);
+                }
+            }
             if let Poll::Ready(state) = states.poll_next_unpin(cx) {
                 return Poll::Ready(match state {
                     Some(state) => Wake::Input(Input::Connection {
@@ -261,9 +372,6 @@ where
                     reply.result
                 });
                 return Poll::Ready(Wake::Input(Input::OpDone::<M::Command> { token, result }));
-            }
-            if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
-                return Poll::Ready(command.map_or(Wake::Stop, |c| Wake::Input(Input::Command(c))));
             }
             if let Some((_, sleep)) = timer {
                 if sleep.poll_unpin(cx).is_ready() {

@@ -17,7 +17,9 @@
 //! have completed. In [`StartMode::BuildInitial`] the children of that load produce no
 //! `ChildAdded`.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use foldhash::fast::FixedState;
 
 use crate::framework::ConnectionState;
 use crate::machine::{Input, Machine, Token};
@@ -239,21 +241,13 @@ impl ChildrenMachine {
                 if listing.watched {
                     self.parent_watch = Some((token, sent.session));
                 }
-                let listed: BTreeSet<String> = children.into_iter().collect();
-                let gone: Vec<String> = self
-                    .children
-                    .keys()
-                    .filter(|name| !listed.contains(*name))
-                    .cloned()
-                    .collect();
+                let (fresh, gone) = diff(&self.children, children);
                 for name in gone {
                     self.remove(&name);
                 }
                 // Every unknown name is read now, all at once.
-                for name in listed {
-                    if !self.children.contains_key(&name) {
-                        self.read(&name);
-                    }
+                for name in fresh {
+                    self.read(&name);
                 }
                 if listing.again {
                     self.list();
@@ -445,6 +439,29 @@ impl ChildrenMachine {
             self.events.push_back(ChildrenEvent::Initialized);
         }
     }
+}
+
+/// The names of a listing the cache does not know yet (in listing order), and the cached names
+/// it no longer has. Hashing, not ordered sets: a listing of a large directory is compared on
+/// every child event.
+fn diff(cached: &BTreeMap<String, Child>, listed: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let known: HashSet<&str, FixedState> = cached.keys().map(String::as_str).collect();
+    let still = listed.iter().filter(|n| known.contains(n.as_str())).count();
+    let gone = if still == cached.len() {
+        Vec::new() // every cached name is still listed (a listing has no duplicates)
+    } else {
+        let listed: HashSet<&str, FixedState> = listed.iter().map(String::as_str).collect();
+        cached
+            .keys()
+            .filter(|n| !listed.contains(n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let fresh = listed
+        .into_iter()
+        .filter(|n| !known.contains(n.as_str()))
+        .collect();
+    (fresh, gone)
 }
 
 impl Machine for ChildrenMachine {
