@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo bench -p docent-zk --bench recipes      # RECIPES_SCALE=1.0, RECIPES_BIG=1 by default
+//! RECIPES_RUNTIME=multi cargo bench -p docent-zk --bench recipes   # on tokio's 2-worker runtime
 //! ```
 //!
 //! Against one local [`TestingServer`] (full JIT) it measures, for docent:
@@ -46,12 +47,26 @@ fn main() {
     }
     let scale: f64 = env("RECIPES_SCALE").unwrap_or(1.0);
     let big = env::<u8>("RECIPES_BIG").unwrap_or(1) != 0;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(bench(scale, big));
+    // RECIPES_RUNTIME=multi: tokio's 2-worker runtime. The default, one current-thread
+    // runtime, is what we recommend for latency: on a VM, waking an idle worker thread costs
+    // ~40 µs of the waker's time (an IPI to a halted vCPU), and a multi-thread runtime does
+    // that on nearly every hand-off between the caller, the driver and the session task.
+    let multi = std::env::var("RECIPES_RUNTIME").is_ok_and(|r| r == "multi");
+    let runtime = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    println!(
+        "docent on a {} tokio runtime",
+        if multi { "2-worker" } else { "current-thread" }
+    );
+    runtime.expect("runtime").block_on(bench(scale, big));
 }
 
 fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
