@@ -509,3 +509,84 @@ fn the_driver_feeds_a_watch_event_before_a_later_reply() {
         );
     });
 }
+
+/// Records every input; the command "read" queues a getData of `/`.
+#[derive(Debug, Default)]
+struct Recorder {
+    inputs: Vec<String>,
+    queue: Vec<(Token, Op)>,
+}
+
+impl Machine for Recorder {
+    type Command = &'static str;
+    type Event = String;
+
+    fn handle(&mut self, _now: Instant, input: Input<&'static str>) {
+        let seen = match input {
+            Input::Connection { state, .. } => format!("{state:?}"),
+            Input::Command(c) => {
+                if c == "read" {
+                    let op = Op::GetData {
+                        path: "/".into(),
+                        watch: false,
+                    };
+                    self.queue.push((Token(self.inputs.len() as u64), op));
+                }
+                c.to_owned()
+            }
+            Input::OpDone { token, .. } => format!("reply {}", token.0),
+            other => format!("{other:?}"),
+        };
+        self.inputs.push(seen);
+    }
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.queue.pop()
+    }
+    fn poll_event(&mut self) -> Option<String> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+#[test]
+fn commands_sent_before_the_first_state_are_fed_after_it_in_order() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        let driven = spawn_machine(&c, Recorder::default());
+        // The driver task has not run yet: these wait for it.
+        driven.command("a").unwrap();
+        driven.command("b").unwrap();
+        until(|| driven.inspect(|m| m.inputs.len() >= 3)).await;
+        assert_eq!(
+            driven.inspect(|m| m.inputs.clone()),
+            ["Connected", "a", "b"]
+        );
+    });
+}
+
+#[test]
+fn a_live_command_submits_its_ops_before_it_returns() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        let driven = spawn_machine(&c, Recorder::default());
+        until(|| driven.inspect(|m| !m.inputs.is_empty())).await;
+        let before = fake.log().len();
+        driven.command("read").unwrap();
+        // No yield in between: the op is already with the transport.
+        assert_eq!(
+            fake.log()[before..],
+            [Op::GetData {
+                path: "/".into(),
+                watch: false
+            }]
+        );
+        until(|| driven.inspect(|m| m.inputs.len() >= 3)).await;
+        assert_eq!(
+            driven.inspect(|m| m.inputs.clone()),
+            ["Connected", "read", "reply 1"],
+            "the driver collects the reply"
+        );
+    });
+}
