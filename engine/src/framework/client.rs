@@ -36,6 +36,8 @@ struct Inner {
     shared: Arc<Mutex<Shared>>,
     rng_streams: AtomicU64,
     namespace_ready: AtomicBool,
+    /// False once the server answered a `multiRead` with `Unimplemented` (before 3.6).
+    multi_read: AtomicBool,
     close_tx: Mutex<Option<oneshot::Sender<()>>>,
 }
 
@@ -112,6 +114,7 @@ impl ClientBuilder {
                 shared,
                 rng_streams: AtomicU64::new(RNG_STREAM_BASE),
                 namespace_ready: AtomicBool::new(false),
+                multi_read: AtomicBool::new(true),
                 close_tx: Mutex::new(Some(close_tx)),
             }),
         })
@@ -167,6 +170,17 @@ impl Client {
     /// The transport's clock.
     pub fn now(&self) -> Instant {
         self.inner.coordinator.now()
+    }
+
+    /// False once the server has refused a `multiRead` (ZooKeeper before 3.6): batched reads
+    /// then go one by one.
+    pub(crate) fn multi_read_works(&self) -> bool {
+        self.inner.multi_read.load(Ordering::Relaxed)
+    }
+
+    /// Records that the server has no `multiRead`.
+    pub(crate) fn multi_read_refused(&self) {
+        self.inner.multi_read.store(false, Ordering::Relaxed);
     }
 
     /// The transport.

@@ -3,6 +3,7 @@
 
 mod fake;
 
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,9 +16,11 @@ use futures::task::{LocalSpawnExt, SpawnExt};
 use futures::StreamExt;
 
 use self::fake::Fake;
-use crate::framework::{spawn_machine, wait_for, Client, ConnectionState, RetryPolicy};
+use crate::framework::{
+    spawn_machine, wait_for, Client, ConnectionState, RetryPolicy, MULTI_READ_BATCH,
+};
 use crate::machine::{Input, Machine, Token};
-use crate::op::{MultiResult, Op, OpResult, Watch};
+use crate::op::{MultiResult, Op, OpResult, ReadOp, Watch};
 use crate::time::Instant;
 use crate::types::{Acl, CreateMode, EventType, SessionState};
 use crate::Error;
@@ -588,5 +591,166 @@ fn a_live_command_submits_its_ops_before_it_returns() {
             ["Connected", "read", "reply 1"],
             "the driver collects the reply"
         );
+    });
+}
+
+/// Sends `ops` on connecting and again on the command "again"; records each reply.
+#[derive(Debug, Default)]
+struct Batch {
+    ops: Vec<Op>,
+    queue: VecDeque<(Token, Op)>,
+    sent: u64,
+    replies: BTreeMap<u64, Result<OpResult, Error>>,
+}
+
+impl Batch {
+    fn new(ops: Vec<Op>) -> Batch {
+        Batch {
+            ops,
+            ..Batch::default()
+        }
+    }
+
+    fn send_all(&mut self) {
+        for op in self.ops.clone() {
+            self.sent += 1;
+            self.queue.push_back((Token(self.sent), op));
+        }
+    }
+}
+
+impl Machine for Batch {
+    type Command = &'static str;
+    type Event = ();
+
+    fn handle(&mut self, _now: Instant, input: Input<&'static str>) {
+        match input {
+            Input::Connection { .. } if self.sent == 0 => self.send_all(),
+            Input::Command("again") => self.send_all(),
+            Input::OpDone { token, result } => {
+                self.replies.insert(token.0, result);
+            }
+            _ => {}
+        }
+    }
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.queue.pop_front()
+    }
+    fn poll_event(&mut self) -> Option<()> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+fn get(path: &str, watch: bool) -> Op {
+    let path = path.to_owned();
+    Op::GetData { path, watch }
+}
+
+fn batched(paths: &[&str]) -> Op {
+    let read = |p: &&str| ReadOp::GetData {
+        path: (*p).to_owned(),
+    };
+    Op::MultiRead(paths.iter().map(read).collect())
+}
+
+/// Runs `ops` through a [`Batch`] machine until every reply is in; returns the driver.
+async fn sent(c: &Client, ops: Vec<Op>) -> crate::framework::Driven<Batch> {
+    let n = ops.len();
+    let driven = spawn_machine(c, Batch::new(ops));
+    until(|| driven.inspect(|m| m.replies.len() == n)).await;
+    driven
+}
+
+#[test]
+fn unwatched_reads_polled_together_leave_as_one_multi_read() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().data("a").at("/a").await.unwrap();
+        c.create().at("/c").await.unwrap();
+        let before = fake.log().len();
+        let list = Op::GetChildren {
+            path: "/".into(),
+            watch: true,
+        };
+        let ops = vec![
+            get("/a", false),
+            list.clone(),
+            get("/missing", false),
+            get("/c", true),
+        ];
+        let driven = sent(&c, ops).await;
+        assert_eq!(
+            fake.log()[before..],
+            [batched(&["/a", "/missing"]), list, get("/c", true)],
+            "in the place of the first read; listings and watched reads on their own, in order"
+        );
+        let replies = driven.inspect(|m| m.replies.clone());
+        assert!(matches!(&replies[&1], Ok(OpResult::Data { data, .. }) if data == b"a"));
+        assert!(matches!(replies[&2], Ok(OpResult::Children { .. })));
+        assert_eq!(replies[&3], Err(Error::NoNode), "each read its own result");
+        assert!(matches!(replies[&4], Ok(OpResult::Data { .. })));
+    });
+}
+
+#[test]
+fn a_failed_batch_fails_each_read_and_a_lone_read_is_not_batched() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        fake.fault(false, Error::ConnectionLoss);
+        let driven = sent(&c, vec![get("/", false), get("/", false)]).await;
+        let replies: Vec<_> = driven.inspect(|m| m.replies.values().cloned().collect());
+        assert_eq!(
+            replies,
+            [Err(Error::ConnectionLoss), Err(Error::ConnectionLoss)]
+        );
+        let before = fake.log().len();
+        sent(&c, vec![get("/", false)]).await;
+        assert_eq!(fake.log()[before..], [get("/", false)]);
+    });
+}
+
+#[test]
+fn a_server_without_multi_read_gets_the_reads_one_by_one_from_then_on() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        fake.fault(false, Error::Unimplemented);
+        let before = fake.log().len();
+        let driven = sent(&c, vec![get("/", false), get("/x", false)]).await;
+        assert_eq!(
+            fake.log()[before..],
+            [batched(&["/", "/x"]), get("/", false), get("/x", false)]
+        );
+        let replies = driven.inspect(|m| m.replies.clone());
+        assert!(matches!(replies[&1], Ok(OpResult::Data { .. })));
+        assert_eq!(replies[&2], Err(Error::NoNode));
+        let before = fake.log().len();
+        driven.command("again").unwrap();
+        until(|| driven.inspect(|m| m.replies.len() == 4)).await;
+        assert_eq!(
+            fake.log()[before..],
+            [get("/", false), get("/x", false)],
+            "the client batches no more"
+        );
+    });
+}
+
+#[test]
+fn read_batches_are_bounded() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        let before = fake.log().len();
+        let ops = vec![get("/", false); MULTI_READ_BATCH + 3];
+        sent(&c, ops).await;
+        let sizes: Vec<usize> = fake.log()[before..]
+            .iter()
+            .map(|op| match op {
+                Op::MultiRead(reads) => reads.len(),
+                _ => 1,
+            })
+            .collect();
+        assert_eq!(sizes, [MULTI_READ_BATCH, 3]);
     });
 }

@@ -25,6 +25,7 @@
 //! let leader = wait_for(&driven, |m| m.is_leader().then_some(())).await?;
 //! ```
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -35,9 +36,9 @@ use futures::future::{self, BoxFuture, Shared};
 use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::{FutureExt, Stream, StreamExt};
 
-use crate::framework::Client;
+use crate::framework::{Client, MULTI_READ_BATCH};
 use crate::machine::{Input, Machine, Token};
-use crate::op::{Reply, Watch};
+use crate::op::{Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 use crate::time::Instant;
 use crate::types::WatchedEvent;
 use crate::Error;
@@ -143,8 +144,14 @@ impl<M: Machine> Driven<M> {
     }
 }
 
-/// Submits the machine's ops in poll order and broadcasts its events: what follows every
-/// `handle`. Returns the ops' reply futures.
+/// Submits the machine's ops and broadcasts its events: what follows every `handle`. Returns
+/// the ops' reply futures.
+///
+/// Ops leave in poll order, except that unwatched `getData` reads polled together leave as
+/// `multiRead` requests of up to [`MULTI_READ_BATCH`] reads (ZooKeeper 3.6+), in the place of
+/// the first: a large load costs a few requests, not one per node, and each read still gets
+/// its own reply under its own token. (None of these ops has been sent, so moving a read ahead
+/// changes no result a machine may rely on.)
 fn emit<M: Machine>(
     client: &Client,
     machine: &mut M,
@@ -153,9 +160,17 @@ fn emit<M: Machine>(
 where
     M::Event: Clone,
 {
+    let mut ops: VecDeque<(Token, Op)> = std::iter::from_fn(|| machine.poll_op()).collect();
     let mut replies = Vec::new();
-    while let Some((token, op)) = machine.poll_op() {
-        replies.push(client.submit(op).map(move |r| (token, r)).boxed());
+    while let Some((token, op)) = ops.pop_front() {
+        let batch = client.multi_read_works()
+            && plain_read(&op)
+            && ops.iter().any(|(_, op)| plain_read(op));
+        if batch {
+            replies.push(read_batch(client, (token, op), &mut ops));
+        } else {
+            replies.push(client.submit(op).map(move |r| vec![(token, r)]).boxed());
+        }
     }
     let mut subs = subscribers.lock().expect("subscribers poisoned");
     while let Some(event) = machine.poll_event() {
@@ -163,6 +178,71 @@ where
             .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
     }
     replies
+}
+
+fn plain_read(op: &Op) -> bool {
+    matches!(op, Op::GetData { watch: false, .. })
+}
+
+/// Sends `first` and the next plain reads of `ops` (up to a batch) as one `multiRead`; its
+/// reply is split into one per read. A server without `multiRead` gets the reads again one by
+/// one, and the client batches no more.
+fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op)>) -> ReplyFuture {
+    let mut reads = vec![first];
+    // Ops passed over keep their order at the front; the scan stops at a full batch, so a
+    // large load costs one batch's work per batch, not the whole queue's.
+    let mut passed = Vec::new();
+    while reads.len() < MULTI_READ_BATCH {
+        let Some(next) = ops.pop_front() else { break };
+        if plain_read(&next.1) {
+            reads.push(next);
+        } else {
+            passed.push(next);
+        }
+    }
+    for op in passed.into_iter().rev() {
+        ops.push_front(op);
+    }
+    let batch = reads
+        .iter()
+        .map(|(_, op)| ReadOp::GetData {
+            path: op.path().expect("getData has a path").to_owned(),
+        })
+        .collect();
+    let reply = client.submit(Op::MultiRead(batch));
+    let client = client.clone();
+    async move {
+        let results = match reply.await {
+            Ok(Reply {
+                result: OpResult::MultiRead(results),
+                ..
+            }) if results.len() == reads.len() => results,
+            Err(Error::Unimplemented) => {
+                client.multi_read_refused();
+                let each = reads
+                    .into_iter()
+                    .map(|(token, op)| client.submit(op).map(move |r| (token, r)));
+                return future::join_all(each).await;
+            }
+            other => {
+                let error = other.err().unwrap_or(Error::MarshallingError);
+                let each = reads
+                    .into_iter()
+                    .map(|(token, _)| (token, Err(error.clone())));
+                return each.collect();
+            }
+        };
+        let each = reads.into_iter().zip(results);
+        each.map(|((token, _), result)| {
+            let data = result.and_then(|r| match r {
+                ReadResult::Data { data, stat } => Ok(Reply::plain(OpResult::Data { data, stat })),
+                ReadResult::Children { .. } => Err(Error::MarshallingError),
+            });
+            (token, data)
+        })
+        .collect()
+    }
+    .boxed()
 }
 
 /// Waits until `f` returns `Some` for the machine's state (checked now and after every
@@ -206,6 +286,7 @@ where
         core: core.clone(),
         subscribers: subscribers.clone(),
         replies: FuturesUnordered::new(),
+        ready: VecDeque::new(),
         watches: SelectAll::new(),
         timer: None,
     };
@@ -226,13 +307,16 @@ where
     }
 }
 
-type ReplyFuture = BoxFuture<'static, (Token, Result<Reply, Error>)>;
+/// The replies behind one request: one, or one per read of a `multiRead` batch.
+type ReplyFuture = BoxFuture<'static, Vec<(Token, Result<Reply, Error>)>>;
 
 struct Driver<M: Machine> {
     client: Client,
     core: Arc<Mutex<Core<M>>>,
     subscribers: Arc<Mutex<Subscribers<M::Event>>>,
     replies: FuturesUnordered<ReplyFuture>,
+    /// Replies in, not fed yet (the rest of a split `multiRead`).
+    ready: VecDeque<(Token, Result<Reply, Error>)>,
     watches: SelectAll<BoxStream<'static, (Token, WatchedEvent)>>,
     timer: Option<(Instant, BoxFuture<'static, ()>)>,
 }
@@ -317,6 +401,7 @@ where
     ) -> Wake<M::Command> {
         let client = &self.client;
         let replies = &mut self.replies;
+        let ready = &mut self.ready;
         let watches = &mut self.watches;
         let timer = &mut self.timer;
         future::poll_fn(|cx| {
@@ -358,7 +443,12 @@ where
             if let Poll::Ready(Some((token, event))) = watches.poll_next_unpin(cx) {
                 return Poll::Ready(Wake::Input(Input::Watch { token, event }));
             }
-            if let Poll::Ready(Some((token, reply))) = replies.poll_next_unpin(cx) {
+            if ready.is_empty() {
+                if let Poll::Ready(Some(batch)) = replies.poll_next_unpin(cx) {
+                    ready.extend(batch);
+                }
+            }
+            if let Some((token, reply)) = ready.pop_front() {
                 let result = reply.map(|reply| {
                     match reply.watch {
                         Some(Watch::OneShot(fired)) => {

@@ -365,6 +365,9 @@ impl Client {
         &self,
         paths: &[String],
     ) -> Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error> {
+        if !self.multi_read_works() {
+            return Ok(self.get_data_each(paths).await);
+        }
         let batches = paths.chunks(MULTI_READ_BATCH).map(|chunk| {
             chunk
                 .iter()
@@ -379,7 +382,10 @@ impl Client {
                     ReadResult::Data { data, stat } => Ok((data, stat)),
                     _ => Err(unexpected()),
                 })),
-                Err(Error::Unimplemented) => return Ok(self.get_data_each(paths).await),
+                Err(Error::Unimplemented) => {
+                    self.multi_read_refused();
+                    return Ok(self.get_data_each(paths).await);
+                }
                 Err(e) => return Err(e),
             }
         }

@@ -10,7 +10,7 @@ use futures::future::{self, BoxFuture};
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 
-use crate::op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+use crate::op::{MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 use crate::time::Instant;
 use crate::types::{EventType, SessionState, Stat, WatchedEvent};
 use crate::{Coordinator, Error};
@@ -219,6 +219,21 @@ impl State {
                 }
                 Ok(OpResult::Multi(results))
             }
+            Op::MultiRead(reads) => Ok(OpResult::MultiRead(
+                reads
+                    .iter()
+                    .map(|read| match read {
+                        ReadOp::GetData { path } => {
+                            let (data, stat) = self.nodes.get(path).ok_or(Error::NoNode)?;
+                            Ok(ReadResult::Data {
+                                data: data.clone(),
+                                stat: *stat,
+                            })
+                        }
+                        other => panic!("the fake does not do {other:?}"),
+                    })
+                    .collect(),
+            )),
             Op::Sync { .. } => Ok(OpResult::Synced),
             Op::GetAcl { path } => {
                 let stat = self.nodes.get(path).ok_or(Error::NoNode)?.1;

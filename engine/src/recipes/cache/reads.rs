@@ -5,19 +5,13 @@
 //! A cache never retries a failed read in a loop: it parks the read here and sends it again
 //! only once the connection came back *after* the read was sent ([`Link::ready_after`]), so a
 //! down ensemble costs nothing and a reconnect costs one read per parked purpose.
-//!
-//! **Batching.** Unwatched `getData` reads queued together leave as `multiRead` requests of up
-//! to [`MULTI_READ_BATCH`] reads (ZooKeeper 3.6+): a large load or a refresh costs a few
-//! requests, not one per node. The machine still sees one token and one result per read
-//! ([`Reads::unbatch`]). A server without `multiRead` answers `Unimplemented` once; the reads
-//! are then queued again one by one and batching stays off.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::framework::link::Link;
-use crate::framework::{ConnectionState, MULTI_READ_BATCH};
+use crate::framework::ConnectionState;
 use crate::machine::{Token, Tokens};
-use crate::op::{Op, OpResult, ReadOp, ReadResult};
+use crate::op::Op;
 use crate::Error;
 
 /// What a (re)connection means for the watches a cache holds.
@@ -55,10 +49,6 @@ pub(crate) struct Reads<P> {
     pending: BTreeMap<Token, Sent<P>>,
     /// Failed reads waiting for a connection newer than their epoch.
     parked: Vec<(P, u64)>,
-    /// Whether unwatched reads may leave as `multiRead` (until the server refuses one).
-    batching: bool,
-    /// The reads behind each `multiRead` in flight, in order.
-    batches: BTreeMap<Token, Vec<(Token, Op)>>,
 }
 
 impl<P: Clone> Reads<P> {
@@ -70,8 +60,6 @@ impl<P: Clone> Reads<P> {
             ops: VecDeque::new(),
             pending: BTreeMap::new(),
             parked: Vec::new(),
-            batching: true,
-            batches: BTreeMap::new(),
         }
     }
 
@@ -88,48 +76,6 @@ impl<P: Clone> Reads<P> {
         );
         self.ops.push_back((token, op));
         token
-    }
-
-    /// The result of each read behind `token`: the result itself for a single read, one per
-    /// read for a `multiRead` batch. A server without `multiRead` gets the batch's reads
-    /// queued again one by one (and nothing is returned).
-    pub(crate) fn unbatch(
-        &mut self,
-        token: Token,
-        result: Result<OpResult, Error>,
-    ) -> Vec<(Token, Result<OpResult, Error>)> {
-        let Some(reads) = self.batches.remove(&token) else {
-            return vec![(token, result)];
-        };
-        match result {
-            Ok(OpResult::MultiRead(results)) if results.len() == reads.len() => reads
-                .into_iter()
-                .zip(results)
-                .map(|((token, _), r)| {
-                    let r = r.and_then(|r| match r {
-                        ReadResult::Data { data, stat } => Ok(OpResult::Data { data, stat }),
-                        _ => Err(Error::MarshallingError),
-                    });
-                    (token, r)
-                })
-                .collect(),
-            Err(Error::Unimplemented) => {
-                self.batching = false;
-                for op in reads.into_iter().rev() {
-                    self.ops.push_front(op);
-                }
-                Vec::new()
-            }
-            Ok(_) => Self::fail_all(reads, Error::MarshallingError),
-            Err(e) => Self::fail_all(reads, e),
-        }
-    }
-
-    fn fail_all(reads: Vec<(Token, Op)>, error: Error) -> Vec<(Token, Result<OpResult, Error>)> {
-        reads
-            .into_iter()
-            .map(|(token, _)| (token, Err(error.clone())))
-            .collect()
     }
 
     /// The read sent under `token`, once its result is in (`None` for a token not ours).
@@ -204,41 +150,9 @@ impl<P: Clone> Reads<P> {
         self.link.is_connected() && self.session.is_some()
     }
 
-    /// The next op to send: when it is an unwatched `getData` and others are queued, every
-    /// queued one (up to a batch) leaves with it as one `multiRead`. (Nothing queued has been
-    /// sent, so moving reads ahead of one another changes no result.)
+    /// The next op to send.
     pub(crate) fn poll_op(&mut self) -> Option<(Token, Op)> {
-        let first = self.ops.pop_front()?;
-        let batchable = |op: &Op| matches!(op, Op::GetData { watch: false, .. });
-        if !self.batching || !batchable(&first.1) || !self.ops.iter().any(|(_, op)| batchable(op)) {
-            return Some(first);
-        }
-        let mut batch = vec![first];
-        // Ops passed over keep their order at the front; the scan stops at a full batch, so a
-        // large load costs one batch's work per call, not the whole queue's.
-        let mut passed = Vec::new();
-        while batch.len() < MULTI_READ_BATCH {
-            let Some((token, op)) = self.ops.pop_front() else {
-                break;
-            };
-            if batchable(&op) {
-                batch.push((token, op));
-            } else {
-                passed.push((token, op));
-            }
-        }
-        for op in passed.into_iter().rev() {
-            self.ops.push_front(op);
-        }
-        let reads = batch
-            .iter()
-            .map(|(_, op)| ReadOp::GetData {
-                path: op.path().expect("getData has a path").to_owned(),
-            })
-            .collect();
-        let token = self.tokens.next();
-        self.batches.insert(token, batch);
-        Some((token, Op::MultiRead(reads)))
+        self.ops.pop_front()
     }
 
     /// Drops every queued op (on close).
@@ -250,125 +164,4 @@ impl<P: Clone> Reads<P> {
 /// The error of a failed read; a result of the wrong kind counts as a marshalling error.
 pub(crate) fn unexpected(result: Result<crate::op::OpResult, Error>) -> Error {
     result.err().unwrap_or(Error::MarshallingError)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::types::Stat;
-
-    fn get(path: &str, watch: bool) -> Op {
-        Op::GetData {
-            path: path.into(),
-            watch,
-        }
-    }
-
-    fn drain(reads: &mut Reads<&'static str>) -> Vec<(Token, Op)> {
-        std::iter::from_fn(|| reads.poll_op()).collect()
-    }
-
-    #[test]
-    fn unwatched_reads_leave_as_one_multi_read_and_come_back_one_by_one() {
-        let mut reads = Reads::new();
-        let a = reads.send(get("/a", false), "a");
-        let list = reads.send(
-            Op::GetChildren {
-                path: "/".into(),
-                watch: true,
-            },
-            "list",
-        );
-        let b = reads.send(get("/b", false), "b");
-        let watched = reads.send(get("/c", true), "c");
-        let out = drain(&mut reads);
-        let batch = Op::MultiRead(vec![
-            ReadOp::GetData { path: "/a".into() },
-            ReadOp::GetData { path: "/b".into() },
-        ]);
-        assert_eq!(out[0].1, batch);
-        assert_eq!(
-            out[1..].iter().map(|(t, _)| *t).collect::<Vec<_>>(),
-            vec![list, watched],
-            "watched reads and listings leave on their own, in order"
-        );
-        let stat = Stat::default();
-        let answer = OpResult::MultiRead(vec![
-            Ok(ReadResult::Data {
-                data: b"a".to_vec(),
-                stat,
-            }),
-            Err(Error::NoNode),
-        ]);
-        assert_eq!(
-            reads.unbatch(out[0].0, Ok(answer)),
-            vec![
-                (
-                    a,
-                    Ok(OpResult::Data {
-                        data: b"a".to_vec(),
-                        stat
-                    })
-                ),
-                (b, Err(Error::NoNode)),
-            ]
-        );
-        assert_eq!(reads.complete(a).map(|s| s.purpose), Some("a"));
-    }
-
-    #[test]
-    fn a_failed_batch_fails_each_read_and_a_lone_read_is_not_batched() {
-        let mut reads = Reads::new();
-        let a = reads.send(get("/a", false), "a");
-        let b = reads.send(get("/b", false), "b");
-        let out = drain(&mut reads);
-        assert_eq!(out.len(), 1);
-        assert_eq!(
-            reads.unbatch(out[0].0, Err(Error::ConnectionLoss)),
-            vec![
-                (a, Err(Error::ConnectionLoss)),
-                (b, Err(Error::ConnectionLoss))
-            ]
-        );
-        let c = reads.send(get("/c", false), "c");
-        assert_eq!(drain(&mut reads), vec![(c, get("/c", false))]);
-    }
-
-    #[test]
-    fn a_server_without_multi_read_gets_the_reads_one_by_one() {
-        let mut reads = Reads::new();
-        let a = reads.send(get("/a", false), "a");
-        let b = reads.send(get("/b", false), "b");
-        let out = drain(&mut reads);
-        assert!(reads
-            .unbatch(out[0].0, Err(Error::Unimplemented))
-            .is_empty());
-        assert_eq!(
-            drain(&mut reads),
-            vec![(a, get("/a", false)), (b, get("/b", false))]
-        );
-        let c = reads.send(get("/c", false), "c");
-        let d = reads.send(get("/d", false), "d");
-        assert_eq!(
-            drain(&mut reads),
-            vec![(c, get("/c", false)), (d, get("/d", false))],
-            "batching stays off"
-        );
-    }
-
-    #[test]
-    fn batches_are_bounded() {
-        let mut reads = Reads::new();
-        for i in 0..MULTI_READ_BATCH + 3 {
-            reads.send(get(&format!("/n{i}"), false), "n");
-        }
-        let sizes: Vec<usize> = drain(&mut reads)
-            .iter()
-            .map(|(_, op)| match op {
-                Op::MultiRead(r) => r.len(),
-                _ => 1,
-            })
-            .collect();
-        assert_eq!(sizes, vec![MULTI_READ_BATCH, 3]);
-    }
 }

@@ -15,7 +15,9 @@
 //! current session: a node left by an expired session (still listed by a lagging follower
 //! that has not applied the close) never makes us leader (CURATOR-696). A vanished parent
 //! resets the latch (CURATOR-724). SUSPENDED ends leadership under the standard error policy;
-//! RECONNECTED re-reads the children and checks again.
+//! RECONNECTED re-reads the children and checks again. The predecessor's deletion is always
+//! followed by a new listing, never taken as leadership on its own: an event proves nothing
+//! about our own session, whose requests may no longer reach the ensemble (see the lock core).
 
 use std::collections::VecDeque;
 
@@ -29,7 +31,6 @@ use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::order::{position, sorted, Position};
 use crate::rng::Rng;
 use crate::time::Instant;
-use crate::types::EventType;
 use crate::{path, Error};
 
 /// Curator's latch node name.
@@ -77,13 +78,11 @@ enum State {
         pending: Option<Token>,
         epoch: u64,
     },
-    /// Watching the predecessor (a getData watch sent at `epoch`); `next_leads`: it was
-    /// first, so its deletion makes us first (later nodes sort after us).
+    /// Watching the predecessor (a getData watch sent at `epoch`).
     Watching {
         node: Created,
         pending: Token,
         epoch: u64,
-        next_leads: bool,
     },
     /// Leading; `pending` watches our own node (so that its deletion is noticed).
     Leading {
@@ -295,14 +294,12 @@ impl LatchMachine {
             Position::Holds | Position::Missing => self.reset_from(node),
             Position::Waits { predecessor } => {
                 self.set_leader(None);
-                let next_leads = children.first() == Some(&predecessor);
                 let epoch = self.link.epoch();
                 let pending = self.watch(path::join(&self.dir, &predecessor));
                 self.state = State::Watching {
                     node,
                     pending,
                     epoch,
-                    next_leads,
                 };
             }
         }
@@ -398,24 +395,17 @@ impl LatchMachine {
         }
     }
 
-    fn on_watch(&mut self, token: Token, kind: EventType) {
-        let (node, next_leads) = match &self.state {
-            State::Watching {
-                node,
-                pending,
-                next_leads,
-                ..
-            } if *pending == token => (node.clone(), *next_leads),
-            State::Leading { node, pending, .. } if *pending == token => (node.clone(), false),
+    /// The predecessor (or, leading, our own node) was deleted or changed: list again.
+    fn on_watch(&mut self, token: Token) {
+        let node = match &self.state {
+            State::Watching { node, pending, .. } | State::Leading { node, pending, .. }
+                if *pending == token =>
+            {
+                node.clone()
+            }
             _ => return,
         };
-        // The first node went and ours (of this session) was right behind it: no listing.
-        let ours = node.stat.ephemeral_owner == self.link.session_id();
-        if next_leads && ours && kind == EventType::NodeDeleted && self.link.is_connected() {
-            self.lead(node);
-        } else {
-            self.check(node);
-        }
+        self.check(node);
     }
 
     fn on_connection(&mut self, now: Instant, state: ConnectionState, session_id: i64) {
@@ -472,7 +462,7 @@ impl Machine for LatchMachine {
     fn handle(&mut self, now: Instant, input: Input<LatchCommand>) {
         match input {
             Input::OpDone { token, result } => self.on_op_done(now, token, result),
-            Input::Watch { token, event } => self.on_watch(token, event.kind),
+            Input::Watch { token, .. } => self.on_watch(token),
             Input::Connection { state, session_id } => self.on_connection(now, state, session_id),
             Input::Timeout => {}
             Input::Command(LatchCommand::Close(mode)) => self.close(mode),

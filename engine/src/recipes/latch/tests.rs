@@ -209,7 +209,7 @@ fn close_notifies_when_asked_and_deletes_the_node() {
 }
 
 #[test]
-fn second_in_line_leads_on_the_first_nodes_deletion_without_listing() {
+fn second_in_line_lists_again_before_it_leads() {
     let (mut m, out) = latch();
     let (node, out) = enrolled(&mut m, &out, 4, SESSION, &["latch-0000000001"]);
     let wt = out.ops[0].0;
@@ -223,14 +223,10 @@ fn second_in_line_leads_on_the_first_nodes_deletion_without_listing() {
             },
         },
     );
+    assert!(out.events.is_empty(), "an event alone grants nothing");
+    let [(lt, Op::GetChildren { .. })] = out.ops.as_slice() else {
+        panic!("one new listing: {:?}", out.ops)
+    };
+    let out = feed(&mut m, done(*lt, Ok(children(&[path::name(&node)]))));
     assert_eq!(out.events, vec![LatchEvent::IsLeader { token: 104 }]);
-    // Only the watch on our own node goes out.
-    assert_eq!(out.ops.len(), 1);
-    assert_eq!(
-        out.ops[0].1,
-        Op::GetData {
-            path: node,
-            watch: true
-        }
-    );
 }

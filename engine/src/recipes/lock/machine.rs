@@ -16,8 +16,11 @@
 //! Giving a node up never blocks the machine: its guaranteed delete (or, for a create still
 //! in flight, the create and then the delete) runs in the background while the machine is
 //! already idle, so a release followed by an acquire sends delete, create and listing in one
-//! batch — ZooKeeper applies them in that order. A waiter whose predecessor was first needs no
-//! new listing when that predecessor is deleted: nodes created later sort after it.
+//! batch — ZooKeeper applies them in that order. A waiter whose predecessor is deleted lists
+//! again before it holds, even when that predecessor was first: a watch event alone proves
+//! nothing about our own session (a client whose requests no longer reach the server still
+//! receives events, and counts them as contact, while the ensemble expires its session and
+//! the next waiter takes over); the listing's round trip does.
 //!
 //! The create and the `getChildren` of the lock directory go out together: ZooKeeper applies
 //! one session's requests in order, so the listing already contains our node. A connection
@@ -35,7 +38,6 @@ use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::order::{position, sorted, Position};
 use crate::rng::Rng;
 use crate::time::Instant;
-use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
 /// A granted lease: the lock node and its fencing token.
@@ -100,13 +102,11 @@ enum State {
         pending: Option<Token>,
         epoch: u64,
     },
-    /// Waiting for the predecessor; `pending` is the getData watch op, sent at `epoch`;
-    /// `next_holds`: its deletion makes us a holder (it was first).
+    /// Waiting for the predecessor; `pending` is the getData watch op, sent at `epoch`.
     Watching {
         lease: Lease,
         pending: Token,
         epoch: u64,
-        next_holds: bool,
     },
     Held {
         lease: Lease,
@@ -347,7 +347,6 @@ impl LockMachine {
                 match position(&children, path::name(&lease.node), self.max_leases) {
                     Position::Holds => self.grant(lease),
                     Position::Waits { predecessor } => {
-                        let next_holds = children.first() == Some(&predecessor);
                         let epoch = self.link.epoch();
                         let pending = self.send(Op::GetData {
                             path: path::join(&self.dir, &predecessor),
@@ -357,7 +356,6 @@ impl LockMachine {
                             lease,
                             pending,
                             epoch,
-                            next_holds,
                         };
                     }
                     // Our node is gone (deleted by someone, or the session died): start over.
@@ -503,25 +501,15 @@ impl LockMachine {
         self.events.push_back(LockEvent::Lost);
     }
 
-    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
-        let State::Watching {
-            lease,
-            pending,
-            next_holds,
-            ..
-        } = &self.state
-        else {
+    /// The predecessor was deleted (or changed): list again.
+    fn on_watch(&mut self, token: Token) {
+        let State::Watching { lease, pending, .. } = &self.state else {
             return;
         };
         if *pending != token {
             return;
         }
-        let lease = lease.clone();
-        if *next_holds && event.kind == EventType::NodeDeleted {
-            self.grant(lease);
-        } else {
-            self.check(lease);
-        }
+        self.check(lease.clone());
     }
 
     fn grant(&mut self, lease: Lease) {
@@ -599,7 +587,7 @@ impl Machine for LockMachine {
     fn handle(&mut self, now: Instant, input: Input<LockCommand>) {
         match input {
             Input::OpDone { token, result } => self.on_op_done(now, token, result),
-            Input::Watch { token, event } => self.on_watch(token, event),
+            Input::Watch { token, .. } => self.on_watch(token),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Timeout => self.on_timeout(now),
             Input::Command(c) => self.on_command(now, c),

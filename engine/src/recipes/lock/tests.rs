@@ -271,8 +271,12 @@ fn a_timed_out_handle_can_acquire_again_at_once() {
     );
 }
 
+/// Regression (mutex swarm, seed 769): a waiter right behind the first node took the lock on
+/// that node's NodeDeleted alone. Its own requests no longer reached the ensemble (a one-way
+/// partition) while events still came in, relayed late by a lagging follower; the ensemble
+/// expired its session and granted the next waiter while it still believed it held the lock.
 #[test]
-fn a_waiter_behind_the_first_node_holds_when_it_is_deleted_without_listing() {
+fn a_waiter_behind_the_first_node_lists_again_before_it_holds() {
     let mut m = mutex();
     let (node, out) = enrolled(&mut m, 2, 20, &["lock-0000000001"]);
     let wt = out.ops[0].0;
@@ -286,10 +290,15 @@ fn a_waiter_behind_the_first_node_holds_when_it_is_deleted_without_listing() {
             },
         },
     );
-    assert!(out.ops.is_empty(), "no new listing: {:?}", out.ops);
+    assert!(out.events.is_empty(), "an event alone grants nothing");
+    let [(lt, Op::GetChildren { .. })] = out.ops.as_slice() else {
+        panic!("one new listing: {:?}", out.ops)
+    };
+    let out = feed(&mut m, done(*lt, Ok(children(&[path::name(&node)]))));
     assert_eq!(
         out.events,
-        vec![LockEvent::Acquired(Lease { node, token: 20 })]
+        vec![LockEvent::Acquired(Lease { node, token: 20 })],
+        "the listing's round trip does"
     );
 }
 

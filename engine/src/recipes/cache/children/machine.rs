@@ -470,11 +470,7 @@ impl Machine for ChildrenMachine {
 
     fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
         match input {
-            Input::OpDone { token, result } => {
-                for (token, result) in self.reads.unbatch(token, result) {
-                    self.on_op_done(token, result);
-                }
-            }
+            Input::OpDone { token, result } => self.on_op_done(token, result),
             Input::Watch { token, event } => self.on_watch(token, event),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Timeout => {}

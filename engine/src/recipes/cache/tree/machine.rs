@@ -15,7 +15,7 @@
 //!        replay a persistent watch's missed events, so persistent mode refreshes: a listing
 //!        per listed node (its stat shows data changes, read only where czxid or mzxid
 //!        changed) and the leaves' data in multiRead batches
-//!  reads: unwatched getData queued together leave as multiRead batches (see `reads`)
+//!  reads: unwatched getData polled together leave as multiRead batches (the driver's doing)
 //!  new session: every watch is gone ──► add the watch again and refresh (persistent), or
 //!        read everything with new watches (one-shot)
 //!
@@ -349,8 +349,8 @@ impl TreeMachine {
             self.list(p);
             self.nodes.get_mut(p).expect("listed").check = true;
         } else if self.options.cache_data {
-            // Leaves' data reads leave together as multiRead batches: a few requests for the
-            // lot, where a stat check each would be one request per node.
+            // Leaves' data reads leave together (the driver sends them as multiRead batches):
+            // a few requests for the lot, where a stat check each would be one per node.
             self.read_data(p);
         } else {
             let path = p.to_owned();
@@ -845,11 +845,7 @@ impl Machine for TreeMachine {
 
     fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
         match input {
-            Input::OpDone { token, result } => {
-                for (token, result) in self.reads.unbatch(token, result) {
-                    self.on_op_done(token, result);
-                }
-            }
+            Input::OpDone { token, result } => self.on_op_done(token, result),
             Input::Watch { token, event } => self.on_watch(token, event),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Timeout => {}

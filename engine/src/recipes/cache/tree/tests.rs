@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use super::machine::*;
 use super::{Selector, TreeOptions};
 use crate::machine::{Input, Machine, Token};
-use crate::op::{Op, OpResult, ReadOp, ReadResult};
+use crate::op::{Op, OpResult};
 use crate::recipes::cache::testing::*;
 use crate::recipes::cache::{CacheCommand, ChildData};
 use crate::recipes::testing::*;
@@ -52,15 +52,6 @@ impl Tree {
                 };
                 Ok(OpResult::Children { children, stat: *s })
             }
-            Op::MultiRead(reads) => Ok(OpResult::MultiRead(
-                reads
-                    .iter()
-                    .map(|r| match self.answer(&read(r.path(), false))? {
-                        OpResult::Data { data, stat } => Ok(ReadResult::Data { data, stat }),
-                        other => panic!("unexpected result {other:?}"),
-                    })
-                    .collect(),
-            )),
             other => panic!("unexpected op {other:?}"),
         }
     }
@@ -98,15 +89,6 @@ fn read(p: &str, watch: bool) -> Op {
         path: p.into(),
         watch,
     }
-}
-
-fn multi_read(paths: &[&str]) -> Op {
-    Op::MultiRead(
-        paths
-            .iter()
-            .map(|p| ReadOp::GetData { path: (*p).into() })
-            .collect(),
-    )
 }
 
 fn sample() -> Tree {
@@ -150,11 +132,12 @@ fn the_watch_and_the_load_are_pipelined_level_by_level() {
     assert_eq!(
         ops(&level.ops),
         vec![
-            multi_read(&["/svc/a", "/svc/b"]),
+            read("/svc/a", false),
             get_children("/svc/a", false),
+            read("/svc/b", false),
             get_children("/svc/b", false),
         ],
-        "a whole level at once, its data in one multiRead"
+        "a whole level at once (the driver sends its data reads as one multiRead)"
     );
     let events = settle(&mut m, &tree, level.ops);
     assert_eq!(
@@ -468,7 +451,12 @@ fn a_refresh_lists_and_rereads_leaves_in_one_batch_reporting_only_changes() {
     let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
     assert_eq!(
         ops(&out.ops),
-        vec![get_children(ROOT, false), multi_read(&["/svc/a", "/svc/b"])]
+        vec![
+            get_children(ROOT, false),
+            read("/svc/a", false),
+            read("/svc/b", false)
+        ],
+        "one drain: the driver sends the leaves' reads as one multiRead"
     );
     let mut reads = Vec::new();
     let mut events = Vec::new();
