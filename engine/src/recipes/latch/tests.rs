@@ -111,7 +111,7 @@ fn waits_on_predecessor_then_rechecks_when_it_goes() {
             },
         },
     );
-    // Not right behind the first node: list again.
+    // The predecessor went: list again.
     assert!(matches!(out.ops[0].1, Op::GetChildren { .. }));
     let out = feed(
         &mut m,
