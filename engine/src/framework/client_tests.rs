@@ -754,3 +754,26 @@ fn read_batches_are_bounded() {
         assert_eq!(sizes, [MULTI_READ_BATCH, 3]);
     });
 }
+
+#[test]
+fn commands_are_fed_while_no_connection_state_is_known() {
+    run(|fake| async move {
+        fake.session(SessionState::Disconnected);
+        let c = client(&fake, "");
+        let driven = spawn_machine(&c, Recorder::default());
+        driven.command("a").unwrap();
+        until(|| driven.inspect(|m| !m.inputs.is_empty())).await;
+        assert_eq!(
+            driven.inspect(|m| m.inputs.clone()),
+            ["a"],
+            "a timeout must not wait for a connection"
+        );
+        fake.connect();
+        until(|| driven.inspect(|m| m.inputs.len() >= 2)).await;
+        driven.command("b").unwrap();
+        assert_eq!(
+            driven.inspect(|m| m.inputs.clone()),
+            ["a", "Connected", "b"]
+        );
+    });
+}

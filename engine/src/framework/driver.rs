@@ -55,8 +55,8 @@ pub struct Driven<M: Machine> {
 /// The machine, and whether commands run in the caller's task yet.
 struct Core<M> {
     machine: M,
-    /// Set once the driver has fed the first connection state: until then commands queue up
-    /// for the driver, so that a machine learns its connection before its first command.
+    /// Set once the driver has fed the first connection state. Until then commands go through
+    /// the driver, which feeds a known state before them (and commands alone if none comes).
     live: bool,
 }
 
@@ -348,16 +348,16 @@ where
         };
         while running {
             let wake = self.next(&mut states, &mut kicks, live).await;
+            let connection = matches!(wake, Wake::Input(Input::Connection { .. }));
             let mut core = core.lock().expect("machine poisoned");
             running = match wake {
                 Wake::Input(input) => self.feed(&mut core.machine, input),
                 Wake::Settle => self.after(&core.machine, Vec::new()),
                 Wake::Stop => break,
             };
-            if !live {
-                // The first state is in (it always comes first): commands queued meanwhile go
-                // in now, in order; from here on commands run in their callers' tasks (the
-                // lock keeps the order).
+            if connection && !live {
+                // The first state is in: commands queued meanwhile go in now, in order; from
+                // here on commands run in their callers' tasks (the lock keeps the order).
                 while running {
                     running = match kicks.try_recv() {
                         Ok(Kick::Command(command)) => {
@@ -462,6 +462,21 @@ where
                     reply.result
                 });
                 return Poll::Ready(Wake::Input(Input::OpDone::<M::Command> { token, result }));
+            }
+            // Before the first state, commands wait here (behind everything else, as they
+            // would be fed if no state ever came).
+            if !live {
+                match kicks.poll_next_unpin(cx) {
+                    Poll::Ready(Some(Kick::Command(c))) => {
+                        return Poll::Ready(Wake::Input(Input::Command(c)))
+                    }
+                    Poll::Ready(Some(Kick::Replies(r))) => {
+                        replies.extend(r);
+                        return Poll::Ready(Wake::Settle);
+                    }
+                    Poll::Ready(None) => return Poll::Ready(Wake::Stop),
+                    Poll::Pending => {}
+                }
             }
             if let Some((_, sleep)) = timer {
                 if sleep.poll_unpin(cx).is_ready() {
