@@ -285,3 +285,28 @@ fn latch_handover_on_close() {
             Ok::<_, Box<dyn std::error::Error>>(())
         });
 }
+
+/// The latch's side of `mutex_waiter_cut_off_one_way`: b, second in line, is cut off towards
+/// the servers and hears of a's leaving late from a lagging follower; it must not lead on that
+/// event alone, since its session expires at the ensemble (c then leads) while b's client,
+/// counting the event as contact, still believes itself connected.
+#[test]
+fn latch_follower_cut_off_one_way() {
+    harness!("latch_follower_cut_off_one_way")
+        .schedule(
+            FaultSchedule::new()
+                .at(s(1.5), lag(1, 3.0, 30.0))
+                .at(s(1.5), lag(2, 3.0, 30.0))
+                .at(s(2.0), partition(1, Direction::ToServer, 20.0)),
+        )
+        .limit(64)
+        .run(|sim| async move {
+            let timeline = Timeline::new();
+            let mut latches = a_leads_first(&sim, &timeline).await?;
+            sim.sleep_until(s(3.5)).await;
+            let (_, a) = latches.remove(0);
+            a.close(CloseMode::NotifyLeader).await?;
+            timeline.set("a", None, sim.now());
+            settle(&sim, &timeline, &latches).await
+        });
+}
