@@ -28,6 +28,53 @@
 //! - **Listeners cannot stall the cache**: events go out on the driver's unbounded broadcast,
 //!   and a snapshot read takes the machine's lock only for the copy.
 
+/// The `Machine` glue the three cache machines share: each has `reads`, `events` and `closed`
+/// and its own `on_op_done`, `on_watch` and `on_connection`; closing stops everything at once.
+macro_rules! cache_machine {
+    ($machine:ty, $event:ty) => {
+        impl $crate::machine::Machine for $machine {
+            type Command = $crate::recipes::cache::CacheCommand;
+            type Event = $event;
+
+            fn handle(
+                &mut self,
+                _now: $crate::time::Instant,
+                input: $crate::machine::Input<Self::Command>,
+            ) {
+                use $crate::machine::Input;
+                match input {
+                    Input::OpDone { token, result } => self.on_op_done(token, result),
+                    Input::Watch { token, event } => self.on_watch(token, event),
+                    Input::Connection { state, session_id } => {
+                        self.on_connection(state, session_id)
+                    }
+                    Input::Timeout => {}
+                    Input::Command($crate::recipes::cache::CacheCommand::Close) => {
+                        self.closed = true;
+                        self.reads.clear_ops();
+                    }
+                }
+            }
+
+            fn poll_op(&mut self) -> Option<($crate::machine::Token, $crate::op::Op)> {
+                self.reads.poll_op()
+            }
+
+            fn poll_event(&mut self) -> Option<$event> {
+                self.events.pop_front()
+            }
+
+            fn poll_timeout(&self) -> Option<$crate::time::Instant> {
+                None
+            }
+
+            fn is_done(&self) -> bool {
+                self.closed
+            }
+        }
+    };
+}
+
 pub mod children;
 pub mod node;
 mod reads;

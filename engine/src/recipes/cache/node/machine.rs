@@ -13,13 +13,10 @@
 use std::collections::VecDeque;
 
 use crate::framework::ConnectionState;
-use crate::machine::{Input, Machine, Token};
+use crate::machine::Token;
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{
-    compare, connection_event, CacheCommand, Change, ChildData, Connection,
-};
-use crate::time::Instant;
+use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
 
@@ -225,36 +222,4 @@ impl NodeMachine {
     }
 }
 
-impl Machine for NodeMachine {
-    type Command = CacheCommand;
-    type Event = NodeEvent;
-
-    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
-        match input {
-            Input::OpDone { token, result } => self.on_op_done(token, result),
-            Input::Watch { token, event } => self.on_watch(token, event),
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Timeout => {}
-            Input::Command(CacheCommand::Close) => {
-                self.closed = true;
-                self.reads.clear_ops();
-            }
-        }
-    }
-
-    fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.reads.poll_op()
-    }
-
-    fn poll_event(&mut self) -> Option<NodeEvent> {
-        self.events.pop_front()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn is_done(&self) -> bool {
-        self.closed
-    }
-}
+cache_machine!(NodeMachine, NodeEvent);

@@ -28,13 +28,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::options::TreeOptions;
 use crate::framework::ConnectionState;
-use crate::machine::{Input, Machine, Token};
+use crate::machine::Token;
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{
-    compare, connection_event, CacheCommand, Change, ChildData, Connection,
-};
-use crate::time::Instant;
+use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
 use crate::types::{AddWatchMode, EventType, WatchedEvent};
 use crate::{path, Error};
 
@@ -839,36 +836,4 @@ impl TreeMachine {
     }
 }
 
-impl Machine for TreeMachine {
-    type Command = CacheCommand;
-    type Event = TreeEvent;
-
-    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
-        match input {
-            Input::OpDone { token, result } => self.on_op_done(token, result),
-            Input::Watch { token, event } => self.on_watch(token, event),
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Timeout => {}
-            Input::Command(CacheCommand::Close) => {
-                self.closed = true;
-                self.reads.clear_ops();
-            }
-        }
-    }
-
-    fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.reads.poll_op()
-    }
-
-    fn poll_event(&mut self) -> Option<TreeEvent> {
-        self.events.pop_front()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn is_done(&self) -> bool {
-        self.closed
-    }
-}
+cache_machine!(TreeMachine, TreeEvent);
