@@ -583,8 +583,12 @@ impl TreeMachine {
             self.arm(&p, token, Kind::Children);
         }
         let listed: Vec<String> = names.iter().map(|n| path::join(&p, n)).collect();
+        // A child first read after this listing was sent was found later (a persistent
+        // watch's event is fed before an older reply that was ready with it): the listing
+        // says nothing about it, and its own read settles it.
+        let known_before = |n: &Node| n.since.is_none_or(|since| since < token);
         for gone in self.children_of(&p) {
-            if !listed.contains(&gone) {
+            if !listed.contains(&gone) && self.nodes.get(&gone).is_some_and(known_before) {
                 self.remove_subtree(&gone);
             }
         }

@@ -662,3 +662,38 @@ fn a_node_found_by_a_late_event_is_listed_by_the_refresh() {
         ]
     );
 }
+
+/// Regression (cache swarm, seed 4136): after a reconnect, the refresh's listing of the root was
+/// answered before /svc/c was made, but the persistent watch's NodeCreated for /svc/c was fed
+/// first. The older listing then dropped /svc/c with its read in flight, so the node and the
+/// children made under it later were never cached.
+#[test]
+fn an_older_listing_does_not_drop_a_node_found_by_a_newer_event() {
+    let mut tree = sample();
+    let (mut m, watch) = loaded(&tree, TreeOptions::default());
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let refresh = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    // The server answers the refresh first, then /svc/c is created.
+    let answers: Vec<_> = refresh
+        .ops
+        .iter()
+        .map(|(t, op)| (*t, tree.answer(op)))
+        .collect();
+    tree.put("/svc/c", b"c", stat(5, 5, 0));
+    let read_c = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c"));
+    assert_eq!(ops(&read_c.ops), vec![read("/svc/c", false)]);
+    for (token, answer) in answers {
+        let out = feed(&mut m, done(token, answer));
+        assert!(out.events.is_empty(), "nothing changed before /svc/c");
+    }
+    assert_eq!(
+        settle(&mut m, &tree, read_c.ops),
+        vec![TreeEvent::NodeCreated(node("/svc/c", b"c", 5))]
+    );
+    tree.put("/svc/c/y", b"y", stat(6, 6, 0));
+    let out = feed(&mut m, fired(watch, EventType::NodeCreated, "/svc/c/y"));
+    assert_eq!(
+        settle(&mut m, &tree, out.ops),
+        vec![TreeEvent::NodeCreated(node("/svc/c/y", b"y", 6))]
+    );
+}
