@@ -3,6 +3,8 @@
 //! ```text
 //! cargo bench -p docent-zk --bench recipes      # RECIPES_SCALE=1.0, RECIPES_BIG=1 by default
 //! RECIPES_RUNTIME=multi cargo bench -p docent-zk --bench recipes   # on tokio's 2-worker runtime
+//! RECIPES_ROUNDS=5 …        # rounds of the figures both sides measure (3 by default)
+//! RECIPES_ZK_JVM="-Xlog:gc:file=/tmp/gc.log" …   # extra JVM arguments for the server
 //! ```
 //!
 //! Against one local [`TestingServer`] (full JIT) it measures, for docent:
@@ -14,8 +16,11 @@
 //! initial load of 10,000 and 100,000 children (peer: `CuratorCache`); discovery's uncached
 //! `query_for_instances` over 100 instances and provider picks from the cache. The lock,
 //! failover and cache figures are also taken with Curator 5.4 in Java
-//! (`tests/interop/CuratorBench.java`, compiled with `javac` and run once). Every figure is
-//! printed with its ratio to the floor RTT. It reports; it asserts nothing about timing.
+//! (`tests/interop/CuratorBench.java`, compiled with `javac`, one JVM for the whole run). Those
+//! figures are taken in alternating rounds (docent first, then Curator first, …) so both sides
+//! see the same drift of the VM and the server; the table gives each side's median over the
+//! rounds and how many rounds docent won. Every figure is printed with its ratio to the floor
+//! RTT. It reports; it asserts nothing about timing.
 
 #[path = "../tests/interop/java.rs"]
 mod java;
@@ -79,8 +84,16 @@ fn scaled(n: usize, scale: f64) -> usize {
 
 async fn bench(scale: f64, big: bool) {
     let compile = std::thread::spawn(|| java::JavaBuild::compile(&["CuratorBench.java"]));
+    // RECIPES_ZK_JVM: extra JVM arguments for the server, space-separated (GC logging, say).
+    let mut jvm_args = vec!["-XX:TieredStopAtLevel=4".to_string()];
+    jvm_args.extend(
+        std::env::var("RECIPES_ZK_JVM")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(String::from),
+    );
     let options = ServerOptions {
-        jvm_args: vec!["-XX:TieredStopAtLevel=4".into()],
+        jvm_args,
         ..ServerOptions::default()
     };
     let server = TestingServer::start_with(options).await.expect("ZooKeeper");
@@ -104,65 +117,40 @@ async fn bench(scale: f64, big: bool) {
     );
     println!("floor measured; docent recipes…");
 
-    let (up, trace) = uncontended(&cs, scaled(3000, scale)).await;
-    traces.push(("three uncontended Mutex cycles (acquire + release)", trace));
-    table.rate(
-        "mutex uncontended (cycles/s)",
-        "uncontended_cycles_per_s",
-        up,
-    );
-    let (rate, waits, trace) = contended(&cs, Duration::from_secs_f64(4.0 * scale.max(0.25))).await;
-    traces.push(("8 ms of 4 contenders (c0…c3) on one Mutex", trace));
-    table.rate(
-        "mutex 4 contenders (total cycles/s)",
-        "contended_cycles_per_s",
-        rate,
-    );
-    table.latency(
-        "  acquire p50",
-        "contended_acquire_p50_us",
-        pct(&waits, 0.50),
-    );
-    table.latency(
-        "  acquire p99",
-        "contended_acquire_p99_us",
-        pct(&waits, 0.99),
-    );
-    let (failovers, trace) = failover(&cs, scaled(300, scale)).await;
-    traces.push((
-        "one LeaderLatch failover (leader closes → follower's IsLeader)",
-        trace,
-    ));
-    table.latency(
-        "latch failover p50",
-        "failover_p50_us",
-        pct(&failovers, 0.50),
-    );
-    table.latency(
-        "latch failover p99",
-        "failover_p99_us",
-        pct(&failovers, 0.99),
-    );
-    for kind in [CacheKind::Tree, CacheKind::Children] {
-        let (creates, all, trace) = propagation(&cs, scaled(1000, scale), kind).await;
-        traces.push((kind.trace_title(), trace));
-        let [create_p50, p50, p99] = kind.keys();
-        let name = kind.name();
-        table.latency(
-            &format!("{name} create → event p50"),
-            create_p50,
-            pct(&creates, 0.50),
-        );
-        table.latency(
-            &format!("{name} create/set → event p50"),
-            p50,
-            pct(&all, 0.50),
-        );
-        table.latency(
-            &format!("{name} create/set → event p99"),
-            p99,
-            pct(&all, 0.99),
-        );
+    // The figures both sides measure, in alternating rounds (docent first, then Curator first,
+    // …) so that both see the same drift of this VM and server; the table shows each side's
+    // median over the rounds and how many rounds docent won.
+    let rounds = env("RECIPES_ROUNDS").unwrap_or(3usize).max(1);
+    let mut peer = match compile.join().expect("javac thread") {
+        Ok(build) => Some(
+            Arc::new(build)
+                .spawn("CuratorBench", &[&cs, "/curator-bench", &scale.to_string()])
+                .expect("java"),
+        ),
+        Err(e) => {
+            println!("Curator side not run: {e}");
+            None
+        }
+    };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        println!("round {} of {rounds}…", round + 1);
+        let curator_first = round % 2 == 1;
+        if let (true, Some(peer)) = (curator_first, peer.as_mut()) {
+            theirs.push(ask(peer, &format!("duel {round}")).await);
+        }
+        let (figures, round_traces) = duel(&cs, scale, round).await;
+        ours.push(figures);
+        traces = round_traces;
+        if let (false, Some(peer)) = (curator_first, peer.as_mut()) {
+            theirs.push(ask(peer, &format!("duel {round}")).await);
+        }
+    }
+    for (name, key, rate) in DUEL {
+        let side = |maps: &[BTreeMap<String, f64>]| -> Vec<f64> {
+            maps.iter().filter_map(|m| m.get(key).copied()).collect()
+        };
+        table.rounds(name, rate, &side(&ours), &side(&theirs));
     }
     let loads: Vec<usize> = [10_000, 100_000]
         .into_iter()
@@ -208,9 +196,12 @@ async fn bench(scale: f64, big: bool) {
     );
 
     println!("docent done; Curator 5.4…");
-    match compile.join().expect("javac thread") {
-        Ok(build) => table.curator = curator(Arc::new(build), &cs, scale, &loads).await,
-        Err(e) => println!("Curator side not run: {e}"),
+    if let Some(peer) = peer.as_mut() {
+        let dirs: Vec<String> = loads
+            .iter()
+            .map(|n| format!("/docent-bench/load{n}"))
+            .collect();
+        table.curator = ask(peer, &format!("extras {}", dirs.join(","))).await;
     }
     table.print();
     for (title, (origin, entries)) in traces {
@@ -307,6 +298,78 @@ async fn floor(cs: &str, n: usize) -> Floor {
 
 type Traced = (Instant, Vec<trace::Entry>);
 
+/// The figures docent and Curator both measure: name, CuratorBench's key, and whether it is a
+/// rate (else a latency in µs).
+const DUEL: [(&str, &str, bool); 12] = [
+    (
+        "mutex uncontended (cycles/s)",
+        "uncontended_cycles_per_s",
+        true,
+    ),
+    (
+        "mutex 4 contenders (total cycles/s)",
+        "contended_cycles_per_s",
+        true,
+    ),
+    ("  acquire p50", "contended_acquire_p50_us", false),
+    ("  acquire p99", "contended_acquire_p99_us", false),
+    ("latch failover p50", "failover_p50_us", false),
+    ("latch failover p99", "failover_p99_us", false),
+    (
+        "tree cache create → event p50",
+        "cache_create_p50_us",
+        false,
+    ),
+    ("tree cache create/set → event p50", "cache_p50_us", false),
+    ("tree cache create/set → event p99", "cache_p99_us", false),
+    (
+        "children cache create → event p50",
+        "pcc_create_p50_us",
+        false,
+    ),
+    ("children cache create/set → event p50", "pcc_p50_us", false),
+    ("children cache create/set → event p99", "pcc_p99_us", false),
+];
+
+/// One round of docent's side of [`DUEL`], under its own base path, and its traces.
+async fn duel(
+    cs: &str,
+    scale: f64,
+    round: usize,
+) -> (BTreeMap<String, f64>, Vec<(&'static str, Traced)>) {
+    let base = format!("/docent-bench/r{round}");
+    let mut figures = BTreeMap::new();
+    let mut put = |key: &str, v: f64| {
+        figures.insert(key.to_owned(), v);
+    };
+    let mut traces = Vec::new();
+    let (up, trace) = uncontended(cs, &base, scaled(3000, scale)).await;
+    traces.push(("three uncontended Mutex cycles (acquire + release)", trace));
+    put("uncontended_cycles_per_s", up);
+    let measure = Duration::from_secs_f64(4.0 * scale.max(0.25));
+    let (rate, waits, trace) = contended(cs, &base, measure).await;
+    traces.push(("8 ms of 4 contenders (c0…c3) on one Mutex", trace));
+    put("contended_cycles_per_s", rate);
+    put("contended_acquire_p50_us", pct(&waits, 0.50));
+    put("contended_acquire_p99_us", pct(&waits, 0.99));
+    let (failovers, trace) = failover(cs, &base, scaled(300, scale)).await;
+    traces.push((
+        "one LeaderLatch failover (leader closes → follower's IsLeader)",
+        trace,
+    ));
+    put("failover_p50_us", pct(&failovers, 0.50));
+    put("failover_p99_us", pct(&failovers, 0.99));
+    for kind in [CacheKind::Tree, CacheKind::Children] {
+        let (creates, all, trace) = propagation(cs, &base, scaled(1000, scale), kind).await;
+        traces.push((kind.trace_title(), trace));
+        let [create_p50, p50, p99] = kind.keys();
+        put(create_p50, pct(&creates, 0.50));
+        put(p50, pct(&all, 0.50));
+        put(p99, pct(&all, 0.99));
+    }
+    (figures, traces)
+}
+
 /// A client whose ops are recorded into `trace` (when it is on) under `name`.
 async fn traced(cs: &str, trace: &Trace, name: &'static str) -> Client {
     let zk = ZkCoordinator::connect(ZkOptions::new(cs))
@@ -327,10 +390,10 @@ async fn client(cs: &str) -> Client {
     Client::builder(Arc::new(zk)).build().expect("client")
 }
 
-async fn uncontended(cs: &str, n: usize) -> (f64, Traced) {
+async fn uncontended(cs: &str, base: &str, n: usize) -> (f64, Traced) {
     let trace = Trace::default();
     let c = traced(cs, &trace, "holder").await;
-    let lock = Mutex::new(&c, "/docent-bench/uncontended").unwrap();
+    let lock = Mutex::new(&c, &format!("{base}/uncontended")).unwrap();
     for _ in 0..n / 3 {
         lock.acquire().await.unwrap();
         lock.release().await.unwrap();
@@ -352,7 +415,7 @@ async fn uncontended(cs: &str, n: usize) -> (f64, Traced) {
 }
 
 /// 4 clients cycling on one lock: total cycles/s after a second of warm-up, and acquire waits.
-async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>, Traced) {
+async fn contended(cs: &str, base: &str, measure: Duration) -> (f64, Vec<f64>, Traced) {
     const NAMES: [&str; 4] = ["c0", "c1", "c2", "c3"];
     let trace = Trace::default();
     let warm_end = Instant::now() + Duration::from_secs(2);
@@ -360,8 +423,9 @@ async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>, Traced) {
     let mut tasks = Vec::new();
     for name in NAMES {
         let c = traced(cs, &trace, name).await;
+        let path = format!("{base}/contended");
         tasks.push(tokio::spawn(async move {
-            let lock = Mutex::new(&c, "/docent-bench/contended").unwrap();
+            let lock = Mutex::new(&c, &path).unwrap();
             let mut waits = Vec::new();
             loop {
                 let a = Instant::now();
@@ -391,11 +455,11 @@ async fn contended(cs: &str, measure: Duration) -> (f64, Vec<f64>, Traced) {
 }
 
 /// Leader closes → the follower's `IsLeader`, alternating between two clients.
-async fn failover(cs: &str, n: usize) -> (Vec<f64>, Traced) {
+async fn failover(cs: &str, base: &str, n: usize) -> (Vec<f64>, Traced) {
     let trace = Trace::default();
     let sides = [traced(cs, &trace, "A").await, traced(cs, &trace, "B").await];
     let mut one = None;
-    let path = "/docent-bench/latch";
+    let path = &format!("{base}/latch");
     let mut leader = LeaderLatch::start(&sides[0], path, "a").unwrap();
     leader.await_leadership().await.unwrap();
     let warm = n / 5;
@@ -519,11 +583,16 @@ async fn start_cache(reader: &Client, dir: &str, kind: CacheKind) -> AnyCache {
 }
 
 /// A create or set by one client → the event in another client's `kind` cache.
-async fn propagation(cs: &str, n: usize, kind: CacheKind) -> (Vec<f64>, Vec<f64>, Traced) {
+async fn propagation(
+    cs: &str,
+    base: &str,
+    n: usize,
+    kind: CacheKind,
+) -> (Vec<f64>, Vec<f64>, Traced) {
     let trace = Trace::default();
     let writer = traced(cs, &trace, "writer").await;
     let reader = traced(cs, &trace, "reader").await;
-    let dir = format!("/docent-bench/cache-{}", kind.name().replace(' ', "-"));
+    let dir = format!("{base}/cache-{}", kind.name().replace(' ', "-"));
     writer.create().parents().at(&dir).await.unwrap();
     let mut cache = start_cache(&reader, &dir, kind).await;
     let warm = n / 5;
@@ -676,29 +745,14 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Tr
 }
 
 /// Runs CuratorBench once; its `key value` lines.
-async fn curator(
-    build: Arc<java::JavaBuild>,
-    cs: &str,
-    scale: f64,
-    loads: &[usize],
-) -> BTreeMap<String, f64> {
-    let scale = scale.to_string();
-    // CuratorCache loads the directories docent's caches loaded.
-    let dirs: Vec<String> = loads
-        .iter()
-        .map(|n| format!("/docent-bench/load{n}"))
-        .collect();
-    let mut peer = build
-        .spawn(
-            "CuratorBench",
-            &[cs, "/curator-bench", &scale, &dirs.join(",")],
-        )
-        .expect("java");
+/// Sends a command to CuratorBench and collects its "key value" lines until "end".
+async fn ask(peer: &mut java::JavaPeer, command: &str) -> BTreeMap<String, f64> {
+    peer.send(command);
     let mut figures = BTreeMap::new();
     loop {
         let line = peer.line(Duration::from_secs(600)).await;
-        if line == "done" {
-            break;
+        if line == "end" {
+            return figures;
         }
         if let Some((key, value)) = line.split_once(' ') {
             if let Ok(v) = value.parse() {
@@ -706,7 +760,6 @@ async fn curator(
             }
         }
     }
-    figures
 }
 
 fn micros(d: Duration) -> f64 {

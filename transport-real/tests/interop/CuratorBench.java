@@ -1,11 +1,16 @@
 // Curator 5.4's side of docent's recipe benchmark (benches/recipes.rs): the same lock cycles,
-// latch failovers and cache propagation, on the same server. Prints one "key value" line per
-// figure (microseconds, or per second), then "done".
+// latch failovers and cache propagation, on the same server.
 //
-//   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE [LOAD_DIRS]   (SCALE 1.0 = full run;
-//   LOAD_DIRS: comma-separated directories of children, each timed as a CuratorCache's
-//   initial load under the key load_N_us, N the number of children)
+//   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE      (SCALE 1.0 = full run)
+//
+// then commands on stdin, each answered by one "key value" line per figure (microseconds, or
+// per second) and a line "end":
+//   duel R        lock cycles, failover and cache propagation under BASE_PATH/rR
+//   extras DIRS   CuratorCache's initial load of each directory in DIRS (comma-separated;
+//                 key load_N_us, N its number of children), pipelined reads and discovery
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -60,20 +65,33 @@ public class CuratorBench {
         connect = args[0];
         base = args[1];
         double scale = Double.parseDouble(args[2]);
-        uncontended((int) (3000 * scale));
-        contended((long) (4000 * scale));
-        failover((int) (300 * scale));
-        cache((int) (1000 * scale));
-        pathChildrenCache((int) (1000 * scale));
-        if (args.length > 3 && !args[3].isEmpty()) {
-            for (String dir : args[3].split(",")) {
-                load(dir);
+        String root = base;
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        for (String line; (line = in.readLine()) != null; ) {
+            String[] command = line.trim().split(" ", 2);
+            String arg = command.length > 1 ? command[1] : "";
+            if (command[0].equals("duel")) {
+                base = root + "/r" + arg;
+                uncontended((int) (3000 * scale));
+                contended((long) (4000 * scale));
+                failover((int) (300 * scale));
+                cache((int) (1000 * scale));
+                pathChildrenCache((int) (1000 * scale));
+            } else if (command[0].equals("extras")) {
+                base = root;
+                for (String dir : arg.split(",")) {
+                    if (!dir.isEmpty()) {
+                        load(dir);
+                    }
+                }
+                reads((int) (200 * scale));
+                discovery((int) (300 * scale), (int) (2_000_000 * scale));
+            } else {
+                throw new IllegalArgumentException("unknown command: " + line);
             }
+            System.out.println("end");
+            System.out.flush();
         }
-        reads((int) (200 * scale));
-        discovery((int) (300 * scale), (int) (2_000_000 * scale));
-        System.out.println("done");
-        System.out.flush();
     }
 
     static void uncontended(int n) throws Exception {
