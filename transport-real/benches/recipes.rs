@@ -655,29 +655,27 @@ async fn create_children(cs: &str, n: usize) -> String {
 }
 
 /// Times a fresh client's `kind` cache of `dir` until its initial load is complete; also the
-/// growth of the process's resident memory while the loaded cache lives (a rough figure: it
-/// includes allocator slack and the client's buffers).
+/// live heap bytes the loaded cache (and its client's buffers) hold, counted by the allocator.
 async fn initial_load(cs: &str, dir: &str, n: usize, kind: CacheKind) -> (Duration, usize) {
     let reader = client(cs).await;
-    let before = resident_bytes();
+    let before = live_bytes();
     let t = Instant::now();
     let cache = start_cache(&reader, dir, kind).await;
     let took = t.elapsed();
-    let grown = resident_bytes().saturating_sub(before);
+    let grown = live_bytes().saturating_sub(before);
     assert_eq!(cache.size, n, "every child loaded");
     cache.close.await;
     (took, grown)
 }
 
-/// This process's resident set size (Linux `/proc/self/statm`, 4 KiB pages).
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
+/// Every allocation goes through a counting allocator, for [`live_bytes`].
+#[global_allocator]
+static HEAP: &stats_alloc::StatsAlloc<std::alloc::System> = &stats_alloc::INSTRUMENTED_SYSTEM;
+
+/// Heap bytes allocated and not yet freed, by the whole process.
+fn live_bytes() -> usize {
+    let s = HEAP.stats();
+    (s.bytes_allocated as isize - s.bytes_deallocated as isize + s.bytes_reallocated) as usize
 }
 
 fn create_op(path: &str) -> Op {
