@@ -437,9 +437,11 @@ where
                 });
             }
             // Watch events before replies: a session delivers an event before any reply sent
-            // after the change, so when both are ready the event may be the older one; a reply
-            // that did come first is then older than the event, and a machine re-reading on
-            // the event ignores it (the re-read supersedes it).
+            // after the change, so when both are ready the event may be the older one. A reply
+            // that did come first is then older than the event, and a machine must not let it
+            // undo what the event started: a re-read on the event supersedes it, and a listing
+            // sent before a node was found says nothing about that node (the tree cache's
+            // persistent watch met this: see its `since` tokens).
             if let Poll::Ready(Some((token, event))) = watches.poll_next_unpin(cx) {
                 return Poll::Ready(Wake::Input(Input::Watch { token, event }));
             }
