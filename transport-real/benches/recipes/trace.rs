@@ -44,11 +44,13 @@ impl Trace {
         self.0.lock().unwrap().is_some()
     }
 
-    /// Prints `entries` as a timeline from `origin`.
+    /// Prints `entries` as a timeline from `origin` (long ones shortened, unless
+    /// `RECIPES_TRACE_ALL` is set).
     pub fn print(title: &str, origin: Instant, entries: &[Entry]) {
         println!("\n{title}");
         let us = |t: Instant| t.saturating_duration_since(origin).as_secs_f64() * 1e6;
-        let skip = if entries.len() > 40 {
+        let all = std::env::var_os("RECIPES_TRACE_ALL").is_some();
+        let skip = if entries.len() > 40 && !all {
             5..entries.len() - 3
         } else {
             0..0
