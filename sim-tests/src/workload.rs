@@ -203,24 +203,9 @@ pub fn spawn_mutex_worker(
     });
 }
 
-/// Creates the guarded-write target node (retrying until it exists).
+/// Creates the guarded-write target node (see [`create_anywhere`]).
 pub async fn create_data_node(sim: &Sim) {
-    for who in sim.names().iter().cycle() {
-        if sim.crashed(who) {
-            continue;
-        }
-        let client = sim.client(who);
-        match client
-            .create()
-            .parents()
-            .data(Vec::new())
-            .at(crate::fence::DATA)
-            .await
-        {
-            Ok(_) | Err(Error::NodeExists) => return,
-            Err(_) => sim.sleep(Duration::from_millis(200)).await,
-        }
-    }
+    create_anywhere(sim, crate::fence::DATA, Vec::new()).await
 }
 
 /// With `DOCENT_TRACE=1`, prints what a workload process saw.
@@ -251,13 +236,29 @@ where
     out
 }
 
-/// Creates `path` (and its parents) as persistent nodes, retrying through faults.
+/// Creates `path` (and its parents) as persistent nodes (see [`create_anywhere`]).
 pub async fn ensure_dir(sim: &Sim, path: &str) {
+    create_anywhere(sim, path, Vec::new()).await
+}
+
+/// Creates `path` with `data` (and its parents), through whichever client is alive, retrying
+/// through faults until it exists; gives up once every client has crashed (nobody is left to
+/// need it, and looping over crashed clients would never yield).
+async fn create_anywhere(sim: &Sim, path: &str, data: Vec<u8>) {
     for who in sim.names().iter().cycle() {
+        if sim.names().iter().all(|n| sim.crashed(n)) {
+            return;
+        }
         if sim.crashed(who) {
             continue;
         }
-        match sim.client(who).create().parents().at(path).await {
+        let created = sim
+            .client(who)
+            .create()
+            .parents()
+            .data(data.clone())
+            .at(path);
+        match created.await {
             Ok(_) | Err(Error::NodeExists) => return,
             Err(_) => sim.sleep(Duration::from_millis(200)).await,
         }
