@@ -32,6 +32,8 @@ pub(crate) struct Inner {
     /// The tasks each client process spawned: a crashed process's tasks are aborted (its
     /// code never runs again), and so is anything it spawns later.
     tasks: BTreeMap<ClientId, Vec<AbortHandle>>,
+    /// The harness's own tasks (the test body's background work).
+    run_tasks: Vec<AbortHandle>,
     dead: BTreeSet<ClientId>,
 }
 
@@ -122,6 +124,7 @@ impl Shared {
                 states: BTreeMap::new(),
                 last_state: BTreeMap::new(),
                 tasks: BTreeMap::new(),
+                run_tasks: Vec::new(),
                 dead: BTreeSet::new(),
             }),
             wake,
@@ -155,6 +158,36 @@ impl Shared {
             .boxed(),
         );
         shared
+    }
+
+    /// Runs `task` for `owner`'s process (aborted if that process crashes), or for the
+    /// harness; every task can be aborted at the end of the run.
+    pub(crate) fn spawn(&self, owner: Option<ClientId>, task: BoxFuture<'static, ()>) {
+        let (handle, registration) = AbortHandle::new_pair();
+        {
+            let mut inner = self.lock();
+            let tasks = match owner {
+                Some(client) if inner.dead.contains(&client) => return,
+                Some(client) => inner.tasks.entry(client).or_default(),
+                None => &mut inner.run_tasks,
+            };
+            tasks.retain(|t| !t.is_aborted());
+            tasks.push(handle);
+        }
+        let task = Abortable::new(task, registration).map(|_| ());
+        self.clock.spawn(task.boxed());
+    }
+
+    /// Aborts every task of the run. The runtime's end alone would leak those still pending:
+    /// their wakers sit in channels other pending tasks hold, and they hold `Shared`, so
+    /// each seed's whole ensemble (~200 KB) would stay in memory.
+    pub(crate) fn abort_all(&self) {
+        let mut inner = self.lock();
+        let run = std::mem::take(&mut inner.run_tasks);
+        for task in inner.tasks.values().flatten().chain(&run) {
+            task.abort();
+        }
+        inner.tasks.clear();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -297,18 +330,7 @@ impl Coordinator for SimSession {
     }
 
     fn spawn(&self, task: BoxFuture<'static, ()>) {
-        let (handle, registration) = AbortHandle::new_pair();
-        {
-            let mut inner = self.shared.lock();
-            if inner.dead.contains(&self.client) {
-                return;
-            }
-            let tasks = inner.tasks.entry(self.client).or_default();
-            tasks.retain(|t| !t.is_aborted());
-            tasks.push(handle);
-        }
-        let task = Abortable::new(task, registration).map(|_| ());
-        self.shared.clock.spawn(task.boxed());
+        self.shared.spawn(Some(self.client), task);
     }
 
     fn seed(&self) -> u64 {

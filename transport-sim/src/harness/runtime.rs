@@ -29,14 +29,18 @@ where
             *seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(sim.shared());
             let deadline = sim.healed_at() + limit;
             let run = Box::pin(body(sim.clone()));
-            match future::select(run, clock.sleep_until(deadline)).await {
+            let result = match future::select(run, clock.sleep_until(deadline)).await {
                 Either::Left((result, _)) => result.map_err(|e| e.to_string()),
                 Either::Right(_) => Err(format!(
                     "time limit: still running at {:?}, {limit:?} after the faults healed \
                      (a liveness failure, or a body that never ends)",
                     deadline
                 )),
-            }
+            };
+            // Every task ends here, while the runtime can still drop it.
+            sim.shared().abort_all();
+            yield_now().await;
+            result
         })
     }));
     let result = ran.unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))));
@@ -58,6 +62,20 @@ where
             log: Vec::new(),
         },
     }
+}
+
+/// Lets every other ready task run once.
+async fn yield_now() {
+    let mut yielded = false;
+    future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

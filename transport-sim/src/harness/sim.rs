@@ -181,7 +181,7 @@ impl Sim {
 
     /// Runs `task` in the background of this run.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        self.inner.shared.clock().spawn(task.boxed());
+        self.inner.shared.spawn(None, task.boxed());
     }
 
     /// Injects `fault` now (it is recorded with the run's faults).
