@@ -582,7 +582,9 @@ async fn start_cache(reader: &Client, dir: &str, kind: CacheKind) -> AnyCache {
     }
 }
 
-/// A create or set by one client → the event in another client's `kind` cache.
+/// A create or set by one client → the event in another client's `kind` cache. The reader
+/// runs on a thread and runtime of its own, as another process would (Curator's reader has
+/// its own threads too); its events are stamped as they arrive there.
 async fn propagation(
     cs: &str,
     base: &str,
@@ -591,20 +593,19 @@ async fn propagation(
 ) -> (Vec<f64>, Vec<f64>, Traced) {
     let trace = Trace::default();
     let writer = traced(cs, &trace, "writer").await;
-    let reader = traced(cs, &trace, "reader").await;
     let dir = format!("{base}/cache-{}", kind.name().replace(' ', "-"));
     writer.create().parents().at(&dir).await.unwrap();
-    let mut cache = start_cache(&reader, &dir, kind).await;
+    let mut reader = Reader::start(cs, &dir, kind, &trace).await;
     let warm = n / 5;
     let (mut creates, mut sets) = (Vec::new(), Vec::new());
     for i in 0..n + warm {
         let path = format!("{dir}/n{i}");
         let t0 = Instant::now();
         writer.create().data(vec![1]).at(&path).await.unwrap();
-        let created = until(&mut cache.events, t0, (true, &path)).await;
+        let created = reader.until(t0, (true, &path)).await;
         let t1 = Instant::now();
         writer.set_data().at(&path, vec![2]).await.unwrap();
-        let set = until(&mut cache.events, t1, (false, &path)).await;
+        let set = reader.until(t1, (false, &path)).await;
         if i >= warm {
             creates.push(created);
             sets.push(set);
@@ -613,26 +614,81 @@ async fn propagation(
     let origin = trace.start();
     let path = format!("{dir}/traced");
     writer.create().data(vec![1]).at(&path).await.unwrap();
-    until(&mut cache.events, origin, (true, &path)).await;
+    reader.until(origin, (true, &path)).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     let one = (origin, trace.stop());
-    cache.close.await;
+    reader.stop();
     let mut all = creates.clone();
     all.extend(sets);
     (creates, all, one)
 }
 
-async fn until(
-    events: &mut futures::stream::BoxStream<'static, (bool, String)>,
-    since: Instant,
-    want: (bool, &str),
-) -> f64 {
-    while let Some((added, path)) = events.next().await {
-        if (added, path.as_str()) == want {
-            return micros(since.elapsed());
+/// A `kind` cache on its own thread (and current-thread runtime): its "added" / "updated"
+/// events, each with the time it arrived.
+struct Reader {
+    events: tokio::sync::mpsc::UnboundedReceiver<(Instant, bool, String)>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reader {
+    /// Starts the cache and returns once its initial load is complete.
+    async fn start(cs: &str, dir: &str, kind: CacheKind, trace: &Trace) -> Reader {
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let (ready, loaded) = tokio::sync::oneshot::channel();
+        let (cs, dir, trace) = (cs.to_owned(), dir.to_owned(), trace.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let reader = traced(&cs, &trace, "reader").await;
+                let mut cache = start_cache(&reader, &dir, kind).await;
+                let _ = ready.send(());
+                loop {
+                    tokio::select! {
+                        event = cache.events.next() => match event {
+                            Some((added, path)) => {
+                                let _ = tx.send((Instant::now(), added, path));
+                            }
+                            None => break,
+                        },
+                        _ = &mut stopped => break,
+                    }
+                }
+                cache.close.await;
+                reader.close().await.expect("close");
+            });
+        });
+        loaded.await.expect("the reader's cache started");
+        Reader {
+            events,
+            stop: Some(stop),
+            thread: Some(thread),
         }
     }
-    panic!("cache events ended");
+
+    /// Microseconds from `since` to the arrival of the event `want` (added?, path).
+    async fn until(&mut self, since: Instant, want: (bool, &str)) -> f64 {
+        while let Some((at, added, path)) = self.events.recv().await {
+            if (added, path.as_str()) == want {
+                return micros(at.saturating_duration_since(since));
+            }
+        }
+        panic!("cache events ended");
+    }
+
+    /// Closes the cache and its client, and waits for its thread.
+    fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("reader thread");
+        }
+    }
 }
 
 /// Creates `n` children (pipelined) under a fresh directory; returns it.
