@@ -420,38 +420,54 @@ async fn contended(cs: &str, base: &str, measure: Duration) -> (f64, Vec<f64>, T
     let trace = Trace::default();
     let warm_end = Instant::now() + Duration::from_secs(2);
     let end = warm_end + measure;
-    let mut tasks = Vec::new();
-    for name in NAMES {
-        let c = traced(cs, &trace, name).await;
-        let path = format!("{base}/contended");
-        tasks.push(tokio::spawn(async move {
-            let lock = Mutex::new(&c, &path).unwrap();
-            let mut waits = Vec::new();
-            loop {
-                let a = Instant::now();
-                if a >= end {
-                    break;
-                }
-                lock.acquire().await.unwrap();
-                let b = Instant::now();
-                lock.release().await.unwrap();
-                if a >= warm_end {
-                    waits.push(micros(b - a));
-                }
-            }
-            lock.close().await.unwrap();
-            waits
-        }));
-    }
+    // Each contender on a thread and runtime of its own, as separate processes would be
+    // (Curator's contenders have their own threads too).
+    let threads: Vec<_> = NAMES
+        .into_iter()
+        .map(|name| {
+            let (cs, trace, path) = (cs.to_owned(), trace.clone(), format!("{base}/contended"));
+            std::thread::spawn(move || {
+                own_runtime().block_on(async move {
+                    let c = traced(&cs, &trace, name).await;
+                    let lock = Mutex::new(&c, &path).unwrap();
+                    let mut waits = Vec::new();
+                    loop {
+                        let a = Instant::now();
+                        if a >= end {
+                            break;
+                        }
+                        lock.acquire().await.unwrap();
+                        let b = Instant::now();
+                        lock.release().await.unwrap();
+                        if a >= warm_end {
+                            waits.push(micros(b - a));
+                        }
+                    }
+                    lock.close().await.unwrap();
+                    c.close().await.unwrap();
+                    waits
+                })
+            })
+        })
+        .collect();
     tokio::time::sleep_until((warm_end + measure / 2).into()).await;
     let origin = trace.start();
     tokio::time::sleep(Duration::from_millis(8)).await;
     let window = (origin, trace.stop());
-    let mut waits = Vec::new();
-    for t in tasks {
-        waits.extend(t.await.unwrap());
-    }
+    tokio::time::sleep_until(end.into()).await;
+    let waits: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("contender"))
+        .collect();
     (waits.len() as f64 / measure.as_secs_f64(), waits, window)
+}
+
+/// A current-thread runtime for a thread that stands for another process.
+fn own_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// Leader closes → the follower's `IsLeader`, alternating between two clients.
@@ -639,11 +655,7 @@ impl Reader {
         let (ready, loaded) = tokio::sync::oneshot::channel();
         let (cs, dir, trace) = (cs.to_owned(), dir.to_owned(), trace.clone());
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
+            own_runtime().block_on(async move {
                 let reader = traced(&cs, &trace, "reader").await;
                 let mut cache = start_cache(&reader, &dir, kind).await;
                 let _ = ready.send(());
