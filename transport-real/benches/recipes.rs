@@ -195,7 +195,7 @@ async fn bench(scale: f64, big: bool) {
         picks,
     );
 
-    println!("docent done; Curator 5.4…");
+    println!("docent done; Curator's loads, reads and discovery…");
     if let Some(peer) = peer.as_mut() {
         let dirs: Vec<String> = loads
             .iter()
