@@ -203,9 +203,9 @@ pub fn spawn_mutex_worker(
     });
 }
 
-/// Creates the guarded-write target node (see [`create_anywhere`]).
+/// Creates the guarded-write target node (see [`ensure_dir`]).
 pub async fn create_data_node(sim: &Sim) {
-    create_anywhere(sim, crate::fence::DATA, Vec::new()).await
+    ensure_dir(sim, crate::fence::DATA).await
 }
 
 /// With `DOCENT_TRACE=1`, prints what a workload process saw.
@@ -236,15 +236,10 @@ where
     out
 }
 
-/// Creates `path` (and its parents) as persistent nodes (see [`create_anywhere`]).
+/// Creates `path` (and its parents) as empty persistent nodes through whichever client is
+/// alive, retrying through faults until it exists; gives up once every client has crashed
+/// (nobody is left to need it, and going round crashed clients would never yield).
 pub async fn ensure_dir(sim: &Sim, path: &str) {
-    create_anywhere(sim, path, Vec::new()).await
-}
-
-/// Creates `path` with `data` (and its parents), through whichever client is alive, retrying
-/// through faults until it exists; gives up once every client has crashed (nobody is left to
-/// need it, and looping over crashed clients would never yield).
-async fn create_anywhere(sim: &Sim, path: &str, data: Vec<u8>) {
     for who in sim.names().iter().cycle() {
         if sim.names().iter().all(|n| sim.crashed(n)) {
             return;
@@ -252,13 +247,7 @@ async fn create_anywhere(sim: &Sim, path: &str, data: Vec<u8>) {
         if sim.crashed(who) {
             continue;
         }
-        let created = sim
-            .client(who)
-            .create()
-            .parents()
-            .data(data.clone())
-            .at(path);
-        match created.await {
+        match sim.client(who).create().parents().at(path).await {
             Ok(_) | Err(Error::NodeExists) => return,
             Err(_) => sim.sleep(Duration::from_millis(200)).await,
         }

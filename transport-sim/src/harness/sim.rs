@@ -179,7 +179,7 @@ impl Sim {
         self.inner.shared.clock().sleep_until(at)
     }
 
-    /// Runs `task` in the background of this run.
+    /// Runs `task` in the background of this run (aborted when the run ends).
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         self.inner.shared.spawn(None, task.boxed());
     }
