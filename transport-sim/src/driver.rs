@@ -79,8 +79,7 @@ impl Inner {
                     None => {}
                 },
                 Output::Session { client, state } => {
-                    if state == SessionState::Closed && self.sim.clients[client.0 as usize].crashed
-                    {
+                    if state == SessionState::Closed && self.sim.crashed(client) {
                         self.dead.insert(client);
                         for task in self.tasks.remove(&client).unwrap_or_default() {
                             task.abort();

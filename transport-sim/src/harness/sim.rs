@@ -217,13 +217,15 @@ impl Sim {
         let c = self.client_id(name).0 as usize;
         self.inner
             .shared
-            .with(|sim, now| sim.clients[c].paused_until.is_some_and(|u| u > now))
+            .with(|sim, now| sim.paused(ClientId(c as u32), now))
     }
 
     /// Ground truth: `name`'s process has crashed (a `CrashClient` fault); it never runs again.
     pub fn crashed(&self, name: &str) -> bool {
         let c = self.client_id(name).0 as usize;
-        self.inner.shared.with(|sim, _| sim.clients[c].crashed)
+        self.inner
+            .shared
+            .with(|sim, _| sim.crashed(ClientId(c as u32)))
     }
 
     /// When `name`'s process crashed (or will crash), from the schedule and the injected

@@ -17,33 +17,14 @@ use std::time::Duration;
 use docent::{AddWatchMode, EventType, Id, Instant, Op, OpResult, SessionState, WatchedEvent};
 use docent::{Error, Error::ConnectionLoss};
 
-use super::ensemble::{Ensemble, Ev};
-use super::server::ToServer;
+use super::acl;
+use super::config::ClientOptions;
+use super::ctx::{Ctx, Ev};
+use super::msg::{ClientId, ConnId, OpId, Output, ToClient, ToServer, WatchKind};
 use super::watches::{ClientWatch, ClientWatches};
-use super::{acl, ClientId, ClientOptions, ConnId, OpId, Output, WatchId, WatchKind};
-
-/// What a server sends.
-#[derive(Debug)]
-pub(crate) enum ToClient {
-    Connected {
-        session: i64,
-        passwd: u64,
-        timeout: Duration,
-    },
-    Expired,
-    Reply {
-        xid: i32,
-        zxid: i64,
-        result: Result<OpResult, Error>,
-    },
-    Event(WatchedEvent),
-    Pong,
-    /// The server closed the TCP connection.
-    Fin,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     Idle { retry_at: Instant },
     Connecting { conn: ConnId },
     Connected { conn: ConnId },
@@ -60,14 +41,15 @@ struct Sent {
 
 #[derive(Debug)]
 pub(crate) struct Client {
+    id: ClientId,
     opts: ClientOptions,
     ids: Arc<[Id]>,
     order: Vec<usize>,
     next: usize,
-    pub(crate) phase: Phase,
-    pub(crate) session: i64,
+    phase: Phase,
+    session: i64,
     passwd: u64,
-    pub(crate) timeout: Duration,
+    timeout: Duration,
     last_zxid: i64,
     xid: i32,
     sent: VecDeque<Sent>,
@@ -76,15 +58,22 @@ pub(crate) struct Client {
     last_recv: Instant,
     last_send: Instant,
     tick_at: Option<Instant>,
-    pub(crate) paused_until: Option<Instant>,
-    pub(crate) crashed: bool,
+    paused_until: Option<Instant>,
+    crashed: bool,
     renewing: bool,
-    pub(crate) clock_offset_ms: i64,
+    clock_offset_ms: i64,
 }
 
 impl Client {
-    pub(crate) fn new(opts: ClientOptions, order: Vec<usize>, now: Instant) -> Client {
+    /// Client `id`, to try `order`'s servers in turn; it starts connecting at its first tick.
+    pub(crate) fn new(
+        id: ClientId,
+        opts: ClientOptions,
+        order: Vec<usize>,
+        now: Instant,
+    ) -> Client {
         Client {
+            id,
             ids: acl::session_ids(&opts.auth).into(),
             timeout: opts.session_timeout,
             opts,
@@ -180,68 +169,93 @@ fn validate(op: &Op) -> Result<(), Error> {
     }
 }
 
-impl Ensemble {
-    fn client(&mut self, c: ClientId) -> &mut Client {
-        &mut self.clients[c.0 as usize]
+impl Client {
+    /// The session this client holds (0 before its first session and while renewing).
+    pub(crate) fn session(&self) -> i64 {
+        self.session
     }
 
-    fn emit(&mut self, out: Output) {
-        self.outputs.push_back(out);
+    /// The negotiated session timeout (the requested one before connecting).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
-    fn done(&mut self, client: ClientId, op: OpId, result: Result<OpResult, Error>) {
-        self.emit(Output::OpDone {
-            client,
+    /// How far this client's wall clock is off the ensemble's.
+    pub(crate) fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+    }
+
+    /// True while the process is frozen (a GC pause).
+    pub(crate) fn paused_at(&self, now: Instant) -> bool {
+        self.paused_until.is_some_and(|u| u > now)
+    }
+
+    /// True once the process has crashed; it never runs again.
+    pub(crate) fn crashed(&self) -> bool {
+        self.crashed
+    }
+
+    /// Shifts this client's wall clock (a clock-drift fault).
+    pub(crate) fn drift(&mut self, offset_ms: i64) {
+        self.clock_offset_ms += offset_ms;
+    }
+
+    /// Freezes the process until `until` (a GC pause; overlapping pauses extend it).
+    pub(crate) fn pause(&mut self, until: Instant) {
+        self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
+    }
+
+    fn done(&self, ctx: &mut Ctx, op: OpId, result: Result<OpResult, Error>) {
+        ctx.emit(Output::OpDone {
+            client: self.id,
             op,
             result,
             watch: None,
         });
     }
 
-    pub(crate) fn client_submit(&mut self, c: ClientId, op_id: OpId, op: Op) {
-        let cl = self.client(c);
-        if cl.crashed || cl.phase == Phase::Closed {
-            return self.done(c, op_id, Err(Error::Closed));
+    /// The user submits `op` (queued while connecting or paused).
+    pub(crate) fn submit(&mut self, ctx: &mut Ctx, op_id: OpId, op: Op) {
+        if self.crashed || self.phase == Phase::Closed {
+            return self.done(ctx, op_id, Err(Error::Closed));
         }
-        if cl.renewing {
-            return self.done(c, op_id, Err(Error::SessionExpired));
+        if self.renewing {
+            return self.done(ctx, op_id, Err(Error::SessionExpired));
         }
         if let Err(e) = validate(&op) {
-            return self.done(c, op_id, Err(e));
+            return self.done(ctx, op_id, Err(e));
         }
-        match cl.phase {
-            Phase::Connected { conn } if cl.paused_until.is_none() => {
-                self.client_send(c, conn, op_id, op, false)
+        match self.phase {
+            Phase::Connected { conn } if self.paused_until.is_none() => {
+                self.send(ctx, conn, op_id, op, false)
             }
-            _ => cl.outbox.push_back((op_id, op, false)),
+            _ => self.outbox.push_back((op_id, op, false)),
         }
     }
 
-    pub(crate) fn client_close(&mut self, c: ClientId, op_id: OpId) {
-        let cl = self.client(c);
-        match cl.phase {
-            Phase::Connected { conn } if cl.paused_until.is_none() => {
-                self.client_send(c, conn, op_id, Op::Sync { path: "/".into() }, true)
+    /// The user closes the session.
+    pub(crate) fn close(&mut self, ctx: &mut Ctx, op_id: OpId) {
+        match self.phase {
+            Phase::Connected { conn } if self.paused_until.is_none() => {
+                self.send(ctx, conn, op_id, Op::Sync { path: "/".into() }, true)
             }
-            Phase::Closed => self.done(c, op_id, Ok(OpResult::Deleted)),
-            _ if cl.session == 0 || cl.crashed => {
-                self.client_shutdown(c, None);
-                self.done(c, op_id, Ok(OpResult::Deleted));
+            Phase::Closed => self.done(ctx, op_id, Ok(OpResult::Deleted)),
+            _ if self.session == 0 || self.crashed => {
+                self.shutdown(ctx, None);
+                self.done(ctx, op_id, Ok(OpResult::Deleted));
             }
-            _ => cl
+            _ => self
                 .outbox
                 .push_back((op_id, Op::Sync { path: "/".into() }, true)),
         }
     }
 
-    fn client_send(&mut self, c: ClientId, conn: ConnId, op_id: OpId, op: Op, close: bool) {
-        let now = self.now;
-        let cl = self.client(c);
-        cl.xid += 1;
-        let xid = cl.xid;
-        cl.last_send = now;
+    fn send(&mut self, ctx: &mut Ctx, conn: ConnId, op_id: OpId, op: Op, close: bool) {
+        self.xid += 1;
+        let xid = self.xid;
+        self.last_send = ctx.now();
         let watch = ask_of(&op);
-        cl.sent.push_back(Sent {
+        self.sent.push_back(Sent {
             xid,
             op: op_id,
             watch,
@@ -252,46 +266,53 @@ impl Ensemble {
         } else {
             ToServer::Request { xid, op }
         };
-        self.send_to_server(conn, pkt);
+        ctx.send_to_server(conn, pkt);
     }
 
     /// Ends the client for good (closed by the user, or crashed).
-    fn client_shutdown(&mut self, c: ClientId, state: Option<SessionState>) {
-        if let Phase::Connecting { conn } | Phase::Connected { conn } = self.client(c).phase {
-            self.send_to_server(conn, ToServer::Fin);
+    fn shutdown(&mut self, ctx: &mut Ctx, state: Option<SessionState>) {
+        if let Phase::Connecting { conn } | Phase::Connected { conn } = self.phase {
+            ctx.send_to_server(conn, ToServer::Fin);
         }
-        self.client(c).phase = Phase::Closed;
-        self.fail_all(c, Error::Closed);
-        self.end_watches(c, docent::SessionState::Closed);
+        self.phase = Phase::Closed;
+        self.fail_all(ctx, Error::Closed);
+        self.end_watches(ctx, SessionState::Closed);
         if let Some(state) = state {
-            self.emit(Output::Session { client: c, state });
+            ctx.emit(Output::Session {
+                client: self.id,
+                state,
+            });
         }
     }
 
     /// The client process dies: its connection closes, nothing of it runs again; its session
     /// lives on at the ensemble until expiry.
-    pub(crate) fn crash_client(&mut self, c: ClientId) {
-        self.client_shutdown(c, Some(SessionState::Closed));
-        self.client(c).crashed = true;
+    pub(crate) fn crash(&mut self, ctx: &mut Ctx) {
+        self.shutdown(ctx, Some(SessionState::Closed));
+        self.crashed = true;
     }
 
-    fn fail_all(&mut self, c: ClientId, error: Error) {
-        let cl = self.client(c);
-        let sent: Vec<OpId> = cl.sent.drain(..).map(|s| s.op).collect();
-        let queued: Vec<OpId> = cl.outbox.drain(..).map(|(id, _, _)| id).collect();
-        for op in sent.into_iter().chain(queued) {
-            self.done(c, op, Err(error.clone()));
+    fn fail_all(&mut self, ctx: &mut Ctx, error: Error) {
+        let sent = self.sent.drain(..).map(|s| s.op);
+        let queued = self.outbox.drain(..).map(|(id, _, _)| id);
+        for op in sent.chain(queued) {
+            ctx.emit(Output::OpDone {
+                client: self.id,
+                op,
+                result: Err(error.clone()),
+                watch: None,
+            });
         }
     }
 
-    fn end_watches(&mut self, c: ClientId, state: SessionState) {
-        for watch in self.client(c).watches.drain_all() {
+    fn end_watches(&mut self, ctx: &mut Ctx, state: SessionState) {
+        for watch in self.watches.drain_all() {
             let event = WatchedEvent {
                 kind: EventType::Session(state),
                 path: String::new(),
             };
-            self.emit(Output::Watch {
-                client: c,
+            ctx.emit(Output::Watch {
+                client: self.id,
                 watch,
                 event,
                 last: true,
@@ -302,186 +323,171 @@ impl Ensemble {
     /// The session is over for this client: fail what was in flight, end every watch,
     /// report Expired and open a new session at once (a new handle: no session id, no last
     /// zxid).
-    fn client_expired(&mut self, c: ClientId) {
-        let now = self.now;
-        let cl = self.client(c);
-        cl.phase = Phase::Idle { retry_at: now };
-        cl.session = 0;
-        cl.passwd = 0;
-        cl.last_zxid = 0;
-        cl.renewing = true;
-        self.fail_all(c, Error::SessionExpired);
-        self.end_watches(c, SessionState::Expired);
-        self.emit(Output::Session {
-            client: c,
+    fn expired(&mut self, ctx: &mut Ctx) {
+        self.phase = Phase::Idle {
+            retry_at: ctx.now(),
+        };
+        self.session = 0;
+        self.passwd = 0;
+        self.last_zxid = 0;
+        self.renewing = true;
+        self.fail_all(ctx, Error::SessionExpired);
+        self.end_watches(ctx, SessionState::Expired);
+        ctx.emit(Output::Session {
+            client: self.id,
             state: SessionState::Expired,
         });
-        self.client_tick(c);
+        self.tick(ctx);
     }
 
     /// The client gives its session up (Curator's injected expiration): its connection
     /// closes and it goes on as after an expiry, while the ensemble keeps the old session
     /// (and its ephemerals) until the leader expires it. A client whose options say it does
     /// not abandon keeps trying its session.
-    pub(crate) fn client_abandon(&mut self, c: ClientId) {
-        let cl = self.client(c);
-        if !cl.opts.abandons || cl.crashed || cl.phase == Phase::Closed || cl.session == 0 {
+    pub(crate) fn abandon(&mut self, ctx: &mut Ctx) {
+        if !self.opts.abandons || self.crashed || self.phase == Phase::Closed || self.session == 0 {
             return;
         }
-        if let Phase::Connecting { conn } | Phase::Connected { conn } = cl.phase {
-            self.send_to_server(conn, ToServer::Fin);
+        if let Phase::Connecting { conn } | Phase::Connected { conn } = self.phase {
+            ctx.send_to_server(conn, ToServer::Fin);
         }
-        self.client_expired(c);
+        self.expired(ctx);
     }
 
     /// The connection is gone (FIN, silence, refused): fail what was in flight and go idle.
-    fn client_lost(&mut self, c: ClientId, was_connected: bool) {
-        let now = self.now;
-        if let Phase::Connecting { conn } | Phase::Connected { conn } = self.client(c).phase {
-            self.send_to_server(conn, ToServer::Fin);
+    fn lost(&mut self, ctx: &mut Ctx, was_connected: bool) {
+        if let Phase::Connecting { conn } | Phase::Connected { conn } = self.phase {
+            ctx.send_to_server(conn, ToServer::Fin);
         }
-        let backoff = Duration::from_millis(self.random_below(1000));
-        self.client(c).phase = Phase::Idle {
-            retry_at: now + backoff,
+        let backoff = Duration::from_millis(ctx.random_below(1000));
+        self.phase = Phase::Idle {
+            retry_at: ctx.now() + backoff,
         };
-        self.fail_all(c, ConnectionLoss);
+        self.fail_all(ctx, ConnectionLoss);
         if was_connected {
-            self.emit(Output::Session {
-                client: c,
+            ctx.emit(Output::Session {
+                client: self.id,
                 state: SessionState::Disconnected,
             });
         }
-        self.client_tick(c);
+        self.tick(ctx);
     }
 
-    pub(crate) fn client_tick(&mut self, c: ClientId) {
-        let now = self.now;
-        let cl = self.client(c);
-        if cl.tick_at.is_some_and(|t| t <= now) {
-            cl.tick_at = None;
+    /// The client's timer: connect, give up on a silent connection, ping, end a pause.
+    pub(crate) fn tick(&mut self, ctx: &mut Ctx) {
+        let now = ctx.now();
+        if self.tick_at.is_some_and(|t| t <= now) {
+            self.tick_at = None;
         }
-        if cl.crashed || cl.phase == Phase::Closed {
+        if self.crashed || self.phase == Phase::Closed {
             return;
         }
-        if let Some(until) = cl.paused_until {
+        if let Some(until) = self.paused_until {
             if until > now {
-                return self.client_schedule(c, until);
+                return self.schedule(ctx, until);
             }
-            cl.paused_until = None;
+            self.paused_until = None;
             // What the paused process submitted on a connection that survived the pause.
-            if let Phase::Connected { conn } = cl.phase {
-                let queued: Vec<(OpId, Op, bool)> = cl.outbox.drain(..).collect();
+            if let Phase::Connected { conn } = self.phase {
+                let queued: Vec<(OpId, Op, bool)> = self.outbox.drain(..).collect();
                 for (id, op, close) in queued {
-                    self.client_send(c, conn, id, op, close);
+                    self.send(ctx, conn, id, op, close);
                 }
             }
         }
-        let cl = self.client(c);
-        let next = match cl.phase {
+        let next = match self.phase {
             Phase::Idle { retry_at } if retry_at <= now => {
-                let server = cl.order[cl.next % cl.order.len()];
-                cl.next += 1;
-                let (session, passwd, timeout, last_zxid, ids) = (
-                    cl.session,
-                    cl.passwd,
-                    cl.opts.session_timeout,
-                    cl.last_zxid,
-                    cl.ids.clone(),
-                );
-                cl.last_recv = now;
-                cl.last_send = now;
-                let conn = self.open_conn(c, server);
-                self.client(c).phase = Phase::Connecting { conn };
-                self.send_to_server(
+                let server = self.order[self.next % self.order.len()];
+                self.next += 1;
+                self.last_recv = now;
+                self.last_send = now;
+                let conn = ctx.open_conn(self.id, server);
+                self.phase = Phase::Connecting { conn };
+                ctx.send_to_server(
                     conn,
                     ToServer::Connect {
-                        session,
-                        passwd,
-                        timeout,
-                        last_zxid,
-                        ids,
+                        session: self.session,
+                        passwd: self.passwd,
+                        timeout: self.opts.session_timeout,
+                        last_zxid: self.last_zxid,
+                        ids: self.ids.clone(),
                     },
                 );
-                now + self.client(c).connect_timeout()
+                now + self.connect_timeout()
             }
             Phase::Idle { retry_at } => retry_at,
             Phase::Connecting { .. } => {
-                let deadline = cl.last_recv + cl.connect_timeout();
+                let deadline = self.last_recv + self.connect_timeout();
                 if deadline <= now {
-                    return self.client_lost(c, false);
+                    return self.lost(ctx, false);
                 }
                 deadline
             }
             Phase::Connected { conn } => {
-                let dead = cl.last_recv + cl.read_timeout();
+                let dead = self.last_recv + self.read_timeout();
                 if dead <= now {
-                    return self.client_lost(c, true);
+                    return self.lost(ctx, true);
                 }
-                let ping = cl.last_send + cl.read_timeout() / 2;
+                let ping = self.last_send + self.read_timeout() / 2;
                 if ping <= now {
-                    cl.last_send = now;
-                    self.send_to_server(conn, ToServer::Ping);
-                    let cl = self.client(c);
-                    dead.min(now + cl.read_timeout() / 2)
+                    self.last_send = now;
+                    ctx.send_to_server(conn, ToServer::Ping);
+                    dead.min(now + self.read_timeout() / 2)
                 } else {
                     dead.min(ping)
                 }
             }
             Phase::Closed => return,
         };
-        self.client_schedule(c, next);
+        self.schedule(ctx, next);
     }
 
-    fn client_schedule(&mut self, c: ClientId, at: Instant) {
-        let cl = self.client(c);
-        if cl.tick_at.is_some_and(|t| t <= at) {
+    fn schedule(&mut self, ctx: &mut Ctx, at: Instant) {
+        if self.tick_at.is_some_and(|t| t <= at) {
             return;
         }
-        cl.tick_at = Some(at);
-        self.schedule(at, Ev::ClientTick(c));
+        self.tick_at = Some(at);
+        ctx.schedule(at, Ev::ClientTick(self.id));
     }
 
-    pub(crate) fn client_receive(&mut self, conn: ConnId, pkt: ToClient) {
-        let Some(c) = self.conns.get(&conn).map(|x| x.client) else {
-            return;
-        };
-        let now = self.now;
-        let cl = self.client(c);
-        let current = matches!(cl.phase, Phase::Connecting { conn: x } | Phase::Connected { conn: x } if x == conn);
-        if !current || cl.crashed {
+    /// A packet from a server arrives on `conn`.
+    pub(crate) fn handle(&mut self, ctx: &mut Ctx, conn: ConnId, pkt: ToClient) {
+        let now = ctx.now();
+        let current = matches!(self.phase, Phase::Connecting { conn: x } | Phase::Connected { conn: x } if x == conn);
+        if !current || self.crashed {
             return;
         }
-        if let Some(until) = cl.paused_until.filter(|u| *u > now) {
+        if let Some(until) = self.paused_until.filter(|u| *u > now) {
             // The process is frozen: the packet waits in the socket buffer.
-            return self.schedule(until, Ev::ToClient(conn, pkt));
+            return ctx.schedule(until, Ev::ToClient(conn, pkt));
         }
-        cl.last_recv = now;
+        self.last_recv = now;
         match pkt {
             ToClient::Fin => {
-                let was = matches!(cl.phase, Phase::Connected { .. });
-                self.conns.remove(&conn);
-                self.client_lost(c, was);
+                let was = matches!(self.phase, Phase::Connected { .. });
+                ctx.drop_conn(conn);
+                self.lost(ctx, was);
             }
             ToClient::Pong => {}
             ToClient::Expired => {
-                self.conns.remove(&conn);
-                self.client_expired(c);
+                ctx.drop_conn(conn);
+                self.expired(ctx);
             }
             ToClient::Connected {
                 session,
                 passwd,
                 timeout,
             } => {
-                cl.session = session;
-                cl.passwd = passwd;
-                cl.timeout = timeout;
-                cl.renewing = false;
-                cl.phase = Phase::Connected { conn };
-                cl.last_send = now;
-                if !cl.watches.is_empty() {
-                    let paths = cl.watches.paths();
-                    let relative_zxid = cl.last_zxid;
-                    self.send_to_server(
+                self.session = session;
+                self.passwd = passwd;
+                self.timeout = timeout;
+                self.renewing = false;
+                self.phase = Phase::Connected { conn };
+                self.last_send = now;
+                if !self.watches.is_empty() {
+                    let paths = self.watches.paths();
+                    let relative_zxid = self.last_zxid;
+                    ctx.send_to_server(
                         conn,
                         ToServer::SetWatches {
                             relative_zxid,
@@ -489,26 +495,27 @@ impl Ensemble {
                         },
                     );
                 }
-                self.emit(Output::Session {
-                    client: c,
+                ctx.emit(Output::Session {
+                    client: self.id,
                     state: SessionState::Connected {
                         session_id: session,
                         timeout,
                         read_only: false,
                     },
                 });
-                let queued: Vec<(OpId, Op, bool)> = self.client(c).outbox.drain(..).collect();
+                let queued: Vec<(OpId, Op, bool)> = self.outbox.drain(..).collect();
                 for (id, op, close) in queued {
-                    self.client_send(c, conn, id, op, close);
+                    self.send(ctx, conn, id, op, close);
                 }
-                self.client_tick(c);
+                self.tick(ctx);
             }
             ToClient::Event(event) => {
                 let mut fired = Vec::new();
-                cl.watches.materialize(&event.path, event.kind, &mut fired);
+                self.watches
+                    .materialize(&event.path, event.kind, &mut fired);
                 for (watch, last) in fired {
-                    self.emit(Output::Watch {
-                        client: c,
+                    ctx.emit(Output::Watch {
+                        client: self.id,
                         watch,
                         event: event.clone(),
                         last,
@@ -516,30 +523,29 @@ impl Ensemble {
                 }
             }
             ToClient::Reply { xid, zxid, result } => {
-                let Some(sent) = cl.sent.pop_front() else {
+                let Some(sent) = self.sent.pop_front() else {
                     return;
                 };
                 debug_assert_eq!(sent.xid, xid, "replies come in order");
                 if zxid > 0 {
-                    cl.last_zxid = zxid;
+                    self.last_zxid = zxid;
                 }
                 if sent.close {
-                    self.conns.remove(&conn);
-                    self.client_shutdown(c, Some(SessionState::Closed));
-                    return self.done(c, sent.op, Ok(OpResult::Deleted));
+                    ctx.drop_conn(conn);
+                    self.shutdown(ctx, Some(SessionState::Closed));
+                    return self.done(ctx, sent.op, Ok(OpResult::Deleted));
                 }
-                self.client_reply(c, sent, result);
+                self.reply(ctx, sent, result);
             }
         }
     }
 
-    fn client_reply(&mut self, c: ClientId, sent: Sent, result: Result<OpResult, Error>) {
+    fn reply(&mut self, ctx: &mut Ctx, sent: Sent, result: Result<OpResult, Error>) {
         let mut watch = None;
         if let Some((path, ask)) = sent.watch {
             if let Some(table) = table_for(ask, &result) {
-                self.next_watch += 1;
-                let id = WatchId(self.next_watch);
-                self.client(c).watches.add(&path, table, id);
+                let id = ctx.new_watch_id();
+                self.watches.add(&path, table, id);
                 let kind = match table {
                     ClientWatch::Persistent | ClientWatch::Recursive => WatchKind::Persistent,
                     _ => WatchKind::OneShot,
@@ -547,8 +553,8 @@ impl Ensemble {
                 watch = Some((id, kind));
             }
         }
-        self.emit(Output::OpDone {
-            client: c,
+        ctx.emit(Output::OpDone {
+            client: self.id,
             op: sent.op,
             result,
             watch,

@@ -1,153 +1,59 @@
-//! The world: servers, the leader's log and session tracker, clients, the network, and the
-//! event queue that moves them all in virtual time.
+//! The world, as an orchestrator: it owns the actors (servers, clients), the leader's
+//! [`Quorum`] and the [`Ctx`] they share, routes each due happening to the actor it is for, and
+//! fires the faults. Actors never reach into each other: they talk through the context.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use docent::{Id, Instant, Op};
+use docent::{Instant, Op};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use super::client::{Client, ToClient};
-use super::fault::Faults;
-use super::server::{Server, ToServer};
-use super::tree::{DataTree, Node};
-use super::txn::{Txn, TxnBody};
-use super::{ClientId, ClientOptions, ConnId, OpId, Output, SimConfig};
-
-/// A scheduled happening.
-#[derive(Debug)]
-pub(crate) enum Ev {
-    ToServer(ConnId, ToServer),
-    ToClient(ConnId, ToClient),
-    Apply(usize),
-    ClientTick(ClientId),
-    LeaderTick,
-    Reap,
-    ElectionDone,
-    Fault(usize),
-    Heal(usize),
-}
-
-#[derive(Debug)]
-struct Scheduled {
-    at: Instant,
-    seq: u64,
-    ev: Ev,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
-}
-
-/// A committed log entry and when the leader committed it.
-#[derive(Debug)]
-pub(crate) struct Entry {
-    pub(crate) txn: Txn,
-    pub(crate) commit_at: Instant,
-}
-
-/// The leader's view of a live session.
-#[derive(Debug, Clone)]
-pub(crate) struct Tracked {
-    pub(crate) passwd: u64,
-    pub(crate) timeout: Duration,
-    pub(crate) expires_at: Instant,
-}
-
-/// One TCP connection and its two directions.
-#[derive(Debug)]
-pub(crate) struct Conn {
-    pub(crate) client: ClientId,
-    pub(crate) server: usize,
-    pub(crate) last_up: Instant,
-    pub(crate) last_down: Instant,
-    pub(crate) broken_up: bool,
-    pub(crate) broken_down: bool,
-}
+use super::client::Client;
+use super::config::{ClientOptions, SimConfig};
+use super::ctx::{Ctx, Ev};
+use super::fault::{Fault, FaultSchedule};
+use super::history::{self, NodeHistory};
+use super::msg::{ClientId, OpId, Output};
+use super::quorum::Quorum;
+use super::server::Server;
+use super::tree::Node;
+use super::txn::TxnBody;
 
 /// The simulated ensemble and its clients, sans-IO. See the [module docs](super).
 #[derive(Debug)]
 pub struct Ensemble {
-    pub(crate) cfg: SimConfig,
-    pub(crate) now: Instant,
-    pub(crate) rng: ChaCha8Rng,
-    queue: BinaryHeap<Reverse<Scheduled>>,
-    seq: u64,
-    pub(crate) log: Vec<Entry>,
-    pub(crate) servers: Vec<Server>,
-    pub(crate) leader: usize,
-    pub(crate) serving: bool,
-    pub(crate) electing: bool,
-    epoch: i64,
-    counter: i64,
-    pub(crate) tracker: BTreeMap<i64, Tracked>,
-    next_session: i64,
-    pub(crate) clients: Vec<Client>,
-    pub(crate) conns: BTreeMap<ConnId, Conn>,
-    next_conn: u64,
-    pub(crate) faults: Faults,
-    pub(crate) quorum_victims: BTreeMap<usize, Vec<usize>>,
-    pub(crate) outputs: VecDeque<Output>,
+    cfg: SimConfig,
+    ctx: Ctx,
+    quorum: Quorum,
+    servers: Vec<Server>,
+    clients: Vec<Client>,
+    /// Every fault installed or injected, by index (scheduled events name them so).
+    faults: Vec<Fault>,
+    /// The servers each quorum-loss fault took down.
+    quorum_victims: BTreeMap<usize, Vec<usize>>,
     next_op: u64,
-    pub(crate) next_watch: u64,
-    hash: u64,
-    lines: Vec<String>,
 }
 
 impl Ensemble {
     /// A fresh ensemble: every server up, server 0 leading, an empty tree.
     pub fn new(cfg: SimConfig) -> Ensemble {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        let servers = (0..cfg.servers)
-            .map(|_| Server::new(DataTree::default()))
-            .collect();
         let next_session = (1i64 << 56) | ((rng.next_u64() as i64 & 0xFFFF) << 24);
         let mut sim = Ensemble {
-            now: Instant::ZERO,
-            rng,
-            queue: BinaryHeap::new(),
-            seq: 0,
-            log: Vec::new(),
-            servers,
-            leader: 0,
-            serving: true,
-            electing: false,
-            epoch: 1,
-            counter: 0,
-            tracker: BTreeMap::new(),
-            next_session,
+            ctx: Ctx::new(&cfg, rng),
+            quorum: Quorum::new(&cfg, next_session),
+            servers: (0..cfg.servers).map(Server::new).collect(),
             clients: Vec::new(),
-            conns: BTreeMap::new(),
-            next_conn: 0,
-            faults: Faults::default(),
+            faults: Vec::new(),
             quorum_victims: BTreeMap::new(),
-            outputs: VecDeque::new(),
             next_op: 0,
-            next_watch: 0,
-            hash: 0xcbf2_9ce4_8422_2325,
-            lines: Vec::new(),
             cfg,
         };
-        let tick = sim.cfg.tick;
-        sim.schedule(Instant::ZERO + tick, Ev::LeaderTick);
-        let reap = sim.cfg.container_interval;
-        sim.schedule(Instant::ZERO + reap, Ev::Reap);
+        sim.ctx
+            .schedule(Instant::ZERO + sim.cfg.tick, Ev::LeaderTick);
+        sim.ctx
+            .schedule(Instant::ZERO + sim.cfg.container_interval, Ev::Reap);
         sim
     }
 
@@ -166,12 +72,13 @@ impl Ensemble {
             .unwrap_or_else(|| (0..self.servers.len()).collect());
         if options.servers.is_none() {
             for i in (1..order.len()).rev() {
-                let j = (self.rng.next_u64() % (i as u64 + 1)) as usize;
+                let j = (self.ctx.next_u64() % (i as u64 + 1)) as usize;
                 order.swap(i, j);
             }
         }
-        self.clients.push(Client::new(options, order, now));
-        self.client_tick(id);
+        let mut client = Client::new(id, options, order, now);
+        client.tick(&mut self.ctx);
+        self.clients.push(client);
         id
     }
 
@@ -180,7 +87,7 @@ impl Ensemble {
     pub fn submit(&mut self, now: Instant, client: ClientId, op: Op) -> OpId {
         self.advance(now);
         let id = self.new_op_id();
-        self.client_submit(client, id, op);
+        self.clients[client.0 as usize].submit(&mut self.ctx, id, op);
         id
     }
 
@@ -188,7 +95,7 @@ impl Ensemble {
     pub fn close_client(&mut self, now: Instant, client: ClientId) -> OpId {
         self.advance(now);
         let id = self.new_op_id();
-        self.client_close(client, id);
+        self.clients[client.0 as usize].close(&mut self.ctx, id);
         id
     }
 
@@ -197,7 +104,7 @@ impl Ensemble {
     /// leader expires it. Nothing happens before the first session or after a close.
     pub fn abandon_session(&mut self, now: Instant, client: ClientId) {
         self.advance(now);
-        self.client_abandon(client);
+        self.clients[client.0 as usize].abandon(&mut self.ctx);
     }
 
     /// Runs everything due at or before `now`.
@@ -208,14 +115,14 @@ impl Ensemble {
     /// When something is next due.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.queue.peek().map(|s| s.0.at)
+        self.ctx.next_due()
     }
 
     /// The next output for the client processes. Call until `None` after every mutation.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
-        let out = self.outputs.pop_front()?;
-        self.record(|| format!("{out:?}"), out_tag(&out));
+        let out = self.ctx.pop_output()?;
+        self.ctx.record(|| format!("{out:?}"), out_tag(&out));
         Some(out)
     }
 
@@ -226,17 +133,17 @@ impl Ensemble {
 
     /// The model's current time.
     pub fn now(&self) -> Instant {
-        self.now
+        self.ctx.now()
     }
 
     /// The simulated wall clock, in Unix milliseconds.
     pub fn wall_ms(&self) -> i64 {
-        self.cfg.wall_epoch_ms + self.now.since_epoch().as_millis() as i64
+        self.ctx.wall_ms()
     }
 
     /// `client`'s wall clock (the ensemble's, shifted by any clock-drift fault).
     pub fn client_wall_ms(&self, client: ClientId) -> i64 {
-        self.wall_ms() + self.clients[client.0 as usize].clock_offset_ms
+        self.wall_ms() + self.clients[client.0 as usize].clock_offset_ms()
     }
 
     /// Ground truth: the node at `path` as `server` (or, for `None`, the leader having applied
@@ -246,7 +153,7 @@ impl Ensemble {
         server: Option<usize>,
         path: &str,
     ) -> Option<(Vec<u8>, docent::Stat, Vec<String>)> {
-        let tree = &self.servers[server.unwrap_or(self.leader)].tree;
+        let tree = self.servers[server.unwrap_or(self.quorum.leader())].tree();
         tree.node(path).map(|n: &Node| {
             let children = n.children.iter().cloned().collect();
             (n.data.clone(), n.client_stat(), children)
@@ -255,8 +162,8 @@ impl Ensemble {
 
     /// Ground truth: every path on `server` (`None`: the leader).
     pub fn paths(&self, server: Option<usize>) -> Vec<String> {
-        self.servers[server.unwrap_or(self.leader)]
-            .tree
+        self.servers[server.unwrap_or(self.quorum.leader())]
+            .tree()
             .nodes()
             .keys()
             .cloned()
@@ -265,103 +172,117 @@ impl Ensemble {
 
     /// Ground truth: true while the leader tracks `session` as alive.
     pub fn session_alive(&self, session: i64) -> bool {
-        self.tracker.contains_key(&session)
+        self.quorum.tracked(session).is_some()
     }
 
     /// The current leader.
     pub fn leader(&self) -> usize {
-        self.leader
+        self.quorum.leader()
     }
 
     /// The number of committed txns.
     pub fn committed(&self) -> usize {
-        self.log.len()
+        self.quorum.committed().len()
     }
 
     /// How many txns `server` has applied.
     pub fn applied(&self, server: usize) -> usize {
-        self.servers[server].applied
+        self.quorum.applied(server)
     }
 
     /// The session `client` currently holds (0 before its first session).
     pub fn session_id(&self, client: ClientId) -> i64 {
-        self.clients[client.0 as usize].session
+        self.clients[client.0 as usize].session()
     }
 
     /// The session timeout `client` negotiated (the requested one before connecting).
     pub fn session_timeout(&self, client: ClientId) -> Duration {
-        self.clients[client.0 as usize].timeout
+        self.clients[client.0 as usize].timeout()
+    }
+
+    /// Ground truth: every state that `prefix` and the nodes below it ever had, as a client
+    /// read could have returned it (data and client stat), replayed from the txns committed
+    /// so far on a fresh tree. Only states between txns appear: the steps inside a multi are
+    /// never visible to a read, and are not listed.
+    pub fn history(&self, prefix: &str) -> NodeHistory {
+        history::replay(self.quorum.committed(), self.ctx.now(), prefix)
+    }
+
+    /// Ground truth: `client`'s process is frozen at `now` (a `PauseClient` fault).
+    pub(crate) fn paused(&self, client: ClientId, now: Instant) -> bool {
+        self.clients[client.0 as usize].paused_at(now)
+    }
+
+    /// Ground truth: `client`'s process crashed (a `CrashClient` fault).
+    pub(crate) fn crashed(&self, client: ClientId) -> bool {
+        self.clients[client.0 as usize].crashed()
     }
 
     /// A hash of everything that happened so far (outputs, faults); equal seeds give equal
     /// hashes.
     pub fn event_hash(&self) -> u64 {
-        self.hash
+        self.ctx.hash()
     }
 
     /// The readable event log (empty unless [`SimConfig::record_log`]).
     pub fn event_log(&self) -> &[String] {
-        &self.lines
+        self.ctx.lines()
     }
 
-    // ---- internals ----
-
-    pub(crate) fn record(&mut self, line: impl FnOnce() -> String, tag: u64) {
-        let t = self.now.since_epoch().as_nanos() as u64;
-        for x in [t, tag] {
-            self.hash ^= x;
-            self.hash = self.hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        if self.cfg.record_log {
-            let l = line();
-            self.lines.push(format!("{:?} {l}", self.now));
+    /// Schedules every fault of `schedule` (times count from the start of the run).
+    pub fn install(&mut self, schedule: &FaultSchedule) {
+        for s in &schedule.faults {
+            let i = self.faults.len();
+            self.faults.push(s.fault.clone());
+            self.ctx.schedule(Instant::from_epoch(s.at), Ev::Fault(i));
         }
     }
+
+    /// Injects `fault` now.
+    pub fn inject(&mut self, now: Instant, fault: Fault) {
+        self.handle_timeout(now);
+        let i = self.faults.len();
+        self.faults.push(fault);
+        self.fire_fault(i);
+    }
+
+    // ---- routing ----
 
     fn new_op_id(&mut self) -> OpId {
         self.next_op += 1;
         OpId(self.next_op)
     }
 
-    pub(crate) fn schedule(&mut self, at: Instant, ev: Ev) {
-        self.seq += 1;
-        let at = at.max(self.now);
-        self.queue.push(Reverse(Scheduled {
-            at,
-            seq: self.seq,
-            ev,
-        }));
-    }
-
-    pub(crate) fn random_below(&mut self, bound: u64) -> u64 {
-        if bound == 0 {
-            0
-        } else {
-            ((self.rng.next_u64() as u128 * bound as u128) >> 64) as u64
-        }
-    }
-
     fn advance(&mut self, now: Instant) {
-        while let Some(top) = self.queue.peek() {
-            if top.0.at > now {
-                break;
-            }
-            let Reverse(s) = self.queue.pop().expect("peeked");
-            self.now = s.at;
-            self.dispatch(s.ev);
+        while let Some(ev) = self.ctx.pop_due(now) {
+            self.dispatch(ev);
         }
-        if now > self.now {
-            self.now = now;
-        }
+        self.ctx.advance_to(now);
     }
 
     fn dispatch(&mut self, ev: Ev) {
+        let ctx = &mut self.ctx;
         match ev {
-            Ev::ToServer(conn, pkt) => self.server_receive(conn, pkt),
-            Ev::ToClient(conn, pkt) => self.client_receive(conn, pkt),
-            Ev::Apply(s) => self.server_apply(s),
-            Ev::ClientTick(c) => self.client_tick(c),
-            Ev::LeaderTick => self.leader_tick(),
+            Ev::ToServer(conn, pkt) => {
+                let Some((_, s)) = ctx.ends(conn) else {
+                    return;
+                };
+                if let Some(attach) = self.servers[s].handle(ctx, &mut self.quorum, conn, pkt) {
+                    // The session moves here: any older connection of it is closed.
+                    for server in &mut self.servers {
+                        server.close_session(ctx, attach.session);
+                    }
+                    self.servers[s].attach(ctx, &mut self.quorum, attach);
+                }
+            }
+            Ev::ToClient(conn, pkt) => {
+                if let Some((c, _)) = ctx.ends(conn) {
+                    self.clients[c.0 as usize].handle(ctx, conn, pkt);
+                }
+            }
+            Ev::Apply(s) => self.servers[s].apply_due(ctx, &mut self.quorum),
+            Ev::ClientTick(c) => self.clients[c.0 as usize].tick(ctx),
+            Ev::LeaderTick => self.quorum.tick(ctx),
             Ev::Reap => self.reap(),
             Ev::ElectionDone => self.election_done(),
             Ev::Fault(i) => self.fire_fault(i),
@@ -369,222 +290,180 @@ impl Ensemble {
         }
     }
 
-    // ---- the leader ----
-
-    /// Orders a txn; it commits `commit_delay` from now. Returns its log index.
-    pub(crate) fn propose(&mut self, session: i64, ids: Arc<[Id]>, body: TxnBody) -> usize {
-        self.counter += 1;
-        let zxid = self.epoch << 32 | self.counter;
-        let commit_at = self.now + self.cfg.commit_delay;
-        let txn = Txn {
-            zxid,
-            time: self.wall_ms(),
-            session,
-            ids,
-            body,
-        };
-        self.log.push(Entry { txn, commit_at });
-        for s in 0..self.servers.len() {
-            self.schedule_apply(s);
-        }
-        self.log.len() - 1
-    }
-
-    pub(crate) fn schedule_apply(&mut self, s: usize) {
-        let server = &self.servers[s];
-        if !server.up || server.applied >= self.log.len() {
-            return;
-        }
-        let lag = if s == self.leader {
-            Duration::ZERO
-        } else {
-            server.lag
-        };
-        let at = self.log[server.applied].commit_at + lag;
-        if server.apply_at.is_some_and(|t| t <= at) {
-            return;
-        }
-        self.servers[s].apply_at = Some(at);
-        self.schedule(at, Ev::Apply(s));
-    }
-
-    pub(crate) fn new_session_id(&mut self) -> (i64, u64) {
-        self.next_session += 1;
-        (self.next_session, self.rng.next_u64())
-    }
-
-    /// Expiry deadline for a touch now: rounded up to the next tick, as ZooKeeper's
-    /// `ExpiryQueue` does.
-    pub(crate) fn expiry_for(&self, timeout: Duration) -> Instant {
-        let t = (self.now + timeout).since_epoch().as_nanos();
-        let tick = self.cfg.tick.as_nanos().max(1);
-        Instant::from_epoch(Duration::from_nanos(((t / tick + 1) * tick) as u64))
-    }
-
-    pub(crate) fn touch(&mut self, session: i64) {
-        if !self.serving {
-            return;
-        }
-        if let Some(timeout) = self.tracker.get(&session).map(|t| t.timeout) {
-            let at = self.expiry_for(timeout);
-            self.tracker.get_mut(&session).expect("tracked").expires_at = at;
-        }
-    }
-
-    fn leader_tick(&mut self) {
-        let tick = self.cfg.tick;
-        self.schedule(self.now + tick, Ev::LeaderTick);
-        if !self.serving {
-            return;
-        }
-        let now = self.now;
-        let expired: Vec<i64> = self
-            .tracker
-            .iter()
-            .filter(|(_, t)| t.expires_at <= now)
-            .map(|(s, _)| *s)
-            .collect();
-        for s in expired {
-            self.expire(s);
-        }
-    }
-
-    /// The leader expires `session`: a close-session txn that every server applies.
-    pub(crate) fn expire(&mut self, session: i64) {
-        if self.tracker.remove(&session).is_some() {
-            self.record(
-                || format!("expire session {session:#x}"),
-                0x10 ^ session as u64,
-            );
-            self.propose(session, Arc::from(Vec::new()), TxnBody::CloseSession);
-        }
-    }
+    // ---- the leader's service ----
 
     fn reap(&mut self) {
-        let every = self.cfg.container_interval;
-        self.schedule(self.now + every, Ev::Reap);
-        if !self.serving {
+        let ctx = &mut self.ctx;
+        ctx.schedule(ctx.now() + self.cfg.container_interval, Ev::Reap);
+        if !self.quorum.serving() {
             return;
         }
-        let wall = self.wall_ms();
-        for path in self.servers[self.leader].tree.reap_candidates(wall) {
-            self.propose(0, Arc::from(Vec::new()), TxnBody::DeleteContainer(path));
+        let leader = &self.servers[self.quorum.leader()];
+        for path in leader.tree().reap_candidates(ctx.wall_ms()) {
+            let body = TxnBody::DeleteContainer(path);
+            self.quorum.propose(ctx, 0, Vec::new().into(), body);
         }
     }
 
     /// Loses the leader's service: every client connection drops and an election starts (or,
     /// without a quorum, waits for one).
-    pub(crate) fn start_election(&mut self) {
-        self.serving = false;
-        for s in 0..self.servers.len() {
-            self.drop_server_conns(s);
+    fn start_election(&mut self) {
+        self.quorum.stop_serving();
+        for server in &mut self.servers {
+            server.drop_conns(&mut self.ctx);
         }
-        let up = self.servers.iter().filter(|s| s.up).count();
-        if up * 2 > self.servers.len() && !self.electing {
-            self.electing = true;
-            let t = self.cfg.election_time;
-            self.schedule(self.now + t, Ev::ElectionDone);
-        }
+        self.quorum.call_election(&mut self.ctx);
     }
 
     fn election_done(&mut self) {
-        self.electing = false;
-        let up: Vec<usize> = (0..self.servers.len())
-            .filter(|&s| self.servers[s].up)
-            .collect();
-        if up.len() * 2 <= self.servers.len() {
+        let Some(up) = self.quorum.elect(&mut self.ctx) else {
             return;
-        }
-        let others: Vec<usize> = up.iter().copied().filter(|&s| s != self.leader).collect();
-        let pool = if others.is_empty() { &up } else { &others };
-        self.leader = pool[self.random_below(pool.len() as u64) as usize];
-        self.epoch += 1;
-        self.counter = 0;
+        };
         // Recovery: every server up syncs with the new leader before serving.
         for s in up {
-            self.catch_up(s);
+            self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
         }
-        self.serving = true;
-        let sessions: Vec<i64> = self.tracker.keys().copied().collect();
-        for s in sessions {
-            self.touch(s);
-        }
-        let leader = self.leader;
-        self.record(|| format!("leader {leader}"), 0x20 ^ leader as u64);
+        self.quorum.start_serving(&mut self.ctx);
     }
 
     /// Re-checks quorum after a server went down or came up.
-    pub(crate) fn check_quorum(&mut self) {
-        let up = self.servers.iter().filter(|s| s.up).count();
-        let quorum = up * 2 > self.servers.len();
-        if self.serving && (!quorum || !self.servers[self.leader].up) {
+    fn check_quorum(&mut self) {
+        if self.quorum.must_step_down() {
             self.start_election();
-        } else if !self.serving && quorum && !self.electing {
-            self.electing = true;
-            let t = self.cfg.election_time;
-            self.schedule(self.now + t, Ev::ElectionDone);
+        } else if !self.quorum.serving() {
+            self.quorum.call_election(&mut self.ctx);
         }
     }
 
-    // ---- the network ----
+    fn crash_server(&mut self, s: usize) {
+        self.quorum.set_up(s, false);
+        self.servers[s].drop_conns(&mut self.ctx);
+    }
 
-    pub(crate) fn open_conn(&mut self, client: ClientId, server: usize) -> ConnId {
-        self.next_conn += 1;
-        let id = ConnId(self.next_conn);
-        let now = self.now;
-        self.conns.insert(
-            id,
-            Conn {
+    fn restart_server(&mut self, s: usize) {
+        if self.quorum.up(s) {
+            return;
+        }
+        self.quorum.set_up(s, true);
+        if self.quorum.serving() {
+            self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
+        }
+        self.check_quorum();
+        self.quorum.schedule_apply(&mut self.ctx, s);
+    }
+
+    // ---- faults ----
+
+    fn client(&mut self, c: u32) -> Option<&mut Client> {
+        self.clients.get_mut(c as usize)
+    }
+
+    fn fire_fault(&mut self, i: usize) {
+        let fault = self.faults[i].clone();
+        self.ctx
+            .record(|| format!("fault {fault:?}"), 0x40 ^ i as u64);
+        let now = self.ctx.now();
+        let mut heal_after = None;
+        match fault {
+            Fault::Partition {
                 client,
                 server,
-                last_up: now,
-                last_down: now,
-                broken_up: false,
-                broken_down: false,
-            },
-        );
-        id
-    }
-
-    fn delay(&mut self, client: ClientId) -> Duration {
-        let jitter = self.cfg.net_jitter.as_nanos() as u64;
-        let extra = self.faults.extra_delay(client);
-        self.cfg.net_delay + Duration::from_nanos(self.random_below(jitter + 1)) + extra
-    }
-
-    /// Sends a packet from a client to a server over `conn` (dropped, and the direction stalled
-    /// for good, while partitioned).
-    pub(crate) fn send_to_server(&mut self, conn: ConnId, pkt: ToServer) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
-        let (client, server) = (c.client, c.server);
-        if c.broken_up || self.faults.blocked(client, server, true) {
-            self.conns.get_mut(&conn).expect("conn").broken_up = true;
-            return;
+                direction,
+                duration,
+            } => {
+                self.ctx.faults.cut(client, server, direction, true);
+                heal_after = Some(duration);
+            }
+            Fault::Delay {
+                client,
+                extra,
+                duration,
+            } => {
+                self.ctx.faults.delay(client, extra, true);
+                heal_after = Some(duration);
+            }
+            Fault::CrashServer { server, downtime }
+                if server < self.servers.len() && self.quorum.up(server) =>
+            {
+                self.crash_server(server);
+                self.check_quorum();
+                heal_after = Some(downtime);
+            }
+            Fault::LeaderChange if self.quorum.serving() => self.start_election(),
+            Fault::QuorumLoss { duration } => {
+                let n = self.servers.len();
+                let victims: Vec<usize> = (0..n)
+                    .filter(|s| self.quorum.up(*s))
+                    .take(n / 2 + 1)
+                    .collect();
+                for &s in &victims {
+                    self.crash_server(s);
+                }
+                self.check_quorum();
+                self.quorum_victims.insert(i, victims);
+                heal_after = Some(duration);
+            }
+            Fault::FollowerLag {
+                server,
+                lag,
+                duration,
+            } if server < self.servers.len() => {
+                self.quorum.lag(server, lag, true);
+                heal_after = Some(duration);
+            }
+            Fault::LoseReply { client } => self.ctx.faults.lose_reply(client),
+            Fault::PauseClient { client, duration } => {
+                if let Some(c) = self.client(client) {
+                    c.pause(now + duration);
+                }
+            }
+            Fault::CrashClient { client } => {
+                if let Some(c) = self.clients.get_mut(client as usize) {
+                    c.crash(&mut self.ctx);
+                }
+            }
+            Fault::ExpireSession { client } => {
+                let session = self.client(client).map_or(0, |c| c.session());
+                if self.quorum.serving() && session != 0 {
+                    self.quorum.expire(&mut self.ctx, session);
+                }
+            }
+            Fault::ClockDrift { client, offset_ms } => {
+                if let Some(c) = self.client(client) {
+                    c.drift(offset_ms);
+                }
+            }
+            _ => {}
         }
-        let d = self.delay(client);
-        let c = self.conns.get_mut(&conn).expect("conn");
-        let at = (self.now + d).max(c.last_up);
-        c.last_up = at;
-        self.schedule(at, Ev::ToServer(conn, pkt));
+        if let Some(d) = heal_after {
+            self.ctx.schedule(now + d, Ev::Heal(i));
+        }
     }
 
-    /// Sends a packet from a server to a client over `conn`.
-    pub(crate) fn send_to_client(&mut self, conn: ConnId, pkt: ToClient) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
-        let (client, server) = (c.client, c.server);
-        if c.broken_down || self.faults.blocked(client, server, false) {
-            self.conns.get_mut(&conn).expect("conn").broken_down = true;
-            return;
+    fn heal_fault(&mut self, i: usize) {
+        let fault = self.faults[i].clone();
+        self.ctx
+            .record(|| format!("heal {fault:?}"), 0x50 ^ i as u64);
+        match fault {
+            Fault::Partition {
+                client,
+                server,
+                direction,
+                ..
+            } => self.ctx.faults.cut(client, server, direction, false),
+            Fault::Delay { client, extra, .. } => self.ctx.faults.delay(client, extra, false),
+            Fault::CrashServer { server, .. } => self.restart_server(server),
+            Fault::QuorumLoss { .. } => {
+                for s in self.quorum_victims.remove(&i).unwrap_or_default() {
+                    self.restart_server(s);
+                }
+            }
+            Fault::FollowerLag { server, lag, .. } => {
+                self.quorum.lag(server, lag, false);
+                self.quorum.schedule_apply(&mut self.ctx, server);
+            }
+            _ => {}
         }
-        let d = self.delay(client);
-        let c = self.conns.get_mut(&conn).expect("conn");
-        let at = (self.now + d).max(c.last_down);
-        c.last_down = at;
-        self.schedule(at, Ev::ToClient(conn, pkt));
     }
 }
 

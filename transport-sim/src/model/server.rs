@@ -7,39 +7,13 @@ use std::time::Duration;
 
 use docent::{AddWatchMode, Error, EventType, Id, Op, OpResult, WatchedEvent};
 
-use super::client::ToClient;
-use super::ensemble::{Ensemble, Tracked};
+use super::ctx::Ctx;
+use super::msg::{ConnId, ToClient, ToServer, WatchPaths};
+use super::quorum::Quorum;
 use super::tree::{DataTree, Trigger};
 use super::txn::TxnBody;
-use super::watches::{ServerWatch, ServerWatches, WatchPaths};
+use super::watches::{ServerWatch, ServerWatches};
 use super::wire;
-use super::ConnId;
-
-/// What a client sends.
-#[derive(Debug)]
-pub(crate) enum ToServer {
-    Connect {
-        session: i64,
-        passwd: u64,
-        timeout: Duration,
-        last_zxid: i64,
-        ids: Arc<[Id]>,
-    },
-    SetWatches {
-        relative_zxid: i64,
-        paths: WatchPaths,
-    },
-    Request {
-        xid: i32,
-        op: Op,
-    },
-    Ping,
-    Close {
-        xid: i32,
-    },
-    /// The client closed the TCP connection.
-    Fin,
-}
 
 /// A request waiting its turn in a connection's pipeline.
 #[derive(Debug)]
@@ -75,48 +49,61 @@ enum Pending {
 }
 
 #[derive(Debug)]
-pub(crate) struct ServerConn {
+struct ServerConn {
     session: i64,
     ids: Arc<[Id]>,
     queue: VecDeque<Pending>,
 }
 
+/// A client's reconnect to a session the leader knows, password checked: the ensemble closes
+/// the session's older connections on every server, then [`Server::attach`]es this one.
+#[derive(Debug)]
+pub(crate) struct Attach {
+    pub(crate) conn: ConnId,
+    pub(crate) session: i64,
+    ids: Arc<[Id]>,
+}
+
+/// One server. Its replication progress (applied, up, lag) is the [`Quorum`]'s.
 #[derive(Debug)]
 pub(crate) struct Server {
-    pub(crate) tree: DataTree,
-    pub(crate) applied: usize,
-    pub(crate) apply_at: Option<docent::Instant>,
-    pub(crate) up: bool,
-    pub(crate) lag: Duration,
+    id: usize,
+    tree: DataTree,
     watches: ServerWatches,
     conns: BTreeMap<ConnId, ServerConn>,
     triggers: Vec<Trigger>,
 }
 
 impl Server {
-    pub(crate) fn new(tree: DataTree) -> Server {
+    /// Server number `id`, with an empty tree.
+    pub(crate) fn new(id: usize) -> Server {
         Server {
-            tree,
-            applied: 0,
-            apply_at: None,
-            up: true,
-            lag: Duration::ZERO,
+            id,
+            tree: DataTree::default(),
             watches: ServerWatches::default(),
             conns: BTreeMap::new(),
             triggers: Vec::new(),
         }
     }
-}
 
-impl Ensemble {
-    pub(crate) fn server_receive(&mut self, conn: ConnId, pkt: ToServer) {
-        let Some(s) = self.conns.get(&conn).map(|c| c.server) else {
-            return;
-        };
+    /// The tree as this server has applied it.
+    pub(crate) fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// A packet from a client arrives on `conn`. A reconnect to a known session comes back as
+    /// an [`Attach`] for the ensemble to finish.
+    pub(crate) fn handle(
+        &mut self,
+        ctx: &mut Ctx,
+        quorum: &mut Quorum,
+        conn: ConnId,
+        pkt: ToServer,
+    ) -> Option<Attach> {
         if let ToServer::Fin = pkt {
-            self.server_forget(s, conn);
-            self.conns.remove(&conn);
-            return;
+            self.forget(conn);
+            ctx.drop_conn(conn);
+            return None;
         }
         if let ToServer::Connect {
             session,
@@ -126,23 +113,21 @@ impl Ensemble {
             ids,
         } = pkt
         {
-            return self.server_connect(s, conn, session, passwd, timeout, last_zxid, ids);
+            return self.connect(ctx, quorum, conn, session, passwd, timeout, last_zxid, ids);
         }
         if let ToServer::Request { op, .. } = &pkt {
             if wire::too_long(op) {
                 // Over `jute.maxbuffer`: the server drops the connection unread.
-                self.server_close(s, conn);
-                return;
+                self.close(ctx, conn);
+                return None;
             }
         }
-        let Some(sc) = self.servers[s].conns.get_mut(&conn) else {
-            return;
-        };
+        let sc = self.conns.get_mut(&conn)?;
         let session = sc.session;
         let pending = match pkt {
             ToServer::Request { xid, op } if op.is_write() => {
                 let ids = sc.ids.clone();
-                let idx = self.propose(session, ids, TxnBody::Write(op));
+                let idx = quorum.propose(ctx, session, ids, TxnBody::Write(op));
                 Pending::Write {
                     xid,
                     idx,
@@ -154,7 +139,7 @@ impl Ensemble {
                 op: Op::Sync { .. },
             } => Pending::Sync {
                 xid,
-                idx: self.log.len(),
+                idx: quorum.committed().len(),
             },
             ToServer::Request { xid, op } => Pending::Read { xid, op },
             ToServer::Ping => Pending::Ping,
@@ -166,54 +151,45 @@ impl Ensemble {
                 paths,
             },
             ToServer::Close { xid } => {
-                self.tracker.remove(&session);
-                let idx = self.propose(session, Arc::from(Vec::new()), TxnBody::CloseSession);
+                quorum.forget(session);
+                let idx =
+                    quorum.propose(ctx, session, Arc::from(Vec::new()), TxnBody::CloseSession);
                 Pending::Close { xid, idx }
             }
             ToServer::Connect { .. } | ToServer::Fin => unreachable!("handled above"),
         };
-        self.touch(session);
-        if let Some(sc) = self.servers[s].conns.get_mut(&conn) {
+        quorum.touch(ctx.now(), session);
+        if let Some(sc) = self.conns.get_mut(&conn) {
             sc.queue.push_back(pending);
         }
-        self.pump(s, conn);
+        self.pump(ctx, quorum, conn);
+        None
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn server_connect(
+    fn connect(
         &mut self,
-        s: usize,
+        ctx: &mut Ctx,
+        quorum: &mut Quorum,
         conn: ConnId,
         session: i64,
         passwd: u64,
         timeout: Duration,
         last_zxid: i64,
         ids: Arc<[Id]>,
-    ) {
+    ) -> Option<Attach> {
         // A server behind what the client has seen refuses it, as does one not serving.
-        if !self.serving || !self.servers[s].up || last_zxid > self.servers[s].tree.last_zxid {
-            self.send_to_client(conn, ToClient::Fin);
-            return;
+        if !quorum.serving() || !quorum.up(self.id) || last_zxid > self.tree.last_zxid {
+            ctx.send_to_client(conn, ToClient::Fin);
+            return None;
         }
-        let queue = VecDeque::new();
         if session == 0 {
-            let tick = self.cfg.tick;
-            let timeout = timeout.clamp(tick * 2, tick * 20);
-            let (session, passwd) = self.new_session_id();
-            let expires_at = self.expiry_for(timeout);
-            self.tracker.insert(
-                session,
-                Tracked {
-                    passwd,
-                    timeout,
-                    expires_at,
-                },
-            );
-            let idx = self.propose(session, ids.clone(), TxnBody::CreateSession);
+            let (session, passwd, timeout) = quorum.open_session(ctx, timeout);
+            let idx = quorum.propose(ctx, session, ids.clone(), TxnBody::CreateSession);
             let mut sc = ServerConn {
                 session,
                 ids,
-                queue,
+                queue: VecDeque::new(),
             };
             sc.queue.push_back(Pending::NewSession {
                 idx,
@@ -221,129 +197,124 @@ impl Ensemble {
                 passwd,
                 timeout,
             });
-            self.servers[s].conns.insert(conn, sc);
-            self.pump(s, conn);
-            return;
+            self.conns.insert(conn, sc);
+            self.pump(ctx, quorum, conn);
+            return None;
         }
-        match self.tracker.get(&session).cloned() {
-            Some(t) if t.passwd == passwd => {
-                // The session moves here: any older connection of it is closed.
-                let stale: Vec<(usize, ConnId)> = self
-                    .servers
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(i, srv)| {
-                        srv.conns
-                            .iter()
-                            .filter(|(_, c)| c.session == session)
-                            .map(move |(id, _)| (i, *id))
-                    })
-                    .collect();
-                for (i, old) in stale {
-                    self.server_close(i, old);
-                }
-                self.touch(session);
-                self.servers[s].conns.insert(
-                    conn,
-                    ServerConn {
-                        session,
-                        ids,
-                        queue,
-                    },
-                );
-                self.send_to_client(
-                    conn,
-                    ToClient::Connected {
-                        session,
-                        passwd,
-                        timeout: t.timeout,
-                    },
-                );
-            }
+        match quorum.tracked(session) {
+            Some(t) if t.passwd == passwd => Some(Attach { conn, session, ids }),
             _ => {
-                self.send_to_client(conn, ToClient::Expired);
-                self.send_to_client(conn, ToClient::Fin);
+                ctx.send_to_client(conn, ToClient::Expired);
+                ctx.send_to_client(conn, ToClient::Fin);
+                None
             }
         }
+    }
+
+    /// Takes `attach`'s connection into the session (its older ones are closed by now).
+    pub(crate) fn attach(&mut self, ctx: &mut Ctx, quorum: &mut Quorum, attach: Attach) {
+        let Attach { conn, session, ids } = attach;
+        quorum.touch(ctx.now(), session);
+        let t = quorum.tracked(session).expect("checked by connect").clone();
+        self.conns.insert(
+            conn,
+            ServerConn {
+                session,
+                ids,
+                queue: VecDeque::new(),
+            },
+        );
+        ctx.send_to_client(
+            conn,
+            ToClient::Connected {
+                session,
+                passwd: t.passwd,
+                timeout: t.timeout,
+            },
+        );
     }
 
     /// The server closes `conn` (the client sees the connection drop).
-    pub(crate) fn server_close(&mut self, s: usize, conn: ConnId) {
-        if self.server_forget(s, conn) {
-            self.send_to_client(conn, ToClient::Fin);
+    fn close(&mut self, ctx: &mut Ctx, conn: ConnId) {
+        if self.forget(conn) {
+            ctx.send_to_client(conn, ToClient::Fin);
         }
     }
 
-    fn server_forget(&mut self, s: usize, conn: ConnId) -> bool {
-        let server = &mut self.servers[s];
-        if server.conns.remove(&conn).is_some() {
-            server.watches.remove_conn(conn);
+    fn forget(&mut self, conn: ConnId) -> bool {
+        if self.conns.remove(&conn).is_some() {
+            self.watches.remove_conn(conn);
             true
         } else {
             false
         }
     }
 
-    /// Drops every client connection of server `s`.
-    pub(crate) fn drop_server_conns(&mut self, s: usize) {
-        let conns: Vec<ConnId> = self.servers[s].conns.keys().copied().collect();
-        for c in conns {
-            self.server_close(s, c);
+    /// Closes every connection of `session` here.
+    pub(crate) fn close_session(&mut self, ctx: &mut Ctx, session: i64) {
+        let doomed: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.session == session)
+            .map(|(id, _)| *id)
+            .collect();
+        for c in doomed {
+            self.close(ctx, c);
         }
     }
 
-    /// Applies every committed txn that server `s` is due to apply by now.
-    pub(crate) fn server_apply(&mut self, s: usize) {
-        self.servers[s].apply_at = None;
-        if !self.servers[s].up {
+    /// Drops every client connection (a crash, or the leader losing service).
+    pub(crate) fn drop_conns(&mut self, ctx: &mut Ctx) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.close(ctx, c);
+        }
+    }
+
+    /// Applies every committed txn this server is due to apply by now.
+    pub(crate) fn apply_due(&mut self, ctx: &mut Ctx, quorum: &mut Quorum) {
+        quorum.apply_started(self.id);
+        if !quorum.up(self.id) {
             return;
         }
-        let lag = if s == self.leader {
-            Duration::ZERO
-        } else {
-            self.servers[s].lag
-        };
-        while self.servers[s].applied < self.log.len()
-            && self.log[self.servers[s].applied].commit_at + lag <= self.now
-        {
-            self.apply_one(s);
+        while quorum.due(self.id, ctx.now()).is_some() {
+            self.apply_one(ctx, quorum);
         }
-        self.schedule_apply(s);
+        quorum.schedule_apply(ctx, self.id);
     }
 
     /// Applies everything committed at once (a server syncing with a leader).
-    pub(crate) fn catch_up(&mut self, s: usize) {
-        while self.servers[s].applied < self.log.len() {
-            self.apply_one(s);
+    pub(crate) fn catch_up(&mut self, ctx: &mut Ctx, quorum: &mut Quorum) {
+        while quorum.next_txn(self.id).is_some() {
+            self.apply_one(ctx, quorum);
         }
     }
 
-    fn apply_one(&mut self, s: usize) {
-        let idx = self.servers[s].applied;
-        let server = &mut self.servers[s];
-        let entry = &self.log[idx];
-        let mut triggers = std::mem::take(&mut server.triggers);
-        let result = server.tree.apply(&entry.txn, &mut triggers);
-        server.applied += 1;
-        let zxid = entry.txn.zxid;
-        let session = entry.txn.session;
-        let closes = matches!(entry.txn.body, TxnBody::CloseSession);
+    fn apply_one(&mut self, ctx: &mut Ctx, quorum: &mut Quorum) {
+        let idx = quorum.applied(self.id);
+        let txn = quorum.next_txn(self.id).expect("a txn to apply");
+        let mut triggers = std::mem::take(&mut self.triggers);
+        let result = self.tree.apply(txn, &mut triggers);
+        let zxid = txn.zxid;
+        let session = txn.session;
+        let closes = matches!(txn.body, TxnBody::CloseSession);
+        quorum.mark_applied(self.id);
         // Watch events go out first: a client hears of a change before any later reply.
         let mut targets = Vec::new();
         for (path, kind) in triggers.drain(..) {
             targets.clear();
-            self.servers[s].watches.trigger(&path, kind, &mut targets);
+            self.watches.trigger(&path, kind, &mut targets);
             for &conn in &targets {
                 let event = WatchedEvent {
                     kind,
                     path: path.clone(),
                 };
-                self.send_to_client(conn, ToClient::Event(event));
+                ctx.send_to_client(conn, ToClient::Event(event));
             }
         }
-        self.servers[s].triggers = triggers;
+        self.triggers = triggers;
         // Hand the result to the connection waiting for it.
-        for sc in self.servers[s].conns.values_mut() {
+        for sc in self.conns.values_mut() {
             if sc.session != session {
                 continue;
             }
@@ -355,28 +326,20 @@ impl Ensemble {
                 }
             }
         }
-        let conns: Vec<ConnId> = self.servers[s].conns.keys().copied().collect();
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in conns {
-            self.pump(s, c);
+            self.pump(ctx, quorum, c);
         }
         if closes {
-            let doomed: Vec<ConnId> = self.servers[s]
-                .conns
-                .iter()
-                .filter(|(_, c)| c.session == session)
-                .map(|(id, _)| *id)
-                .collect();
-            for c in doomed {
-                self.server_close(s, c);
-            }
+            self.close_session(ctx, session);
         }
     }
 
     /// Answers from the front of `conn`'s pipeline while the front is ready.
-    fn pump(&mut self, s: usize, conn: ConnId) {
+    fn pump(&mut self, ctx: &mut Ctx, quorum: &Quorum, conn: ConnId) {
         loop {
-            let applied = self.servers[s].applied;
-            let Some(sc) = self.servers[s].conns.get_mut(&conn) else {
+            let applied = quorum.applied(self.id);
+            let Some(sc) = self.conns.get_mut(&conn) else {
                 return;
             };
             let ready = match sc.queue.front() {
@@ -393,12 +356,12 @@ impl Ensemble {
             }
             let p = sc.queue.pop_front().expect("front");
             let ids = sc.ids.clone();
-            let last = self.servers[s].tree.last_zxid;
+            let last = self.tree.last_zxid;
             match p {
                 Pending::Read { xid, op } => {
-                    let result = self.servers[s].tree.read(&op, &ids);
-                    self.register_watch(s, conn, &op, &result);
-                    self.send_to_client(
+                    let result = self.tree.read(&op, &ids);
+                    self.register_watch(conn, &op, &result);
+                    ctx.send_to_client(
                         conn,
                         ToClient::Reply {
                             xid,
@@ -409,18 +372,17 @@ impl Ensemble {
                 }
                 Pending::Write { xid, done, .. } => {
                     let (zxid, result) = done.expect("ready");
-                    let client = self.conns.get(&conn).map(|c| c.client);
-                    if client.is_some_and(|c| self.faults.take_lost_reply(c)) {
-                        self.record(
+                    if ctx.take_lost_reply(conn) {
+                        ctx.record(
                             || format!("lose reply xid {xid} on {conn:?}"),
                             0x30 ^ xid as u64,
                         );
-                        self.server_close(s, conn);
+                        self.close(ctx, conn);
                         return;
                     }
-                    self.send_to_client(conn, ToClient::Reply { xid, zxid, result });
+                    ctx.send_to_client(conn, ToClient::Reply { xid, zxid, result });
                 }
-                Pending::Sync { xid, .. } => self.send_to_client(
+                Pending::Sync { xid, .. } => ctx.send_to_client(
                     conn,
                     ToClient::Reply {
                         xid,
@@ -428,13 +390,13 @@ impl Ensemble {
                         result: Ok(OpResult::Synced),
                     },
                 ),
-                Pending::Ping => self.send_to_client(conn, ToClient::Pong),
+                Pending::Ping => ctx.send_to_client(conn, ToClient::Pong),
                 Pending::NewSession {
                     session,
                     passwd,
                     timeout,
                     ..
-                } => self.send_to_client(
+                } => ctx.send_to_client(
                     conn,
                     ToClient::Connected {
                         session,
@@ -443,7 +405,7 @@ impl Ensemble {
                     },
                 ),
                 Pending::Close { xid, .. } => {
-                    self.send_to_client(
+                    ctx.send_to_client(
                         conn,
                         ToClient::Reply {
                             xid,
@@ -451,24 +413,18 @@ impl Ensemble {
                             result: Ok(OpResult::Deleted),
                         },
                     );
-                    self.server_close(s, conn);
+                    self.close(ctx, conn);
                     return;
                 }
                 Pending::SetWatches {
                     relative_zxid,
                     paths,
-                } => self.set_watches(s, conn, relative_zxid, paths),
+                } => self.set_watches(ctx, conn, relative_zxid, paths),
             }
         }
     }
 
-    fn register_watch(
-        &mut self,
-        s: usize,
-        conn: ConnId,
-        op: &Op,
-        result: &Result<OpResult, Error>,
-    ) {
+    fn register_watch(&mut self, conn: ConnId, op: &Op, result: &Result<OpResult, Error>) {
         let (path, kind) = match (op, result) {
             (Op::GetData { path, watch: true }, Ok(_)) => (path, ServerWatch::Data),
             (Op::Exists { path, watch: true }, Ok(_)) => (path, ServerWatch::Data),
@@ -489,15 +445,15 @@ impl Ensemble {
             ) => (path, ServerWatch::Recursive),
             _ => return,
         };
-        self.servers[s].watches.add(path, kind, conn);
+        self.watches.add(path, kind, conn);
     }
 
     /// ZooKeeper's `DataTree.setWatches`: re-registers a reconnecting client's watches and
     /// fires the ones whose change it missed (an exists watch on a node created and deleted
     /// while away is simply re-armed: that change is missed).
-    fn set_watches(&mut self, s: usize, conn: ConnId, rel: i64, paths: WatchPaths) {
+    fn set_watches(&mut self, ctx: &mut Ctx, conn: ConnId, rel: i64, paths: WatchPaths) {
         let mut events = Vec::new();
-        let tree = &self.servers[s].tree;
+        let tree = &self.tree;
         let mut adds = Vec::new();
         for p in paths.data {
             match tree.stat(&p) {
@@ -532,10 +488,10 @@ impl Ensemble {
                 .map(|p| (p, ServerWatch::Recursive)),
         );
         for (p, kind) in adds {
-            self.servers[s].watches.add(&p, kind, conn);
+            self.watches.add(&p, kind, conn);
         }
         for (path, kind) in events {
-            self.send_to_client(conn, ToClient::Event(WatchedEvent { kind, path }));
+            ctx.send_to_client(conn, ToClient::Event(WatchedEvent { kind, path }));
         }
     }
 }

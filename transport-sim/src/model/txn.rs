@@ -33,3 +33,10 @@ pub(crate) enum TxnBody {
     /// The leader's container / TTL reaper deletes this node if it still qualifies.
     DeleteContainer(String),
 }
+
+/// A committed log entry and when the leader committed it.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) txn: Txn,
+    pub(crate) commit_at: docent::Instant,
+}

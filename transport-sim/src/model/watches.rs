@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use docent::{path, EventType};
 
-use super::{ConnId, WatchId};
+use super::msg::{ConnId, WatchId, WatchPaths};
 
 fn add<K: Ord + Clone, V: Ord>(map: &mut BTreeMap<K, BTreeSet<V>>, key: &K, v: V) {
     match map.get_mut(key) {
@@ -213,14 +213,4 @@ impl ClientWatches {
             recursive: keys(&self.recursive),
         }
     }
-}
-
-/// The body of a setWatches request.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WatchPaths {
-    pub(crate) data: Vec<String>,
-    pub(crate) exist: Vec<String>,
-    pub(crate) child: Vec<String>,
-    pub(crate) persistent: Vec<String>,
-    pub(crate) recursive: Vec<String>,
 }
