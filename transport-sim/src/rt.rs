@@ -20,6 +20,9 @@ pub(crate) enum Clock {
     Madsim(madsim::time::Instant),
 }
 
+// The drivers' one clock: the model gets time from here as `now` and never reads a clock itself
+// (tokio's is paused in the harness, madsim's is simulated; both are seeded virtual time there).
+#[allow(clippy::disallowed_methods)]
 impl Clock {
     /// The current tokio runtime's clock, starting now.
     pub(crate) fn tokio() -> Clock {

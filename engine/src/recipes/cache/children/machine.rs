@@ -17,6 +17,8 @@
 //! have completed. In [`StartMode::BuildInitial`] the children of that load produce no
 //! `ChildAdded`.
 
+// HashSet: membership only, in `diff` (never iterated).
+#[allow(clippy::disallowed_types)]
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use foldhash::fast::FixedState;
@@ -441,6 +443,8 @@ impl ChildrenMachine {
 /// The names of a listing the cache does not know yet (in listing order), and the cached names
 /// it no longer has. Hashing, not ordered sets: a listing of a large directory is compared on
 /// every child event.
+// Hash sets for membership tests only: nothing iterates them, so hash order never shows.
+#[allow(clippy::disallowed_types)]
 fn diff(cached: &BTreeMap<String, Child>, listed: Vec<String>) -> (Vec<String>, Vec<String>) {
     let known: HashSet<&str, FixedState> = cached.keys().map(String::as_str).collect();
     let still = listed.iter().filter(|n| known.contains(n.as_str())).count();
