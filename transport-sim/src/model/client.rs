@@ -62,6 +62,7 @@ pub(crate) struct Client {
     crashed: bool,
     renewing: bool,
     clock_offset_ms: i64,
+    submitted: u64,
 }
 
 impl Client {
@@ -94,6 +95,7 @@ impl Client {
             crashed: false,
             renewing: false,
             clock_offset_ms: 0,
+            submitted: 0,
         }
     }
 
@@ -185,6 +187,11 @@ impl Client {
         self.clock_offset_ms
     }
 
+    /// Ops submitted so far, and those of them not answered yet (sent or queued).
+    pub(crate) fn ops(&self) -> (u64, usize) {
+        (self.submitted, self.sent.len() + self.outbox.len())
+    }
+
     /// True while the process is frozen (a GC pause).
     pub(crate) fn paused_at(&self, now: Instant) -> bool {
         self.paused_until.is_some_and(|u| u > now)
@@ -216,6 +223,7 @@ impl Client {
 
     /// The user submits `op` (queued while connecting or paused).
     pub(crate) fn submit(&mut self, ctx: &mut Ctx, op_id: OpId, op: Op) {
+        self.submitted += 1;
         if self.crashed || self.phase == Phase::Closed {
             return self.done(ctx, op_id, Err(Error::Closed));
         }

@@ -208,6 +208,12 @@ impl Ensemble {
         history::replay(self.quorum.committed(), self.ctx.now(), prefix)
     }
 
+    /// Ground truth: how many ops `client` has submitted, and how many of them await an answer
+    /// (sent, or queued while it connects). For checks that retries stay bounded.
+    pub fn client_ops(&self, client: ClientId) -> (u64, usize) {
+        self.clients[client.0 as usize].ops()
+    }
+
     /// Ground truth: `client`'s process is frozen at `now` (a `PauseClient` fault).
     pub(crate) fn paused(&self, client: ClientId, now: Instant) -> bool {
         self.clients[client.0 as usize].paused_at(now)
