@@ -24,7 +24,7 @@ use docent_sim::{harness, Fault, FaultSchedule, Sim};
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-const SEEDS: usize = 16;
+const SEEDS: usize = 64;
 
 /// Longer than any run: the partition never heals while the body looks.
 const FOREVER: f64 = 100_000.0;
