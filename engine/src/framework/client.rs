@@ -236,24 +236,19 @@ impl Client {
         self.inner.coordinator.close().await
     }
 
-    /// Sends one raw op (no retries): validates its paths and data, applies the namespace, and
+    /// Sends one raw op (no retries): validates its paths and length, applies the namespace, and
     /// strips it from the reply. The op is handed to the coordinator **before** this returns,
     /// so ops submitted one after another reach the server in that order.
     pub fn submit(&self, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
         if self.is_closed() {
             return future::ready(Err(Error::Closed)).boxed();
         }
+        // A server drops the connection on a packet over jute.maxbuffer (nothing applied):
+        // `prepare` refuses it here, as the caller's mistake, not as a retryable connection loss.
         let op = match namespace::prepare(&self.inner.namespace, op) {
             Ok(op) => op,
             Err(e) => return future::ready(Err(e)).boxed(),
         };
-        // A server drops the connection on a packet over jute.maxbuffer (nothing applied):
-        // refuse it here, as the caller's mistake, rather than as a retryable connection loss.
-        let len = crate::wire::request_len(&op);
-        if len > crate::wire::MAX_PACKET {
-            let max = crate::wire::MAX_PACKET;
-            return future::ready(Err(Error::DataTooLarge { len, max })).boxed();
-        }
         let reply = self.inner.coordinator.submit(op);
         let ns = self.inner.namespace.clone();
         reply

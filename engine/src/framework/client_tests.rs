@@ -174,15 +174,15 @@ fn invalid_input_is_refused_before_sending() {
             c.get_data().at("a").await,
             Err(Error::InvalidPath { .. })
         ));
-        let big = vec![0u8; crate::error::MAX_DATA_LEN + 1];
+        let big = vec![0u8; crate::wire::MAX_PACKET];
         assert!(matches!(
             c.set_data().at("/a", big.clone()).await,
             Err(Error::DataTooLarge { .. })
         ));
         let tx = c.transaction().create("/ok", big, CreateMode::Persistent);
         assert!(matches!(tx.commit().await, Err(Error::DataTooLarge { .. })));
-        // Exactly 1 MiB is under the per-node limit but over ZooKeeper's packet limit.
-        let mib = vec![0u8; crate::error::MAX_DATA_LEN];
+        // Exactly 1 MiB of data is over ZooKeeper's packet limit.
+        let mib = vec![0u8; 1024 * 1024];
         assert!(matches!(
             c.create().data(mib).at("/big").await,
             Err(Error::DataTooLarge { max: 0xfffff, .. })

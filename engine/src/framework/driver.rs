@@ -36,9 +36,10 @@ use futures::future::{self, BoxFuture, Shared};
 use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::{FutureExt, Stream, StreamExt};
 
-use crate::framework::{Client, MULTI_READ_BATCH};
+use crate::framework::read::{self, MULTI_READ_BATCH};
+use crate::framework::Client;
 use crate::machine::{Input, Machine, Token};
-use crate::op::{Op, OpResult, ReadOp, ReadResult, Reply, Watch};
+use crate::op::{Op, OpResult, Reply, Watch};
 use crate::time::Instant;
 use crate::types::WatchedEvent;
 use crate::Error;
@@ -184,9 +185,8 @@ fn plain_read(op: &Op) -> bool {
     matches!(op, Op::GetData { watch: false, .. })
 }
 
-/// Sends `first` and the next plain reads of `ops` (up to a batch) as one `multiRead`; its
-/// reply is split into one per read. A server without `multiRead` gets the reads again one by
-/// one, and the client batches no more.
+/// Sends `first` and the next plain reads of `ops` (up to a batch) as one `multiRead`
+/// ([`read::get_data_batch`]); its reply is split into one per read.
 fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op)>) -> ReplyFuture {
     let mut reads = vec![first];
     // Ops passed over keep their order at the front; the scan stops at a full batch, so a
@@ -203,44 +203,26 @@ fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op
     for op in passed.into_iter().rev() {
         ops.push_front(op);
     }
-    let batch = reads
-        .iter()
-        .map(|(_, op)| ReadOp::GetData {
-            path: op.path().expect("getData has a path").to_owned(),
-        })
-        .collect();
-    let reply = client.submit(Op::MultiRead(batch));
-    let client = client.clone();
+    let (tokens, paths): (Vec<Token>, Vec<String>) = reads
+        .into_iter()
+        .map(|(token, op)| (token, op.path().expect("getData has a path").to_owned()))
+        .unzip();
+    let reply = read::get_data_batch(client, paths, Client::submit);
     async move {
-        let results = match reply.await {
-            Ok(Reply {
-                result: OpResult::MultiRead(results),
-                ..
-            }) if results.len() == reads.len() => results,
-            Err(Error::Unimplemented) => {
-                client.multi_read_refused();
-                let each = reads
-                    .into_iter()
-                    .map(|(token, op)| client.submit(op).map(move |r| (token, r)));
-                return future::join_all(each).await;
-            }
-            other => {
-                let error = other.err().unwrap_or(Error::MarshallingError);
-                let each = reads
-                    .into_iter()
-                    .map(|(token, _)| (token, Err(error.clone())));
-                return each.collect();
-            }
-        };
-        let each = reads.into_iter().zip(results);
-        each.map(|((token, _), result)| {
-            let data = result.and_then(|r| match r {
-                ReadResult::Data { data, stat } => Ok(Reply::plain(OpResult::Data { data, stat })),
-                ReadResult::Children { .. } => Err(Error::MarshallingError),
-            });
-            (token, data)
-        })
-        .collect()
+        match reply.await {
+            Ok(results) => tokens
+                .into_iter()
+                .zip(results)
+                .map(|(token, r)| {
+                    let reply = r.map(|(data, stat)| Reply::plain(OpResult::Data { data, stat }));
+                    (token, reply)
+                })
+                .collect(),
+            Err(error) => tokens
+                .into_iter()
+                .map(|t| (t, Err(error.clone())))
+                .collect(),
+        }
     }
     .boxed()
 }
