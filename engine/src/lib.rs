@@ -76,7 +76,7 @@ pub mod wire;
 
 pub use coordinator::Coordinator;
 pub use error::{Error, ErrorKind};
-pub use framework::{Client, ConnectionState, ErrorPolicy, RetryPolicy};
+pub use framework::{Client, ClientOptions, ConnectionState, ErrorPolicy, RetryPolicy};
 pub use machine::{Input, Machine, Token, Tokens};
 pub use op::{MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 pub use time::Instant;

@@ -20,7 +20,7 @@ mod retry_loop;
 mod tasks;
 mod write;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, ClientOptions, IntoCoordinator};
 pub use connection::{ConnectionStateManager, ErrorPolicy};
 pub use driver::{spawn_machine, wait_for, Driven, EventStream};
 pub use guaranteed::GuaranteedDelete;
