@@ -696,6 +696,35 @@ fn unwatched_reads_polled_together_leave_as_one_multi_read() {
 }
 
 #[test]
+fn a_batch_never_reaches_past_a_write() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().at("/a").await.unwrap();
+        let before = fake.log().len();
+        let create = Op::Create {
+            path: "/b".into(),
+            data: b"new".to_vec(),
+            acl: Acl::open(),
+            mode: CreateMode::Persistent,
+        };
+        let ops = vec![
+            get("/a", false),
+            create.clone(),
+            get("/b", false),
+            get("/a", false),
+        ];
+        let driven = sent(&c, ops).await;
+        assert_eq!(
+            fake.log()[before..],
+            [get("/a", false), create, batched(&["/b", "/a"])],
+            "the read of /b is sent after the create it must see"
+        );
+        let replies = driven.inspect(|m| m.replies.clone());
+        assert!(matches!(&replies[&3], Ok(OpResult::Data { data, .. }) if data == b"new"));
+    });
+}
+
+#[test]
 fn a_failed_batch_fails_each_read_and_a_lone_read_is_not_batched() {
     run(|fake| async move {
         let c = client(&fake, "");

@@ -151,8 +151,8 @@ impl<M: Machine> Driven<M> {
 /// Ops leave in poll order, except that unwatched `getData` reads polled together leave as
 /// `multiRead` requests of up to [`MULTI_READ_BATCH`] reads (ZooKeeper 3.6+), in the place of
 /// the first: a large load costs a few requests, not one per node, and each read still gets
-/// its own reply under its own token. (None of these ops has been sent, so moving a read ahead
-/// changes no result a machine may rely on.)
+/// its own reply under its own token. A batch passes over other reads only, never a write or
+/// a sync, so a read still sees every write polled before it.
 fn emit<M: Machine>(
     client: &Client,
     machine: &mut M,
@@ -164,13 +164,10 @@ where
     let mut ops: VecDeque<(Token, Op)> = std::iter::from_fn(|| machine.poll_op()).collect();
     let mut replies = Vec::new();
     while let Some((token, op)) = ops.pop_front() {
-        let batch = client.multi_read_works()
-            && plain_read(&op)
-            && ops.iter().any(|(_, op)| plain_read(op));
-        if batch {
+        if client.multi_read_works() && plain_read(&op) {
             replies.push(read_batch(client, (token, op), &mut ops));
         } else {
-            replies.push(client.submit(op).map(move |r| vec![(token, r)]).boxed());
+            replies.push(submit(client, token, op));
         }
     }
     let mut subs = subscribers.lock().expect("subscribers poisoned");
@@ -181,27 +178,41 @@ where
     replies
 }
 
+/// Submits one op, alone.
+fn submit(client: &Client, token: Token, op: Op) -> ReplyFuture {
+    client.submit(op).map(move |r| vec![(token, r)]).boxed()
+}
+
 fn plain_read(op: &Op) -> bool {
     matches!(op, Op::GetData { watch: false, .. })
 }
 
-/// Sends `first` and the next plain reads of `ops` (up to a batch) as one `multiRead`
-/// ([`read::get_data_batch`]); its reply is split into one per read.
+/// Sends `first` and the next plain reads of `ops` (up to a batch, before the next write or
+/// sync) as one `multiRead` ([`read::get_data_batch`]); its reply is split into one per
+/// read. A read with no other to join goes alone.
 fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op)>) -> ReplyFuture {
     let mut reads = vec![first];
     // Ops passed over keep their order at the front; the scan stops at a full batch, so a
     // large load costs one batch's work per batch, not the whole queue's.
+    // It stops at a write or a sync too: a read polled after one must see it.
     let mut passed = Vec::new();
     while reads.len() < MULTI_READ_BATCH {
         let Some(next) = ops.pop_front() else { break };
         if plain_read(&next.1) {
             reads.push(next);
+        } else if next.1.is_write() || matches!(next.1, Op::Sync { .. }) {
+            ops.push_front(next);
+            break;
         } else {
             passed.push(next);
         }
     }
     for op in passed.into_iter().rev() {
         ops.push_front(op);
+    }
+    if reads.len() == 1 {
+        let (token, op) = reads.remove(0);
+        return submit(client, token, op);
     }
     let (tokens, paths): (Vec<Token>, Vec<String>) = reads
         .into_iter()
