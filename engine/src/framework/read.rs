@@ -149,6 +149,10 @@ pub const MULTI_READ_BATCH: usize = 256;
 /// handle failures themselves) or the retry loop ([`Client::get_data_many`]).
 pub(crate) type Sender = fn(&Client, Op) -> BoxFuture<'static, Result<Reply, Error>>;
 
+/// A batch's outcome: each path's data and stat, or the failure of the whole request.
+pub(crate) type BatchFuture =
+    BoxFuture<'static, Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error>>;
+
 /// The one `multiRead` batcher, shared by [`Client::get_data_many`] and the driver.
 ///
 /// Reads the data and stat of `paths` (at most [`MULTI_READ_BATCH`]) with one `multiRead`
@@ -156,11 +160,7 @@ pub(crate) type Sender = fn(&Client, Op) -> BoxFuture<'static, Result<Reply, Err
 /// path (a missing node is its own `Err(NoNode)`). A server without `multiRead` (before 3.6)
 /// answers `Unimplemented`: the client records it and the reads go again one by one, as they
 /// go from then on. Fails as a whole only when the request does.
-pub(crate) fn get_data_batch(
-    client: &Client,
-    paths: Vec<String>,
-    send: Sender,
-) -> BoxFuture<'static, Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error>> {
+pub(crate) fn get_data_batch(client: &Client, paths: Vec<String>, send: Sender) -> BatchFuture {
     if !client.multi_read_works() {
         return get_data_each(client, paths, send);
     }
@@ -195,11 +195,7 @@ pub(crate) fn get_data_batch(
 }
 
 /// One `getData` per path, all handed to `send` before this returns.
-fn get_data_each(
-    client: &Client,
-    paths: Vec<String>,
-    send: Sender,
-) -> BoxFuture<'static, Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error>> {
+fn get_data_each(client: &Client, paths: Vec<String>, send: Sender) -> BatchFuture {
     let replies: Vec<_> = paths
         .into_iter()
         .map(|path| {
