@@ -35,6 +35,7 @@ use futures::channel::{mpsc, oneshot};
 use futures::future::{self, BoxFuture, Shared};
 use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::{FutureExt, Stream, StreamExt};
+use tracing::{field, Instrument, Span};
 
 use crate::framework::read::{self, MULTI_READ_BATCH};
 use crate::framework::Client;
@@ -47,6 +48,7 @@ use crate::Error;
 /// A machine running on its driver task.
 pub struct Driven<M: Machine> {
     client: Client,
+    span: Span,
     core: Arc<Mutex<Core<M>>>,
     kicks: mpsc::UnboundedSender<Kick<M::Command>>,
     subscribers: Arc<Mutex<Subscribers<M::Event>>>,
@@ -113,6 +115,8 @@ where
             return Err(Error::Closed);
         }
         let kick = if core.live {
+            let _span = self.span.enter();
+            tracing::debug!(?command, "command");
             core.machine
                 .handle(self.client.now(), Input::Command(command));
             Kick::Replies(emit(&self.client, &mut core.machine, &self.subscribers))
@@ -164,6 +168,7 @@ where
     let mut ops: VecDeque<(Token, Op)> = std::iter::from_fn(|| machine.poll_op()).collect();
     let mut replies = Vec::new();
     while let Some((token, op)) = ops.pop_front() {
+        tracing::debug!(token = token.0, op = op.name(), path = op.path(), "submit");
         if client.multi_read_works() && plain_read(&op) {
             replies.push(read_batch(client, (token, op), &mut ops));
         } else {
@@ -172,6 +177,7 @@ where
     }
     let mut subs = subscribers.lock().expect("subscribers poisoned");
     while let Some(event) = machine.poll_event() {
+        tracing::debug!(?event, "event");
         subs.senders
             .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
     }
@@ -199,6 +205,12 @@ fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op
     while reads.len() < MULTI_READ_BATCH {
         let Some(next) = ops.pop_front() else { break };
         if plain_read(&next.1) {
+            tracing::debug!(
+                token = next.0 .0,
+                op = "getData",
+                path = next.1.path(),
+                "submit"
+            );
             reads.push(next);
         } else if next.1.is_write() || matches!(next.1, Op::Sync { .. }) {
             ops.push_front(next);
@@ -238,6 +250,40 @@ fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op
     .boxed()
 }
 
+/// Logs an input the driver feeds (at debug level, in the machine's span), and records the
+/// session of a connection state in the span.
+fn trace_input<C: fmt::Debug>(input: &Input<C>) {
+    match input {
+        Input::OpDone { token, result } => match result {
+            Ok(result) => tracing::debug!(token = token.0, result = brief(result), "reply"),
+            Err(error) => tracing::debug!(token = token.0, %error, "reply"),
+        },
+        Input::Watch { token, event } => {
+            tracing::debug!(token = token.0, kind = ?event.kind, path = event.path, "watch")
+        }
+        Input::Connection { state, session_id } => {
+            let session = format!("{session_id:#x}");
+            Span::current().record("session", session.as_str());
+            tracing::debug!(?state, session, "connection");
+        }
+        Input::Timeout => tracing::debug!("timeout"),
+        Input::Command(command) => tracing::debug!(?command, "command"),
+    }
+}
+
+/// A result in a few words (node data is not printed).
+fn brief(result: &OpResult) -> String {
+    match result {
+        OpResult::Created { path, stat } => format!("created {path} (czxid {})", stat.czxid),
+        OpResult::Data { data, stat } => {
+            format!("{} bytes at version {}", data.len(), stat.version)
+        }
+        OpResult::Children { children, .. } => format!("children {children:?}"),
+        OpResult::Exists(stat) => format!("exists: {}", stat.is_some()),
+        other => format!("{other:?}"),
+    }
+}
+
 /// Waits until `f` returns `Some` for the machine's state (checked now and after every
 /// event); [`Error::Closed`] if the driver stops first.
 pub async fn wait_for<M, R>(
@@ -258,8 +304,34 @@ where
     }
 }
 
-/// Spawns the driver of `machine` on the client's transport and returns its handle.
+/// Spawns the driver of `machine` on the client's transport and returns its handle. Its
+/// logs go in a debug span named after the machine's type; recipes use [`spawn_machine_in`]
+/// with a [`recipe_span`].
 pub fn spawn_machine<M>(client: &Client, machine: M) -> Driven<M>
+where
+    M: Machine,
+    M::Event: Clone,
+{
+    let name = std::any::type_name::<M>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("machine");
+    let span = tracing::debug_span!("machine", name, session = field::Empty);
+    spawn_machine_in(client, machine, span)
+}
+
+/// The span of one recipe instance: `recipe` (`"latch"`, `"lock"`, ...), its `path` and
+/// participant `id`, and the session (recorded by the driver at every connection state).
+/// Under it, the driver logs at debug level every op it submits (token, op, path), every
+/// input it feeds and every event the machine emits: `RUST_LOG=docent=debug` tells what
+/// the recipe did.
+pub fn recipe_span(recipe: &'static str, path: &str, id: &str) -> Span {
+    tracing::debug_span!("recipe", recipe, path, id, session = field::Empty)
+}
+
+/// [`spawn_machine`] with the driver's logs in `span` (see [`recipe_span`]); a `session`
+/// field of the span is recorded at every connection state.
+pub fn spawn_machine_in<M>(client: &Client, machine: M, span: Span) -> Driven<M>
 where
     M: Machine,
     M::Event: Clone,
@@ -289,10 +361,12 @@ where
             driver.run(states, kick_rx).await;
             drop(done_tx);
         }
+        .instrument(span.clone())
         .boxed(),
     );
     Driven {
         client: client.clone(),
+        span,
         core,
         kicks,
         subscribers,
@@ -371,6 +445,7 @@ where
 
     /// Feeds one input and does what follows it. False once the machine is done.
     fn feed(&mut self, machine: &mut M, input: Input<M::Command>) -> bool {
+        trace_input(&input);
         machine.handle(self.client.now(), input);
         let replies = emit(&self.client, machine, &self.subscribers);
         self.after(machine, replies)
