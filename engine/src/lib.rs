@@ -123,7 +123,8 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod coordinator;
 pub mod discovery;

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! or with options for the session ([`ZkOptions`]) and for the client
-//! ([`ClientOptions`](docent::ClientOptions): namespace, retry and error policies) with
+//! ([`ClientOptions`]: namespace, retry and error policies) with
 //! [`connect_with`]. Underneath, [`ZkCoordinator`] implements
 //! [`docent::Coordinator`] with the `zookeeper-client` crate on tokio, and the [`testing`]
 //! module starts real ZooKeeper servers on loopback (Curator users know them as
@@ -48,7 +48,8 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod connect_string;
 mod convert;
