@@ -228,6 +228,39 @@ impl Op {
         }
     }
 
+    /// The same op with every path (those of a multi's or a multi-read's parts too) replaced
+    /// by `f` of it.
+    pub(crate) fn map_paths(mut self, f: impl Fn(&str) -> String) -> Op {
+        match &mut self {
+            Op::Create { path, .. }
+            | Op::Delete { path, .. }
+            | Op::SetData { path, .. }
+            | Op::GetData { path, .. }
+            | Op::GetChildren { path, .. }
+            | Op::Exists { path, .. }
+            | Op::GetAcl { path }
+            | Op::SetAcl { path, .. }
+            | Op::Sync { path }
+            | Op::AddWatch { path, .. } => *path = f(path),
+            Op::Multi(ops) => {
+                for op in ops {
+                    let (MultiOp::Check { path, .. }
+                    | MultiOp::Create { path, .. }
+                    | MultiOp::Delete { path, .. }
+                    | MultiOp::SetData { path, .. }) = op;
+                    *path = f(path);
+                }
+            }
+            Op::MultiRead(reads) => {
+                for read in reads {
+                    let (ReadOp::GetData { path } | ReadOp::GetChildren { path }) = read;
+                    *path = f(path);
+                }
+            }
+        }
+        self
+    }
+
     /// The path the operation touches (`None` for a multi or a multi-read).
     pub fn path(&self) -> Option<&str> {
         match self {

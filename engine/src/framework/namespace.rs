@@ -4,7 +4,7 @@
 
 use futures::{FutureExt, StreamExt};
 
-use crate::op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+use crate::op::{MultiResult, Op, OpResult, Reply, Watch};
 use crate::path;
 use crate::types::WatchedEvent;
 use crate::{wire, Error};
@@ -38,97 +38,7 @@ fn prefix(ns: &str, op: Op) -> Op {
     if ns.is_empty() {
         return op;
     }
-    let p = |path: String| path::prefix(ns, &path);
-    match op {
-        Op::Create {
-            path,
-            data,
-            acl,
-            mode,
-        } => Op::Create {
-            path: p(path),
-            data,
-            acl,
-            mode,
-        },
-        Op::Delete { path, version } => Op::Delete {
-            path: p(path),
-            version,
-        },
-        Op::SetData {
-            path,
-            data,
-            version,
-        } => Op::SetData {
-            path: p(path),
-            data,
-            version,
-        },
-        Op::GetData { path, watch } => Op::GetData {
-            path: p(path),
-            watch,
-        },
-        Op::GetChildren { path, watch } => Op::GetChildren {
-            path: p(path),
-            watch,
-        },
-        Op::Exists { path, watch } => Op::Exists {
-            path: p(path),
-            watch,
-        },
-        Op::GetAcl { path } => Op::GetAcl { path: p(path) },
-        Op::SetAcl { path, acl, version } => Op::SetAcl {
-            path: p(path),
-            acl,
-            version,
-        },
-        Op::Sync { path } => Op::Sync { path: p(path) },
-        Op::AddWatch { path, mode } => Op::AddWatch {
-            path: p(path),
-            mode,
-        },
-        Op::Multi(ops) => Op::Multi(ops.into_iter().map(|op| prefix_multi(ns, op)).collect()),
-        Op::MultiRead(reads) => Op::MultiRead(
-            reads
-                .iter()
-                .map(|r| r.with_path(path::prefix(ns, r.path())))
-                .collect(),
-        ),
-    }
-}
-
-fn prefix_multi(ns: &str, op: MultiOp) -> MultiOp {
-    let p = |path: String| path::prefix(ns, &path);
-    match op {
-        MultiOp::Check { path, version } => MultiOp::Check {
-            path: p(path),
-            version,
-        },
-        MultiOp::Create {
-            path,
-            data,
-            acl,
-            mode,
-        } => MultiOp::Create {
-            path: p(path),
-            data,
-            acl,
-            mode,
-        },
-        MultiOp::Delete { path, version } => MultiOp::Delete {
-            path: p(path),
-            version,
-        },
-        MultiOp::SetData {
-            path,
-            data,
-            version,
-        } => MultiOp::SetData {
-            path: p(path),
-            data,
-            version,
-        },
-    }
+    op.map_paths(|p| path::prefix(ns, p))
 }
 
 /// Strips `ns` from every path in a reply, including its watch's events.
@@ -174,6 +84,7 @@ fn strip_event(ns: &str, mut event: WatchedEvent) -> WatchedEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::op::MultiOp;
     use crate::types::{Acl, CreateMode, EventType, Stat};
 
     #[test]
