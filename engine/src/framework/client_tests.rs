@@ -196,6 +196,47 @@ fn invalid_input_is_refused_before_sending() {
 }
 
 #[test]
+fn a_reply_of_the_wrong_type_is_an_unexpected_reply() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().data("a").at("/a").await.unwrap();
+        fake.answer(OpResult::Deleted);
+        let error = c.get_data().at("/a").await.unwrap_err();
+        assert_eq!(
+            error,
+            Error::UnexpectedReply {
+                path: "/a".into(),
+                op: "getData",
+                reply: "Deleted".into()
+            }
+        );
+        assert_eq!(error.kind(), crate::ErrorKind::Internal);
+        // A multiRead answered wrongly fails every read of the batch.
+        fake.answer(OpResult::Synced);
+        let paths = ["/a".to_owned(), "/b".to_owned()];
+        assert!(matches!(
+            c.get_data_many(&paths).await,
+            Err(Error::UnexpectedReply {
+                op: "multiRead",
+                ..
+            })
+        ));
+        fake.answer(OpResult::Synced);
+        let driven = sent(&c, vec![get("/a", false), get("/b", false)]).await;
+        let replies = driven.inspect(|m| m.replies.clone());
+        for token in [1, 2] {
+            assert!(matches!(
+                &replies[&token],
+                Err(Error::UnexpectedReply {
+                    op: "multiRead",
+                    ..
+                })
+            ));
+        }
+    });
+}
+
+#[test]
 fn unknown_outcomes_are_reported_honestly() {
     run(|fake| async move {
         let c = client(&fake, "");
