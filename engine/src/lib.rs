@@ -5,8 +5,19 @@
 //! with a fencing token on every lease.
 //!
 //! The engine has no runtime and no sockets. A transport supplies the [`Coordinator`]:
-//! `docent-zk` for a real ZooKeeper session, `docent-sim` for the simulated ensemble (embedded
-//! on tokio, or deterministic inside madsim).
+//! `docent-zk` for a real ZooKeeper session (`docent_zk::connect("zk1:2181,zk2:2181/app")`
+//! returns a [`Client`]), `docent-sim` for the simulated ensemble (embedded on tokio, or
+//! deterministic inside madsim).
+//!
+//! **Wire compatibility with Curator** means the same nodes as Curator's recipes: the same
+//! protected names (`_c_<uuid>-latch-<seq>`, `-lock-`), the same sort order, the same node
+//! data and the same service-discovery JSON, so docent and Java Curator processes share
+//! elections, locks and services on one ensemble. (Both speak ZooKeeper's own protocol; there
+//! is no protocol between them.)
+//!
+//! **Errors** say who is at fault: [`Error::kind`] sorts them into the caller's mistake, the
+//! server's answer, a connection trouble with an unknown outcome, a session gone, corrupt data
+//! from a foreign peer, a refusal by the server, and a few more ([`ErrorKind`]).
 //!
 //! ## Quick start
 //! ```
