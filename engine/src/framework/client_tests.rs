@@ -185,7 +185,10 @@ fn invalid_input_is_refused_before_sending() {
         let mib = vec![0u8; 1024 * 1024];
         assert!(matches!(
             c.create().data(mib).at("/big").await,
-            Err(Error::DataTooLarge { max: 0xfffff, .. })
+            Err(Error::DataTooLarge {
+                max: crate::wire::MAX_PACKET,
+                ..
+            })
         ));
         assert_eq!(fake.log(), vec![], "nothing reached the server");
         assert!(matches!(
