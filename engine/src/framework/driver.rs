@@ -16,6 +16,13 @@
 //! submits its ops there and then (a release and the acquire after it reach the session
 //! back to back); the driver only collects their replies.
 //!
+//! # Logs
+//! Each driver runs in a debug-level `tracing` span: [`recipe_span`] (recipe, path, id, and
+//! the session, recorded at every connection state) for a recipe started with
+//! [`spawn_machine_in`], the machine's type name otherwise. In it the driver logs every op it
+//! submits (token, op, path), every input it feeds and every event the machine emits, so
+//! `RUST_LOG=docent=debug` tells the story of a recipe.
+//!
 //! # Waiting for a condition without lost wake-ups
 //! Subscribe first, then inspect, then await events: an event emitted between the inspection
 //! and the await is already in the subscription. [`wait_for`] does exactly that:
