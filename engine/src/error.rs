@@ -1,10 +1,19 @@
 //! The one error type of the engine layer.
 //!
 //! Variants say who is at fault: the ensemble (ZooKeeper's error codes), the caller (bad path,
-//! oversize data, malformed connect string), or a peer that wrote data we cannot read.
+//! an oversize request, malformed connect string), a peer that wrote data we cannot read, or a
+//! transport that answered with the wrong kind of reply. [`Error::kind`] sorts them into the
+//! few groups a caller acts on, and [`Error::is_retryable`] says when trying again may help.
+//!
+//! ```
+//! use docent::error::{Error, ErrorKind};
+//! assert_eq!(Error::NoNode.kind(), ErrorKind::NotFound);
+//! assert_eq!(Error::ConnectionLoss.kind(), ErrorKind::Connection);
+//! assert!(Error::ConnectionLoss.is_retryable());
+//! assert!(!Error::InvalidArgument("zero permits".into()).is_retryable());
+//! ```
 
-/// ZooKeeper's maximum node data size (`jute.maxbuffer` default), in bytes.
-pub const MAX_DATA_LEN: usize = 1024 * 1024;
+use std::fmt;
 
 /// Errors from ZooKeeper operations and from the recipes built on them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,10 +134,11 @@ pub enum Error {
         /// Which rule it breaks.
         reason: &'static str,
     },
-    /// Node data over ZooKeeper's 1 MiB limit.
-    #[error("data of {len} bytes exceeds the {max}-byte limit")]
+    /// A request longer than a server reads (`jute.maxbuffer`, see [`crate::wire`]): a node's
+    /// data must leave room for the path and the rest of the packet under 1 MiB.
+    #[error("request of {len} bytes exceeds the {max}-byte packet limit (jute.maxbuffer)")]
     DataTooLarge {
-        /// Bytes given.
+        /// The request's length as framed on the wire.
         len: usize,
         /// The limit.
         max: usize,
@@ -154,6 +164,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The transport answered `op` with a reply of the wrong type: a bug in the transport or in
+    /// docent, never the server's answer. Built by [`Error::unexpected_reply`].
+    #[error("unexpected reply to {op} {path:?}: {reply}")]
+    UnexpectedReply {
+        /// The path of the request (empty for a multi).
+        path: String,
+        /// The request's name (`"getData"`, `"multiRead"`, ...; see [`Op::name`](crate::Op::name)).
+        op: &'static str,
+        /// The reply, as `Debug` prints it.
+        reply: String,
+    },
     /// The client, recipe or session was closed.
     #[error("closed")]
     Closed,
@@ -165,7 +186,98 @@ pub enum Error {
     NotConnected,
 }
 
+/// Who is at fault, and so what a caller can do about an [`Error`]; see [`Error::kind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller's mistake: a bad path or argument, an oversize request, a malformed connect
+    /// string, an op on something not held. Retrying the same call fails the same way.
+    Usage,
+    /// The server's answer: the node does not exist.
+    NotFound,
+    /// The server's answer: the node already exists (or, for a delete, still has children).
+    Exists,
+    /// The server's answer: the node is not at the expected version.
+    Version,
+    /// The connection failed while the request was in flight, or there is none: the outcome is
+    /// unknown (a mutation may have been applied). Retryable.
+    Connection,
+    /// The session is gone (expired, moved, unknown to the server): its ephemerals are gone.
+    SessionGone,
+    /// A node holds data this recipe cannot read: written by a foreign or broken peer.
+    CorruptData,
+    /// The server refused the request: authentication or ACL, a write on a read-only server,
+    /// an operation it does not implement, a quota, throttling, reconfiguration rules.
+    Refused,
+    /// The server failed internally (system error, inconsistency, marshalling, an unknown code).
+    ServerFault,
+    /// The transport answered with the wrong kind of reply: a bug in it or in docent.
+    Internal,
+    /// The client, recipe or session was closed.
+    Closed,
+    /// The caller's own deadline passed.
+    Timeout,
+}
+
 impl Error {
+    /// Who is at fault, and so what the caller can do about it. A failed multi has the kind
+    /// of the operation that failed.
+    pub fn kind(&self) -> ErrorKind {
+        use Error::*;
+        match self {
+            InvalidPath { .. }
+            | DataTooLarge { .. }
+            | InvalidConnectString { .. }
+            | InvalidArgument(_)
+            | BadArguments
+            | InvalidAcl
+            | InvalidCallback
+            | NoChildrenForEphemerals
+            | EphemeralOnLocalSession => ErrorKind::Usage,
+            NoNode | NoWatcher => ErrorKind::NotFound,
+            NodeExists | NotEmpty => ErrorKind::Exists,
+            BadVersion => ErrorKind::Version,
+            ConnectionLoss | OperationTimeout | RequestTimeout | NotConnected => {
+                ErrorKind::Connection
+            }
+            SessionExpired | SessionMoved | UnknownSession => ErrorKind::SessionGone,
+            CorruptData { .. } => ErrorKind::CorruptData,
+            NoAuth
+            | AuthFailed
+            | SessionClosedRequireSaslAuth
+            | NotReadOnly
+            | Unimplemented
+            | QuotaExceeded
+            | Throttled
+            | NewConfigNoQuorum
+            | ReconfigInProgress
+            | ReconfigDisabled => ErrorKind::Refused,
+            SystemError | RuntimeInconsistency | DataInconsistency | MarshallingError
+            | Other(_) => ErrorKind::ServerFault,
+            UnexpectedReply { .. } => ErrorKind::Internal,
+            MultiFailed { error, .. } => error.kind(),
+            Closed => ErrorKind::Closed,
+            Timeout => ErrorKind::Timeout,
+        }
+    }
+
+    /// The error for a reply of the wrong type to a request: logged, and returned as
+    /// [`Error::UnexpectedReply`]. `op` is the request's [`Op::name`](crate::Op::name).
+    pub fn unexpected_reply(path: &str, op: &'static str, reply: &dyn fmt::Debug) -> Error {
+        let reply = format!("{reply:?}");
+        tracing::error!(
+            path,
+            op,
+            reply,
+            "the transport answered with the wrong reply type"
+        );
+        Error::UnexpectedReply {
+            path: path.to_owned(),
+            op,
+            reply,
+        }
+    }
+
     /// ZooKeeper's numeric code for this error, if it is one of ZooKeeper's.
     pub fn code(&self) -> Option<i32> {
         use Error::*;
@@ -257,8 +369,9 @@ impl Error {
         matches!(self, Error::SessionExpired | Error::SessionMoved)
     }
 
-    /// True when retrying the same operation after a reconnect may succeed
-    /// (Curator's `RetryLoop.shouldRetry`).
+    /// True when retrying the same operation after a reconnect may succeed (Curator's
+    /// `RetryLoop.shouldRetry`): every [`ErrorKind::Connection`] error, and a session that
+    /// expired or moved (the retry runs on the next session).
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -270,17 +383,6 @@ impl Error {
                 | Error::NotConnected
         )
     }
-}
-
-/// Fails with [`Error::DataTooLarge`] when `data` is over ZooKeeper's limit.
-pub fn check_data_len(data: &[u8]) -> Result<(), Error> {
-    if data.len() > MAX_DATA_LEN {
-        return Err(Error::DataTooLarge {
-            len: data.len(),
-            max: MAX_DATA_LEN,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -304,14 +406,27 @@ mod tests {
     }
 
     #[test]
-    fn data_limit() {
-        assert!(check_data_len(&vec![0; MAX_DATA_LEN]).is_ok());
-        assert_eq!(
-            check_data_len(&vec![0; MAX_DATA_LEN + 1]),
-            Err(Error::DataTooLarge {
-                len: MAX_DATA_LEN + 1,
-                max: MAX_DATA_LEN
-            })
-        );
+    fn kinds_say_who_is_at_fault() {
+        assert_eq!(Error::BadVersion.kind(), ErrorKind::Version);
+        assert_eq!(Error::NotEmpty.kind(), ErrorKind::Exists);
+        assert_eq!(Error::SessionExpired.kind(), ErrorKind::SessionGone);
+        assert_eq!(Error::NotReadOnly.kind(), ErrorKind::Refused);
+        assert_eq!(Error::MarshallingError.kind(), ErrorKind::ServerFault);
+        let failed = Error::MultiFailed {
+            index: 1,
+            error: Box::new(Error::NoNode),
+        };
+        assert_eq!(failed.kind(), ErrorKind::NotFound);
+        let odd = Error::unexpected_reply("/a", "getData", &"Deleted");
+        assert_eq!(odd.kind(), ErrorKind::Internal);
+        assert_eq!(odd.code(), None, "not one of ZooKeeper's codes");
+        assert!(!odd.is_retryable());
+        for e in [
+            Error::ConnectionLoss,
+            Error::NotConnected,
+            Error::SessionMoved,
+        ] {
+            assert!(e.is_retryable(), "{e}");
+        }
     }
 }

@@ -18,6 +18,43 @@
 //!  user call ─┤ Input::Command(c)              │
 //!             └────────────────────────────────┘
 //! ```
+//!
+//! # What the driver does, and what a machine may rely on
+//! [`framework::driver`](crate::framework::driver) runs every recipe; a machine written for it
+//! may count on exactly this, and must not count on more:
+//!
+//! - **First input.** The current connection state (if the client has one) comes before
+//!   anything else; commands sent before it are fed after it, in order.
+//! - **Ops leave at once, in poll order**, so pipelined ops reach the session in that order
+//!   and a read polled after the machine's own write sees that write. One exception:
+//!   **plain unwatched `getData` reads polled together may be batched** into `multiRead`
+//!   requests (ZooKeeper 3.6+) sent in the place of the first read; a batch never reaches
+//!   past a write or a `sync` polled between its reads, and each read still gets its own
+//!   [`Input::OpDone`] under its own token, with the result a single `getData` would have
+//!   had. Against a server without `multiRead` the reads go one by one.
+//! - **Watch events ready together with replies are fed first**: the transports deliver them on separate channels, so the true order is
+//!   unknown. (For one-shot watches this is right: a watch is armed only by its own reply,
+//!   which has then been fed.) A persistent watch can therefore report a node before the
+//!   reply to a listing sent earlier. So a machine **must never let a reply to a request sent
+//!   before it learned of a node undo what a newer event started**: compare tokens (they
+//!   grow in request order), never arrival order.
+//! - **A grant follows a round trip, never an event alone.** An event says that something
+//!   changed, a reply says what is true. A machine grants (leadership, a lock, a permit)
+//!   only on a reply to a read or write it sent after the change it reacts to; a watch event
+//!   makes it ask again.
+//! - **Unknown outcomes.** A connection loss on an op is not a failure: the op may have been
+//!   applied. The machine resolves it by looking (protected names, re-reads).
+//! - **Connection states** are Curator's ([`ConnectionState`]), each fed with the session id
+//!   current when it is fed.
+//! - **Timeouts.** The driver asks [`poll_timeout`](Machine::poll_timeout) after every input
+//!   and feeds [`Input::Timeout`] once the latest instant asked for has passed; an instant
+//!   asked for and then withdrawn is never fed.
+//! - **Commands** from the recipe's handle run in the caller's task once the driver is live,
+//!   under the machine's lock; their ops leave before the command returns.
+//! - **Stop.** The driver stops when [`is_done`](Machine::is_done) is true after an input,
+//!   when every handle is dropped, or when the client is closed.
+//!
+//! The crate docs hold a complete hand-written loop that does the same (without batching).
 
 use std::fmt;
 

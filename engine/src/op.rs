@@ -5,7 +5,9 @@ use std::fmt;
 use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 
+use crate::path;
 use crate::types::{Acl, AddWatchMode, CreateMode, Stat, WatchedEvent};
+use crate::Error;
 
 /// One ZooKeeper request. Paths are as the server sees them once a namespace is applied; the
 /// [`Client`](crate::Client) prefixes and strips its namespace.
@@ -167,6 +169,14 @@ impl ReadOp {
 }
 
 impl MultiOp {
+    /// Checks the operation's path, as [`Op::validate`] does.
+    pub fn validate(&self) -> Result<(), Error> {
+        match self {
+            MultiOp::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
+            other => path::validate(other.path()),
+        }
+    }
+
     /// The path the operation touches.
     pub fn path(&self) -> &str {
         match self {
@@ -179,6 +189,78 @@ impl MultiOp {
 }
 
 impl Op {
+    /// The request's name as ZooKeeper calls it (`"create"`, `"getData"`, `"multiRead"`, ...),
+    /// for logs and errors.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Create { .. } => "create",
+            Op::Delete { .. } => "delete",
+            Op::SetData { .. } => "setData",
+            Op::GetData { .. } => "getData",
+            Op::GetChildren { .. } => "getChildren",
+            Op::Exists { .. } => "exists",
+            Op::GetAcl { .. } => "getACL",
+            Op::SetAcl { .. } => "setACL",
+            Op::Sync { .. } => "sync",
+            Op::Multi(_) => "multi",
+            Op::MultiRead(_) => "multiRead",
+            Op::AddWatch { .. } => "addWatch",
+        }
+    }
+
+    /// Checks the op as ZooKeeper's Java client does before sending it: every path follows
+    /// ZooKeeper's path rules ([`path::validate`]; a sequential create's path may end in `/`,
+    /// [`path::validate_create`]). Both transports and the [`Client`](crate::Client) apply it,
+    /// so a bad path is [`Error::InvalidPath`] everywhere. The size of the request is the
+    /// server's rule, not the client's: see [`wire`](crate::wire).
+    ///
+    /// ```
+    /// use docent::Op;
+    /// assert!(Op::Sync { path: "/a/b".into() }.validate().is_ok());
+    /// assert!(Op::Sync { path: "/a/".into() }.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        match self {
+            Op::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
+            Op::Multi(ops) => ops.iter().try_for_each(MultiOp::validate),
+            Op::MultiRead(reads) => reads.iter().try_for_each(|r| path::validate(r.path())),
+            other => other.path().map_or(Ok(()), path::validate),
+        }
+    }
+
+    /// The same op with every path (those of a multi's or a multi-read's parts too) replaced
+    /// by `f` of it.
+    pub(crate) fn map_paths(mut self, f: impl Fn(&str) -> String) -> Op {
+        match &mut self {
+            Op::Create { path, .. }
+            | Op::Delete { path, .. }
+            | Op::SetData { path, .. }
+            | Op::GetData { path, .. }
+            | Op::GetChildren { path, .. }
+            | Op::Exists { path, .. }
+            | Op::GetAcl { path }
+            | Op::SetAcl { path, .. }
+            | Op::Sync { path }
+            | Op::AddWatch { path, .. } => *path = f(path),
+            Op::Multi(ops) => {
+                for op in ops {
+                    let (MultiOp::Check { path, .. }
+                    | MultiOp::Create { path, .. }
+                    | MultiOp::Delete { path, .. }
+                    | MultiOp::SetData { path, .. }) = op;
+                    *path = f(path);
+                }
+            }
+            Op::MultiRead(reads) => {
+                for read in reads {
+                    let (ReadOp::GetData { path } | ReadOp::GetChildren { path }) = read;
+                    *path = f(path);
+                }
+            }
+        }
+        self
+    }
+
     /// The path the operation touches (`None` for a multi or a multi-read).
     pub fn path(&self) -> Option<&str> {
         match self {
@@ -265,7 +347,7 @@ pub enum OpResult {
     /// The persistent watch was added.
     WatchAdded,
     /// The results of a [`Op::MultiRead`], in order.
-    MultiRead(Vec<Result<ReadResult, crate::Error>>),
+    MultiRead(Vec<Result<ReadResult, Error>>),
 }
 
 /// The result of one read of an [`Op::MultiRead`].

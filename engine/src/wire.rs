@@ -1,11 +1,15 @@
-//! The size of a request as ZooKeeper's wire format (jute) frames it. A server refuses a
-//! packet longer than `jute.maxbuffer` (default `0xfffff`, one byte under 1 MiB) by closing
-//! the connection, before reading it: the client sees [`Error::ConnectionLoss`] and nothing is
-//! applied. Node data of exactly 1 MiB therefore never reaches the tree.
+//! The size of a request as ZooKeeper's wire format (jute) frames it, and the one data limit.
 //!
-//! [`Error::ConnectionLoss`]: crate::Error::ConnectionLoss
+//! ZooKeeper has no separate limit on node data: a server refuses a packet longer than
+//! `jute.maxbuffer` (default `0xfffff`, one byte under 1 MiB) by closing the connection before
+//! reading it. The client then sees [`Error::ConnectionLoss`] (an unknown outcome, retried by
+//! the fluent API) although nothing was applied. So the [`Client`](crate::Client) refuses such
+//! a request before sending it, as the caller's mistake ([`Error::DataTooLarge`], from
+//! [`check_len`]); the simulated server drops the connection on it, as ZooKeeper does. Node
+//! data of exactly 1 MiB therefore never reaches the tree: the path, the ACL and the headers
+//! need room in the same packet.
 
-use crate::{Acl, MultiOp, Op};
+use crate::{Acl, Error, MultiOp, Op};
 
 /// `jute.maxbuffer`'s default: the longest packet a server reads.
 pub const MAX_PACKET: usize = 0xfffff;
@@ -86,6 +90,18 @@ pub fn too_long(op: &Op) -> bool {
     request_len(op) > MAX_PACKET
 }
 
+/// Fails with [`Error::DataTooLarge`] when a server would refuse `op`'s packet.
+pub fn check_len(op: &Op) -> Result<(), Error> {
+    let len = request_len(op);
+    if len > MAX_PACKET {
+        return Err(Error::DataTooLarge {
+            len,
+            max: MAX_PACKET,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{CreateMode, Op};
@@ -113,5 +129,13 @@ mod tests {
         let fits = MAX_PACKET - request_len(&create_op("/x", 0));
         assert!(!too_long(&create_op("/x", fits)));
         assert!(too_long(&create_op("/x", fits + 1)));
+        assert_eq!(check_len(&create_op("/x", fits)), Ok(()));
+        assert!(matches!(
+            check_len(&create_op("/x", fits + 1)),
+            Err(Error::DataTooLarge {
+                max: MAX_PACKET,
+                ..
+            })
+        ));
     }
 }

@@ -11,7 +11,7 @@ use docent::{Client, Error, Instant};
 use futures::future::{self, Either};
 use futures::StreamExt;
 
-use crate::{run_for, sleep, Args, ArgsError, Backend};
+use crate::{secs, sleep, Backend, ZkArg};
 
 /// Where the examples' lines go (stdout in the binaries, a list in tests).
 pub type Out = Arc<dyn Fn(String) + Send + Sync>;
@@ -29,34 +29,49 @@ pub struct ElectionConfig {
     pub run_for: Duration,
 }
 
-/// The options both election examples take.
-pub const ELECTION_OPTIONS: &str =
-    "[--zk HOST:PORT] [--path P] [--id ID] [--participants N] [--hold SECS] [--for SECS]";
+/// The command line both election examples take.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ElectionArgs {
+    /// `--zk`.
+    #[command(flatten)]
+    pub zk: ZkArg,
+    /// The election's path [default: /examples/latch or /examples/selector]
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+    /// The participant's id; several in-process participants are ID-1 … ID-N [default: node,
+    /// or node-PID with --zk]
+    #[arg(long, value_name = "ID")]
+    pub id: Option<String>,
+    /// How many participants run in this process [default: 3 on the embedded ensemble, 1
+    /// with --zk]
+    #[arg(long, value_name = "N")]
+    pub participants: Option<usize>,
+    /// Seconds a leader leads before it leaves and joins again [default: 2 with several
+    /// participants, else until the end]
+    #[arg(long, value_name = "SECS", value_parser = secs)]
+    pub hold: Option<Duration>,
+    /// Seconds the example runs
+    #[arg(long = "for", value_name = "SECS", value_parser = secs, default_value = "10")]
+    pub run_for: Duration,
+}
 
 impl ElectionConfig {
     /// The configuration from the command line: `--participants` (3 in-process on the
     /// embedded ensemble, else 1), `--hold` (2 s with several participants), `--id`, `--path`
     /// (default `default_path`), `--for` (10 s).
-    pub fn from_args(args: &Args, embedded: bool, default_path: &str) -> Result<Self, ArgsError> {
-        args.only(&["zk", "path", "id", "participants", "hold", "for"])?;
-        let count = args.parse_or("participants", if embedded { 3 } else { 1 })?;
-        let default_hold = (count > 1).then_some(2.0);
-        let id = args
-            .get("id")
-            .map(str::to_owned)
-            .unwrap_or_else(|| match embedded {
-                true => "node".to_owned(),
-                false => format!("node-{}", std::process::id()),
-            });
-        Ok(ElectionConfig {
-            path: args.get("path").unwrap_or(default_path).to_owned(),
+    pub fn from_args(args: &ElectionArgs, embedded: bool, default_path: &str) -> Self {
+        let count = args.participants.unwrap_or(if embedded { 3 } else { 1 });
+        let default_hold = (count > 1).then_some(Duration::from_secs(2));
+        let id = args.id.clone().unwrap_or_else(|| match embedded {
+            true => "node".to_owned(),
+            false => format!("node-{}", std::process::id()),
+        });
+        ElectionConfig {
+            path: args.path.as_deref().unwrap_or(default_path).to_owned(),
             ids: ElectionConfig::ids(&id, count),
-            hold: args
-                .parse::<f64>("hold")?
-                .or(default_hold)
-                .map(Duration::from_secs_f64),
-            run_for: run_for(args, Duration::from_secs(10))?,
-        })
+            hold: args.hold.or(default_hold),
+            run_for: args.run_for,
+        }
     }
 
     /// `count` participants `id-1 … id-count` (just `id` for one).

@@ -3,10 +3,12 @@
 //! Every example runs on an in-process simulated ensemble ([`docent_sim::EmbeddedEnsemble`])
 //! unless it is given `--zk HOST:PORT`, in which case it connects to a real ZooKeeper
 //! ensemble through `docent-zk`. `--for SECS` makes a long-running example stop cleanly.
+//! Every binary answers `--help`, and logs to stderr what `RUST_LOG` asks for
+//! (`RUST_LOG=docent=debug` tells what each recipe did).
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
-mod args;
+pub mod cli;
 pub mod discovery;
 pub mod leader;
 pub mod master_worker;
@@ -14,10 +16,9 @@ pub mod master_worker;
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
 
-pub use args::{Args, ArgsError};
+pub use cli::{init_logging, secs, ZkArg};
 use docent::{Client, Error};
 use docent_sim::EmbeddedEnsemble;
-use docent_zk::{ZkCoordinator, ZkOptions};
 
 /// Where the example's sessions come from.
 #[derive(Debug, Clone)]
@@ -31,9 +32,9 @@ pub enum Backend {
 impl Backend {
     /// `--zk HOST:PORT` if given, else a new embedded ensemble of three servers. Call inside a
     /// tokio runtime.
-    pub fn from_args(args: &Args) -> Backend {
-        match args.get("zk") {
-            Some(connect) => Backend::Zk(connect.to_owned()),
+    pub fn new(zk: &ZkArg) -> Backend {
+        match &zk.zk {
+            Some(connect) => Backend::Zk(connect.clone()),
             None => Backend::Embedded(EmbeddedEnsemble::start(3)),
         }
     }
@@ -47,10 +48,7 @@ impl Backend {
     pub async fn client(&self) -> Result<Client, Error> {
         match self {
             Backend::Embedded(ensemble) => Client::builder(ensemble.connect()).build(),
-            Backend::Zk(connect) => {
-                let zk = ZkCoordinator::connect(ZkOptions::new(connect.clone())).await?;
-                Client::builder(std::sync::Arc::new(zk)).build()
-            }
+            Backend::Zk(connect) => docent_zk::connect(connect).await,
         }
     }
 
@@ -61,14 +59,6 @@ impl Backend {
             Backend::Zk(connect) => format!("ZooKeeper at {connect}"),
         }
     }
-}
-
-/// `--for SECS` (fractions allowed), else `default`.
-pub fn run_for(args: &Args, default: Duration) -> Result<Duration, ArgsError> {
-    Ok(args
-        .parse::<f64>("for")?
-        .map(Duration::from_secs_f64)
-        .unwrap_or(default))
 }
 
 /// The first non-loopback local IP address, as Curator's default instance address; falls back
@@ -97,12 +87,6 @@ pub async fn sleep(client: &Client, duration: Duration) {
         .await;
 }
 
-/// Prints `error` and exits with status 2 (bad command line) — for the binaries.
-pub fn usage_exit(error: impl std::fmt::Display, usage: &str) -> ! {
-    eprintln!("error: {error}\n\nusage: {usage}");
-    std::process::exit(2)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,19 +95,5 @@ mod tests {
     fn default_address_parses_as_an_ip() {
         let address = default_address();
         assert!(address.parse::<IpAddr>().is_ok(), "{address}");
-    }
-
-    #[test]
-    fn run_for_reads_fractions() {
-        let args = Args::from_words(["--for", "1.5"].map(String::from)).unwrap();
-        assert_eq!(
-            run_for(&args, Duration::ZERO).unwrap(),
-            Duration::from_millis(1500)
-        );
-        let none = Args::from_words(Vec::<String>::new()).unwrap();
-        assert_eq!(
-            run_for(&none, Duration::from_secs(3)).unwrap(),
-            Duration::from_secs(3)
-        );
     }
 }

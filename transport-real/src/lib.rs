@@ -1,6 +1,17 @@
 //! # docent-zk
 //!
-//! docent over a real ZooKeeper session: [`ZkCoordinator`] implements
+//! docent over a real ZooKeeper session. Connect in one line:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), docent::Error> {
+//! let client: docent::Client = docent_zk::connect("zk1:2181,zk2:2181/app").await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! or with options for the session ([`ZkOptions`]) and for the client
+//! ([`ClientOptions`]: namespace, retry and error policies) with
+//! [`connect_with`]. Underneath, [`ZkCoordinator`] implements
 //! [`docent::Coordinator`] with the `zookeeper-client` crate on tokio, and the [`testing`]
 //! module starts real ZooKeeper servers on loopback (Curator users know them as
 //! `TestingServer` / `TestingCluster`) and puts a [`ChaosProxy`](testing::ChaosProxy) between
@@ -37,7 +48,8 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod connect_string;
 mod convert;
@@ -51,3 +63,51 @@ pub mod testing;
 pub use connect_string::{ConnectString, DEFAULT_PORT};
 pub use coordinator::ZkCoordinator;
 pub use options::ZkOptions;
+
+use docent::{Client, ClientOptions, Error};
+
+/// Opens a session on `connect_string` (`host:port[,host:port...][/chroot]`) with default
+/// options and returns a [`Client`] over it. Must be called inside a tokio runtime.
+///
+/// Fails with [`Error::InvalidConnectString`] for a malformed string (before connecting),
+/// [`Error::NotConnected`] when no session opens within the connection timeout (15 s).
+pub async fn connect(connect_string: &str) -> Result<Client, Error> {
+    connect_with(ZkOptions::new(connect_string), ClientOptions::default()).await
+}
+
+/// Opens a session with `zk`'s options and returns a [`Client`] with `client`'s; see
+/// [`ZkCoordinator::connect`] for the errors.
+pub async fn connect_with(zk: ZkOptions, client: ClientOptions) -> Result<Client, Error> {
+    // Both sets of options are checked before anything connects.
+    zk.validate()?;
+    client.validate()?;
+    let coordinator = ZkCoordinator::connect(zk).await?;
+    Client::builder(coordinator).options(client).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn malformed_connect_strings_are_typed_errors() {
+        for bad in [
+            "",
+            "zk1:x",
+            "zk1:2181,",
+            "[::1",
+            "zk1:2181/app/",
+            "zk1:99999",
+        ] {
+            match connect(bad).await {
+                Err(Error::InvalidConnectString { input, .. }) => assert_eq!(input, bad),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+        let bad_namespace = ClientOptions::default().with_namespace("a//b");
+        assert!(matches!(
+            connect_with(ZkOptions::new("zk1:2181"), bad_namespace).await,
+            Err(Error::InvalidPath { .. })
+        ));
+    }
+}

@@ -31,7 +31,7 @@ pub(crate) fn submit(
 ) -> BoxFuture<'static, Result<Reply, Error>> {
     // ZooKeeper's own path rules, as the Java client applies them: zookeeper-client's checks
     // differ (BadArguments, and characters outside the BMP pass).
-    if let Err(e) = validate(&op) {
+    if let Err(e) = op.validate() {
         return futures::future::ready(Err(e)).boxed();
     }
     let client = client.clone();
@@ -48,19 +48,6 @@ pub(crate) fn submit(
     match Pin::new(&mut fut).poll(&mut cx) {
         Poll::Ready(result) => futures::future::ready(result).boxed(),
         Poll::Pending => fut,
-    }
-}
-
-fn validate(op: &Op) -> Result<(), Error> {
-    use docent::path;
-    match op {
-        Op::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
-        Op::Multi(ops) => ops.iter().try_for_each(|op| match op {
-            MultiOp::Create { path, mode, .. } => path::validate_create(path, mode.is_sequential()),
-            other => path::validate(other.path()),
-        }),
-        Op::MultiRead(reads) => reads.iter().try_for_each(|r| path::validate(r.path())),
-        other => other.path().map_or(Ok(()), path::validate),
     }
 }
 
@@ -224,7 +211,8 @@ async fn multi_read(client: &zk::Client, reads: Vec<ReadOp>) -> Result<Reply, Er
             }),
             zk::MultiReadResult::Children { children } => Ok(ReadResult::Children { children }),
             zk::MultiReadResult::Error { err } => Err(convert::error(err)),
-            _ => Err(Error::MarshallingError),
+            // A result kind this version does not know (the client's enum is non-exhaustive).
+            other => Err(Error::unexpected_reply("", "multiRead", &other)),
         })
         .collect();
     Ok(Reply::plain(OpResult::MultiRead(results)))
@@ -282,7 +270,7 @@ async fn multi(client: &zk::Client, ops: Vec<MultiOp>) -> Result<Reply, Error> {
                 Ok(MultiResult::DataSet(convert::stat(&stat)))
             }
             // A result kind this version does not know (the client's enum is non-exhaustive).
-            _ => Err(Error::MarshallingError),
+            other => Err(Error::unexpected_reply("", "multi", &other)),
         })
         .collect::<Result<_, _>>()?;
     Ok(Reply::plain(OpResult::Multi(results)))

@@ -4,12 +4,13 @@
 //!   watches, faults), usable from plain unit tests.
 //! - [`EmbeddedEnsemble`]: the model in real time on tokio, handing out [`SimSession`]s (each a
 //!   [`docent::Coordinator`]).
-//! - [`harness`]: run a test body over many seeds, each with a fresh ensemble, named clients
+//! - [`harness`](mod@harness): run a test body over many seeds, each with a fresh ensemble, named clients
 //!   and a fault schedule, inside madsim under `--cfg madsim` (deterministic) and on tokio's
 //!   paused clock otherwise; failures print a one-line replay command. See its docs for an
 //!   example of testing your own leader logic.
 #![forbid(unsafe_code)]
-#![warn(missing_docs, unreachable_pub)]
+#![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 mod driver;
 mod embedded;

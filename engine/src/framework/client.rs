@@ -60,21 +60,88 @@ impl fmt::Debug for Client {
     }
 }
 
+/// What a [`Client`] adds to its [`Coordinator`]: a namespace, a retry policy and an error
+/// policy. The defaults: no namespace, [`RetryPolicy::default`], [`ErrorPolicy::Standard`].
+///
+/// ```
+/// use docent::{ClientOptions, ErrorPolicy};
+/// let options = ClientOptions::default()
+///     .with_namespace("app")
+///     .with_error_policy(ErrorPolicy::SessionOnly);
+/// assert_eq!(options.namespace, "app");
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Every path is relative to this namespace (`"app"` or `"/app"`; `""` for none).
+    pub namespace: String,
+    /// The retry policy of the fluent builders.
+    pub retry: RetryPolicy,
+    /// Which connection states end leadership and locks.
+    pub error_policy: ErrorPolicy,
+}
+
+impl ClientOptions {
+    /// Sets the namespace.
+    pub fn with_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Sets the error policy.
+    pub fn with_error_policy(mut self, policy: ErrorPolicy) -> Self {
+        self.error_policy = policy;
+        self
+    }
+
+    /// Checks the options: [`Error::InvalidPath`] for a namespace that is not a valid path.
+    pub fn validate(&self) -> Result<(), Error> {
+        namespace::normalize(&self.namespace).map(|_| ())
+    }
+}
+
+/// Anything a [`Client`] can run over: a [`Coordinator`] by value, an `Arc` of one, or an
+/// `Arc<dyn Coordinator>`.
+pub trait IntoCoordinator {
+    /// The shared coordinator.
+    fn into_coordinator(self) -> Arc<dyn Coordinator>;
+}
+
+impl<C: Coordinator> IntoCoordinator for C {
+    fn into_coordinator(self) -> Arc<dyn Coordinator> {
+        Arc::new(self)
+    }
+}
+
+impl<C: Coordinator> IntoCoordinator for Arc<C> {
+    fn into_coordinator(self) -> Arc<dyn Coordinator> {
+        self
+    }
+}
+
+impl IntoCoordinator for Arc<dyn Coordinator> {
+    fn into_coordinator(self) -> Arc<dyn Coordinator> {
+        self
+    }
+}
+
 /// Configures a [`Client`]; see [`Client::builder`].
 #[must_use]
 pub struct ClientBuilder {
     coordinator: Arc<dyn Coordinator>,
-    namespace: String,
-    retry: RetryPolicy,
-    error_policy: ErrorPolicy,
+    options: ClientOptions,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("namespace", &self.namespace)
-            .field("retry", &self.retry)
-            .field("error_policy", &self.error_policy)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -82,25 +149,36 @@ impl fmt::Debug for ClientBuilder {
 impl ClientBuilder {
     /// Every path is relative to `namespace` (`"app"` or `"/app"`); validated by `build`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
+        self.options.namespace = namespace.into();
         self
     }
 
     /// The retry policy of the fluent builders (default: [`RetryPolicy::default`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.options.retry = policy;
         self
     }
 
     /// Which connection states end leadership and locks (default: standard).
     pub fn error_policy(mut self, policy: ErrorPolicy) -> Self {
-        self.error_policy = policy;
+        self.options.error_policy = policy;
+        self
+    }
+
+    /// Every setting at once.
+    pub fn options(mut self, options: ClientOptions) -> Self {
+        self.options = options;
         self
     }
 
     /// Validates the configuration and starts the connection-state task.
     pub fn build(self) -> Result<Client, Error> {
-        let namespace = namespace::normalize(&self.namespace)?;
+        let ClientOptions {
+            namespace,
+            retry,
+            error_policy,
+        } = self.options;
+        let namespace = namespace::normalize(&namespace)?;
         let (close_tx, close_rx) = oneshot::channel();
         let shared = Arc::new(Mutex::new(Shared::default()));
         let coordinator = self.coordinator;
@@ -109,8 +187,8 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 coordinator,
                 namespace,
-                retry: self.retry,
-                error_policy: self.error_policy,
+                retry,
+                error_policy,
                 shared,
                 rng_streams: AtomicU64::new(RNG_STREAM_BASE),
                 namespace_ready: AtomicBool::new(false),
@@ -122,13 +200,12 @@ impl ClientBuilder {
 }
 
 impl Client {
-    /// Starts configuring a client over `coordinator`.
-    pub fn builder(coordinator: Arc<dyn Coordinator>) -> ClientBuilder {
+    /// Starts configuring a client over `coordinator` (a transport's coordinator, by value
+    /// or in an `Arc`).
+    pub fn builder(coordinator: impl IntoCoordinator) -> ClientBuilder {
         ClientBuilder {
-            coordinator,
-            namespace: String::new(),
-            retry: RetryPolicy::default(),
-            error_policy: ErrorPolicy::default(),
+            coordinator: coordinator.into_coordinator(),
+            options: ClientOptions::default(),
         }
     }
 
@@ -236,24 +313,19 @@ impl Client {
         self.inner.coordinator.close().await
     }
 
-    /// Sends one raw op (no retries): validates its paths and data, applies the namespace, and
+    /// Sends one raw op (no retries): validates its paths and length, applies the namespace, and
     /// strips it from the reply. The op is handed to the coordinator **before** this returns,
     /// so ops submitted one after another reach the server in that order.
     pub fn submit(&self, op: Op) -> BoxFuture<'static, Result<Reply, Error>> {
         if self.is_closed() {
             return future::ready(Err(Error::Closed)).boxed();
         }
+        // A server drops the connection on a packet over jute.maxbuffer (nothing applied):
+        // `prepare` refuses it here, as the caller's mistake, not as a retryable connection loss.
         let op = match namespace::prepare(&self.inner.namespace, op) {
             Ok(op) => op,
             Err(e) => return future::ready(Err(e)).boxed(),
         };
-        // A server drops the connection on a packet over jute.maxbuffer (nothing applied):
-        // refuse it here, as the caller's mistake, rather than as a retryable connection loss.
-        let len = crate::wire::request_len(&op);
-        if len > crate::wire::MAX_PACKET {
-            let max = crate::wire::MAX_PACKET;
-            return future::ready(Err(Error::DataTooLarge { len, max })).boxed();
-        }
         let reply = self.inner.coordinator.submit(op);
         let ns = self.inner.namespace.clone();
         reply

@@ -174,24 +174,68 @@ fn invalid_input_is_refused_before_sending() {
             c.get_data().at("a").await,
             Err(Error::InvalidPath { .. })
         ));
-        let big = vec![0u8; crate::error::MAX_DATA_LEN + 1];
+        let big = vec![0u8; crate::wire::MAX_PACKET];
         assert!(matches!(
             c.set_data().at("/a", big.clone()).await,
             Err(Error::DataTooLarge { .. })
         ));
         let tx = c.transaction().create("/ok", big, CreateMode::Persistent);
         assert!(matches!(tx.commit().await, Err(Error::DataTooLarge { .. })));
-        // Exactly 1 MiB is under the per-node limit but over ZooKeeper's packet limit.
-        let mib = vec![0u8; crate::error::MAX_DATA_LEN];
+        // Exactly 1 MiB of data is over ZooKeeper's packet limit.
+        let mib = vec![0u8; 1024 * 1024];
         assert!(matches!(
             c.create().data(mib).at("/big").await,
-            Err(Error::DataTooLarge { max: 0xfffff, .. })
+            Err(Error::DataTooLarge {
+                max: crate::wire::MAX_PACKET,
+                ..
+            })
         ));
         assert_eq!(fake.log(), vec![], "nothing reached the server");
         assert!(matches!(
             Client::builder(fake.clone()).namespace("/a/").build(),
             Err(Error::InvalidPath { .. })
         ));
+    });
+}
+
+#[test]
+fn a_reply_of_the_wrong_type_is_an_unexpected_reply() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().data("a").at("/a").await.unwrap();
+        fake.answer(OpResult::Deleted);
+        let error = c.get_data().at("/a").await.unwrap_err();
+        assert_eq!(
+            error,
+            Error::UnexpectedReply {
+                path: "/a".into(),
+                op: "getData",
+                reply: "Deleted".into()
+            }
+        );
+        assert_eq!(error.kind(), crate::ErrorKind::Internal);
+        // A multiRead answered wrongly fails every read of the batch.
+        fake.answer(OpResult::Synced);
+        let paths = ["/a".to_owned(), "/b".to_owned()];
+        assert!(matches!(
+            c.get_data_many(&paths).await,
+            Err(Error::UnexpectedReply {
+                op: "multiRead",
+                ..
+            })
+        ));
+        fake.answer(OpResult::Synced);
+        let driven = sent(&c, vec![get("/a", false), get("/b", false)]).await;
+        let replies = driven.inspect(|m| m.replies.clone());
+        for token in [1, 2] {
+            assert!(matches!(
+                &replies[&token],
+                Err(Error::UnexpectedReply {
+                    op: "multiRead",
+                    ..
+                })
+            ));
+        }
     });
 }
 
@@ -692,6 +736,35 @@ fn unwatched_reads_polled_together_leave_as_one_multi_read() {
         assert!(matches!(replies[&2], Ok(OpResult::Children { .. })));
         assert_eq!(replies[&3], Err(Error::NoNode), "each read its own result");
         assert!(matches!(replies[&4], Ok(OpResult::Data { .. })));
+    });
+}
+
+#[test]
+fn a_batch_never_reaches_past_a_write() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        c.create().at("/a").await.unwrap();
+        let before = fake.log().len();
+        let create = Op::Create {
+            path: "/b".into(),
+            data: b"new".to_vec(),
+            acl: Acl::open(),
+            mode: CreateMode::Persistent,
+        };
+        let ops = vec![
+            get("/a", false),
+            create.clone(),
+            get("/b", false),
+            get("/a", false),
+        ];
+        let driven = sent(&c, ops).await;
+        assert_eq!(
+            fake.log()[before..],
+            [get("/a", false), create, batched(&["/b", "/a"])],
+            "the read of /b is sent after the create it must see"
+        );
+        let replies = driven.inspect(|m| m.replies.clone());
+        assert!(matches!(&replies[&3], Ok(OpResult::Data { data, .. }) if data == b"new"));
     });
 }
 

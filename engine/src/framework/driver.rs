@@ -16,6 +16,13 @@
 //! submits its ops there and then (a release and the acquire after it reach the session
 //! back to back); the driver only collects their replies.
 //!
+//! # Logs
+//! Each driver runs in a debug-level `tracing` span: [`recipe_span`] (recipe, path, id, and
+//! the session, recorded at every connection state) for a recipe started with
+//! [`spawn_machine_in`], the machine's type name otherwise. In it the driver logs every op it
+//! submits (token, op, path), every input it feeds and every event the machine emits, so
+//! `RUST_LOG=docent=debug` tells the story of a recipe.
+//!
 //! # Waiting for a condition without lost wake-ups
 //! Subscribe first, then inspect, then await events: an event emitted between the inspection
 //! and the await is already in the subscription. [`wait_for`] does exactly that:
@@ -35,10 +42,12 @@ use futures::channel::{mpsc, oneshot};
 use futures::future::{self, BoxFuture, Shared};
 use futures::stream::{BoxStream, FuturesUnordered, SelectAll};
 use futures::{FutureExt, Stream, StreamExt};
+use tracing::{field, Instrument, Span};
 
-use crate::framework::{Client, MULTI_READ_BATCH};
+use crate::framework::read::{self, MULTI_READ_BATCH};
+use crate::framework::Client;
 use crate::machine::{Input, Machine, Token};
-use crate::op::{Op, OpResult, ReadOp, ReadResult, Reply, Watch};
+use crate::op::{Op, OpResult, Reply, Watch};
 use crate::time::Instant;
 use crate::types::WatchedEvent;
 use crate::Error;
@@ -46,6 +55,7 @@ use crate::Error;
 /// A machine running on its driver task.
 pub struct Driven<M: Machine> {
     client: Client,
+    span: Span,
     core: Arc<Mutex<Core<M>>>,
     kicks: mpsc::UnboundedSender<Kick<M::Command>>,
     subscribers: Arc<Mutex<Subscribers<M::Event>>>,
@@ -112,6 +122,8 @@ where
             return Err(Error::Closed);
         }
         let kick = if core.live {
+            let _span = self.span.enter();
+            tracing::debug!(?command, "command");
             core.machine
                 .handle(self.client.now(), Input::Command(command));
             Kick::Replies(emit(&self.client, &mut core.machine, &self.subscribers))
@@ -150,8 +162,8 @@ impl<M: Machine> Driven<M> {
 /// Ops leave in poll order, except that unwatched `getData` reads polled together leave as
 /// `multiRead` requests of up to [`MULTI_READ_BATCH`] reads (ZooKeeper 3.6+), in the place of
 /// the first: a large load costs a few requests, not one per node, and each read still gets
-/// its own reply under its own token. (None of these ops has been sent, so moving a read ahead
-/// changes no result a machine may rely on.)
+/// its own reply under its own token. A batch passes over other reads only, never a write or
+/// a sync, so a read still sees every write polled before it.
 fn emit<M: Machine>(
     client: &Client,
     machine: &mut M,
@@ -163,39 +175,53 @@ where
     let mut ops: VecDeque<(Token, Op)> = std::iter::from_fn(|| machine.poll_op()).collect();
     let mut replies = Vec::new();
     while let Some((token, op)) = ops.pop_front() {
-        let batch = client.multi_read_works()
-            && plain_read(&op)
-            && ops.iter().any(|(_, op)| plain_read(op));
-        if batch {
+        tracing::debug!(token = token.0, op = op.name(), path = op.path(), "submit");
+        if client.multi_read_works() && plain_read(&op) {
             replies.push(read_batch(client, (token, op), &mut ops));
         } else {
-            replies.push(client.submit(op).map(move |r| vec![(token, r)]).boxed());
+            replies.push(submit(client, token, op));
         }
     }
     let mut subs = subscribers.lock().expect("subscribers poisoned");
     while let Some(event) = machine.poll_event() {
+        tracing::debug!(?event, "event");
         subs.senders
             .retain(|tx| tx.unbounded_send(event.clone()).is_ok());
     }
     replies
 }
 
+/// Submits one op, alone.
+fn submit(client: &Client, token: Token, op: Op) -> ReplyFuture {
+    client.submit(op).map(move |r| vec![(token, r)]).boxed()
+}
+
 fn plain_read(op: &Op) -> bool {
     matches!(op, Op::GetData { watch: false, .. })
 }
 
-/// Sends `first` and the next plain reads of `ops` (up to a batch) as one `multiRead`; its
-/// reply is split into one per read. A server without `multiRead` gets the reads again one by
-/// one, and the client batches no more.
+/// Sends `first` and the next plain reads of `ops` (up to a batch, before the next write or
+/// sync) as one `multiRead` ([`read::get_data_batch`]); its reply is split into one per
+/// read. A read with no other to join goes alone.
 fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op)>) -> ReplyFuture {
     let mut reads = vec![first];
     // Ops passed over keep their order at the front; the scan stops at a full batch, so a
     // large load costs one batch's work per batch, not the whole queue's.
+    // It stops at a write or a sync too: a read polled after one must see it.
     let mut passed = Vec::new();
     while reads.len() < MULTI_READ_BATCH {
         let Some(next) = ops.pop_front() else { break };
         if plain_read(&next.1) {
+            tracing::debug!(
+                token = next.0 .0,
+                op = "getData",
+                path = next.1.path(),
+                "submit"
+            );
             reads.push(next);
+        } else if next.1.is_write() || matches!(next.1, Op::Sync { .. }) {
+            ops.push_front(next);
+            break;
         } else {
             passed.push(next);
         }
@@ -203,46 +229,66 @@ fn read_batch(client: &Client, first: (Token, Op), ops: &mut VecDeque<(Token, Op
     for op in passed.into_iter().rev() {
         ops.push_front(op);
     }
-    let batch = reads
-        .iter()
-        .map(|(_, op)| ReadOp::GetData {
-            path: op.path().expect("getData has a path").to_owned(),
-        })
-        .collect();
-    let reply = client.submit(Op::MultiRead(batch));
-    let client = client.clone();
+    if reads.len() == 1 {
+        let (token, op) = reads.remove(0);
+        return submit(client, token, op);
+    }
+    let (tokens, paths): (Vec<Token>, Vec<String>) = reads
+        .into_iter()
+        .map(|(token, op)| (token, op.path().expect("getData has a path").to_owned()))
+        .unzip();
+    let reply = read::get_data_batch(client, paths, Client::submit);
     async move {
-        let results = match reply.await {
-            Ok(Reply {
-                result: OpResult::MultiRead(results),
-                ..
-            }) if results.len() == reads.len() => results,
-            Err(Error::Unimplemented) => {
-                client.multi_read_refused();
-                let each = reads
-                    .into_iter()
-                    .map(|(token, op)| client.submit(op).map(move |r| (token, r)));
-                return future::join_all(each).await;
-            }
-            other => {
-                let error = other.err().unwrap_or(Error::MarshallingError);
-                let each = reads
-                    .into_iter()
-                    .map(|(token, _)| (token, Err(error.clone())));
-                return each.collect();
-            }
-        };
-        let each = reads.into_iter().zip(results);
-        each.map(|((token, _), result)| {
-            let data = result.and_then(|r| match r {
-                ReadResult::Data { data, stat } => Ok(Reply::plain(OpResult::Data { data, stat })),
-                ReadResult::Children { .. } => Err(Error::MarshallingError),
-            });
-            (token, data)
-        })
-        .collect()
+        match reply.await {
+            Ok(results) => tokens
+                .into_iter()
+                .zip(results)
+                .map(|(token, r)| {
+                    let reply = r.map(|(data, stat)| Reply::plain(OpResult::Data { data, stat }));
+                    (token, reply)
+                })
+                .collect(),
+            Err(error) => tokens
+                .into_iter()
+                .map(|t| (t, Err(error.clone())))
+                .collect(),
+        }
     }
     .boxed()
+}
+
+/// Logs an input the driver feeds (at debug level, in the machine's span), and records the
+/// session of a connection state in the span.
+fn trace_input<C: fmt::Debug>(input: &Input<C>) {
+    match input {
+        Input::OpDone { token, result } => match result {
+            Ok(result) => tracing::debug!(token = token.0, result = brief(result), "reply"),
+            Err(error) => tracing::debug!(token = token.0, %error, "reply"),
+        },
+        Input::Watch { token, event } => {
+            tracing::debug!(token = token.0, kind = ?event.kind, path = event.path, "watch")
+        }
+        Input::Connection { state, session_id } => {
+            let session = format!("{session_id:#x}");
+            Span::current().record("session", session.as_str());
+            tracing::debug!(?state, session, "connection");
+        }
+        Input::Timeout => tracing::debug!("timeout"),
+        Input::Command(command) => tracing::debug!(?command, "command"),
+    }
+}
+
+/// A result in a few words (node data is not printed).
+fn brief(result: &OpResult) -> String {
+    match result {
+        OpResult::Created { path, stat } => format!("created {path} (czxid {})", stat.czxid),
+        OpResult::Data { data, stat } => {
+            format!("{} bytes at version {}", data.len(), stat.version)
+        }
+        OpResult::Children { children, .. } => format!("children {children:?}"),
+        OpResult::Exists(stat) => format!("exists: {}", stat.is_some()),
+        other => format!("{other:?}"),
+    }
 }
 
 /// Waits until `f` returns `Some` for the machine's state (checked now and after every
@@ -265,8 +311,34 @@ where
     }
 }
 
-/// Spawns the driver of `machine` on the client's transport and returns its handle.
+/// Spawns the driver of `machine` on the client's transport and returns its handle. Its
+/// logs go in a debug span named after the machine's type; recipes use [`spawn_machine_in`]
+/// with a [`recipe_span`].
 pub fn spawn_machine<M>(client: &Client, machine: M) -> Driven<M>
+where
+    M: Machine,
+    M::Event: Clone,
+{
+    let name = std::any::type_name::<M>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("machine");
+    let span = tracing::debug_span!("machine", name, session = field::Empty);
+    spawn_machine_in(client, machine, span)
+}
+
+/// The span of one recipe instance: `recipe` (`"latch"`, `"lock"`, ...), its `path` and
+/// participant `id`, and the session (recorded by the driver at every connection state).
+/// Under it, the driver logs at debug level every op it submits (token, op, path), every
+/// input it feeds and every event the machine emits: `RUST_LOG=docent=debug` tells what
+/// the recipe did.
+pub fn recipe_span(recipe: &'static str, path: &str, id: &str) -> Span {
+    tracing::debug_span!("recipe", recipe, path, id, session = field::Empty)
+}
+
+/// [`spawn_machine`] with the driver's logs in `span` (see [`recipe_span`]); a `session`
+/// field of the span is recorded at every connection state.
+pub fn spawn_machine_in<M>(client: &Client, machine: M, span: Span) -> Driven<M>
 where
     M: Machine,
     M::Event: Clone,
@@ -296,10 +368,12 @@ where
             driver.run(states, kick_rx).await;
             drop(done_tx);
         }
+        .instrument(span.clone())
         .boxed(),
     );
     Driven {
         client: client.clone(),
+        span,
         core,
         kicks,
         subscribers,
@@ -378,6 +452,7 @@ where
 
     /// Feeds one input and does what follows it. False once the machine is done.
     fn feed(&mut self, machine: &mut M, input: Input<M::Command>) -> bool {
+        trace_input(&input);
         machine.handle(self.client.now(), input);
         let replies = emit(&self.client, machine, &self.subscribers);
         self.after(machine, replies)

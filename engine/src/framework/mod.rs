@@ -20,9 +20,9 @@ mod retry_loop;
 mod tasks;
 mod write;
 
-pub use client::{Client, ClientBuilder};
+pub use client::{Client, ClientBuilder, ClientOptions, IntoCoordinator};
 pub use connection::{ConnectionStateManager, ErrorPolicy};
-pub use driver::{spawn_machine, wait_for, Driven, EventStream};
+pub use driver::{recipe_span, spawn_machine, spawn_machine_in, wait_for, Driven, EventStream};
 pub use guaranteed::GuaranteedDelete;
 pub use protected::{Created, ProtectedCreate};
 pub use read::{

@@ -1,14 +1,13 @@
 //! Namespaces (Curator's `.namespace("app")`): every path the caller gives is prefixed before
 //! it is sent, and every path the server returns is stripped before the caller sees it.
-//! Paths and data sizes are validated here, before anything is sent.
+//! Paths and request sizes are checked here, before anything is sent.
 
 use futures::{FutureExt, StreamExt};
 
-use crate::error::check_data_len;
-use crate::op::{MultiOp, MultiResult, Op, OpResult, Reply, Watch};
+use crate::op::{MultiResult, Op, OpResult, Reply, Watch};
 use crate::path;
 use crate::types::WatchedEvent;
-use crate::Error;
+use crate::{wire, Error};
 
 /// Normalises and validates a namespace: `"app"` and `"/app"` are `/app`; `""` and `"/"` are
 /// no namespace.
@@ -25,123 +24,21 @@ pub(crate) fn normalize(namespace: &str) -> Result<String, Error> {
     Ok(ns)
 }
 
-/// Validates `op` as the caller wrote it and prefixes its paths with `ns`.
+/// Checks `op` as the caller wrote it ([`Op::validate`]), prefixes its paths with `ns`, and
+/// checks the length of the request that will be sent ([`wire::check_len`]).
 pub(crate) fn prepare(ns: &str, op: Op) -> Result<Op, Error> {
-    let p = |path: &str| -> Result<String, Error> {
-        path::validate(path)?;
-        Ok(path::prefix(ns, path))
-    };
-    Ok(match op {
-        Op::Create {
-            path,
-            data,
-            acl,
-            mode,
-        } => {
-            path::validate_create(&path, mode.is_sequential())?;
-            check_data_len(&data)?;
-            Op::Create {
-                path: path::prefix(ns, &path),
-                data,
-                acl,
-                mode,
-            }
-        }
-        Op::Delete { path, version } => Op::Delete {
-            path: p(&path)?,
-            version,
-        },
-        Op::SetData {
-            path,
-            data,
-            version,
-        } => {
-            check_data_len(&data)?;
-            Op::SetData {
-                path: p(&path)?,
-                data,
-                version,
-            }
-        }
-        Op::GetData { path, watch } => Op::GetData {
-            path: p(&path)?,
-            watch,
-        },
-        Op::GetChildren { path, watch } => Op::GetChildren {
-            path: p(&path)?,
-            watch,
-        },
-        Op::Exists { path, watch } => Op::Exists {
-            path: p(&path)?,
-            watch,
-        },
-        Op::GetAcl { path } => Op::GetAcl { path: p(&path)? },
-        Op::SetAcl { path, acl, version } => Op::SetAcl {
-            path: p(&path)?,
-            acl,
-            version,
-        },
-        Op::Sync { path } => Op::Sync { path: p(&path)? },
-        Op::AddWatch { path, mode } => Op::AddWatch {
-            path: p(&path)?,
-            mode,
-        },
-        Op::Multi(ops) => Op::Multi(
-            ops.into_iter()
-                .map(|op| prepare_multi(ns, op))
-                .collect::<Result<_, _>>()?,
-        ),
-        Op::MultiRead(reads) => Op::MultiRead(
-            reads
-                .iter()
-                .map(|r| Ok(r.with_path(p(r.path())?)))
-                .collect::<Result<_, Error>>()?,
-        ),
-    })
+    op.validate()?;
+    let op = prefix(ns, op);
+    wire::check_len(&op)?;
+    Ok(op)
 }
 
-fn prepare_multi(ns: &str, op: MultiOp) -> Result<MultiOp, Error> {
-    let p = |path: &str| -> Result<String, Error> {
-        path::validate(path)?;
-        Ok(path::prefix(ns, path))
-    };
-    Ok(match op {
-        MultiOp::Check { path, version } => MultiOp::Check {
-            path: p(&path)?,
-            version,
-        },
-        MultiOp::Create {
-            path,
-            data,
-            acl,
-            mode,
-        } => {
-            path::validate_create(&path, mode.is_sequential())?;
-            check_data_len(&data)?;
-            MultiOp::Create {
-                path: path::prefix(ns, &path),
-                data,
-                acl,
-                mode,
-            }
-        }
-        MultiOp::Delete { path, version } => MultiOp::Delete {
-            path: p(&path)?,
-            version,
-        },
-        MultiOp::SetData {
-            path,
-            data,
-            version,
-        } => {
-            check_data_len(&data)?;
-            MultiOp::SetData {
-                path: p(&path)?,
-                data,
-                version,
-            }
-        }
-    })
+/// `op` with every path prefixed by `ns`.
+fn prefix(ns: &str, op: Op) -> Op {
+    if ns.is_empty() {
+        return op;
+    }
+    op.map_paths(|p| path::prefix(ns, p))
 }
 
 /// Strips `ns` from every path in a reply, including its watch's events.
@@ -187,6 +84,7 @@ fn strip_event(ns: &str, mut event: WatchedEvent) -> WatchedEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::op::MultiOp;
     use crate::types::{Acl, CreateMode, EventType, Stat};
 
     #[test]

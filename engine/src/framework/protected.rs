@@ -362,7 +362,14 @@ impl ProtectedCreate {
             (_, Err(Error::SessionExpired)) => self.fail(Error::SessionExpired, tokens),
             (_, Err(e)) if waits_for_connection(e) => self.retry(next, epoch, e, tokens),
             (_, Err(e)) => self.fail(e.clone(), tokens),
-            (_, Ok(other)) => self.fail(unexpected(other), tokens),
+            (_, Ok(other)) => {
+                let op = if next == Next::Create {
+                    "create"
+                } else {
+                    "getChildren"
+                };
+                self.fail(Error::unexpected_reply(&self.parent, op, other), tokens)
+            }
         }
     }
 
@@ -382,7 +389,10 @@ impl ProtectedCreate {
             Err(Error::SessionExpired) => self.fail(Error::SessionExpired, tokens),
             Err(e) if waits_for_connection(e) => self.retry(Next::Lookup, epoch, e, tokens),
             Err(e) => self.fail(e.clone(), tokens),
-            Ok(other) => self.fail(unexpected(other), tokens),
+            Ok(other) => {
+                let error = Error::unexpected_reply(&self.found_path(), "exists", other);
+                self.fail(error, tokens)
+            }
         }
     }
 
@@ -497,11 +507,6 @@ impl ProtectedCreate {
             self.outcome = self.result.take();
         }
     }
-}
-
-fn unexpected(result: &OpResult) -> Error {
-    tracing::error!(?result, "the transport answered with the wrong result type");
-    Error::MarshallingError
 }
 
 #[cfg(test)]

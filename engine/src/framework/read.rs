@@ -1,16 +1,14 @@
 //! Fluent builders for reads, data and ACL updates, sync and transactions.
 
+use futures::future::{self, BoxFuture};
+use futures::FutureExt;
+
 use crate::framework::retry_loop::Replay;
 use crate::framework::Client;
 use crate::op::{MultiOp, MultiResult, Op, OpResult, ReadOp, ReadResult, Reply, Watch};
 use crate::path;
 use crate::types::{Acl, CreateMode, Stat};
 use crate::Error;
-
-fn unexpected() -> Error {
-    tracing::error!("the transport answered with the wrong result type");
-    Error::MarshallingError
-}
 
 /// `client.get_data()`, `get_children()` and `exists()`: an optional watch, then `.at(path)`.
 #[derive(Debug)]
@@ -53,7 +51,7 @@ impl ReadBuilder<GetData> {
         let reply = self.read(op).await?;
         match reply.result {
             OpResult::Data { data, stat } => Ok((data, stat, reply.watch)),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply(path, "getData", &other)),
         }
     }
 }
@@ -68,7 +66,7 @@ impl ReadBuilder<GetChildren> {
         let reply = self.read(op).await?;
         match reply.result {
             OpResult::Children { children, stat } => Ok((children, stat, reply.watch)),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply(path, "getChildren", &other)),
         }
     }
 }
@@ -83,7 +81,7 @@ impl ReadBuilder<Exists> {
         let reply = self.read(op).await?;
         match reply.result {
             OpResult::Exists(stat) => Ok((stat, reply.watch)),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply(path, "exists", &other)),
         }
     }
 }
@@ -112,9 +110,10 @@ impl<K> SetBuilder<K> {
     }
 
     async fn write(self, op: Op) -> Result<Stat, Error> {
+        let (path, name) = (op.path().unwrap_or_default().to_owned(), op.name());
         match self.client.run(op, Replay::Write).await?.result {
             OpResult::Stat(stat) => Ok(stat),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply(&path, name, &other)),
         }
     }
 }
@@ -143,8 +142,78 @@ impl SetBuilder<SetAcl> {
     }
 }
 
-/// How many reads [`Client::get_data_many`] puts in one `multiRead` request.
+/// How many reads [`Client::get_data_many`] and the driver put in one `multiRead` request.
 pub const MULTI_READ_BATCH: usize = 256;
+
+/// How [`get_data_batch`] sends its requests: the raw [`Client::submit`] (the driver: machines
+/// handle failures themselves) or the retry loop ([`Client::get_data_many`]).
+pub(crate) type Sender = fn(&Client, Op) -> BoxFuture<'static, Result<Reply, Error>>;
+
+/// A batch's outcome: each path's data and stat, or the failure of the whole request.
+pub(crate) type BatchFuture =
+    BoxFuture<'static, Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error>>;
+
+/// The one `multiRead` batcher, shared by [`Client::get_data_many`] and the driver.
+///
+/// Reads the data and stat of `paths` (at most [`MULTI_READ_BATCH`]) with one `multiRead`
+/// request, handed to `send` before this returns, and splits its reply into one result per
+/// path (a missing node is its own `Err(NoNode)`). A server without `multiRead` (before 3.6)
+/// answers `Unimplemented`: the client records it and the reads go again one by one, as they
+/// go from then on. Fails as a whole only when the request does.
+pub(crate) fn get_data_batch(client: &Client, paths: Vec<String>, send: Sender) -> BatchFuture {
+    if !client.multi_read_works() {
+        return get_data_each(client, paths, send);
+    }
+    let reads = paths
+        .iter()
+        .map(|path| ReadOp::GetData { path: path.clone() });
+    let reply = send(client, Op::MultiRead(reads.collect()));
+    let client = client.clone();
+    async move {
+        let results = match reply.await {
+            Ok(Reply {
+                result: OpResult::MultiRead(results),
+                ..
+            }) if results.len() == paths.len() => results,
+            Ok(other) => return Err(Error::unexpected_reply("", "multiRead", &other.result)),
+            Err(Error::Unimplemented) => {
+                client.multi_read_refused();
+                return get_data_each(&client, paths, send).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let each = paths
+            .iter()
+            .zip(results)
+            .map(|(path, result)| match result? {
+                ReadResult::Data { data, stat } => Ok((data, stat)),
+                other => Err(Error::unexpected_reply(path, "multiRead", &other)),
+            });
+        Ok(each.collect())
+    }
+    .boxed()
+}
+
+/// One `getData` per path, all handed to `send` before this returns.
+fn get_data_each(client: &Client, paths: Vec<String>, send: Sender) -> BatchFuture {
+    let replies: Vec<_> = paths
+        .into_iter()
+        .map(|path| {
+            let reply = send(
+                client,
+                Op::GetData {
+                    path: path.clone(),
+                    watch: false,
+                },
+            );
+            reply.map(move |reply| match reply?.result {
+                OpResult::Data { data, stat } => Ok((data, stat)),
+                other => Err(Error::unexpected_reply(&path, "getData", &other)),
+            })
+        })
+        .collect();
+    future::join_all(replies).map(Ok).boxed()
+}
 
 /// `client.multi_read()`: several reads in one request (ZooKeeper 3.6+), answered from one
 /// state of the server's tree.
@@ -183,7 +252,7 @@ impl MultiReadBuilder {
             .result
         {
             OpResult::MultiRead(results) => Ok(results),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply("", "multiRead", &other)),
         }
     }
 }
@@ -257,7 +326,7 @@ impl TransactionBuilder {
         let replay = if once { Replay::Once } else { Replay::Write };
         match self.client.run(Op::Multi(self.ops), replay).await?.result {
             OpResult::Multi(results) => Ok(results),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply("", "multi", &other)),
         }
     }
 }
@@ -295,7 +364,7 @@ impl Client {
         };
         match self.run(op, Replay::Read).await?.result {
             OpResult::Acl { acl, stat } => Ok((acl, stat)),
-            _ => Err(unexpected()),
+            other => Err(Error::unexpected_reply(path, "getACL", &other)),
         }
     }
 
@@ -365,40 +434,19 @@ impl Client {
         &self,
         paths: &[String],
     ) -> Result<Vec<Result<(Vec<u8>, Stat), Error>>, Error> {
-        if !self.multi_read_works() {
-            return Ok(self.get_data_each(paths).await);
-        }
-        let batches = paths.chunks(MULTI_READ_BATCH).map(|chunk| {
-            chunk
-                .iter()
-                .fold(self.multi_read(), |reads, p| reads.get_data(p))
-                .run()
-        });
+        let retried: Sender = |client, op| {
+            let client = client.clone();
+            async move { client.run(op, Replay::Read).await }.boxed()
+        };
+        let batches = paths
+            .chunks(MULTI_READ_BATCH)
+            .map(|chunk| get_data_batch(self, chunk.to_vec(), retried));
         // join_all polls every batch once before awaiting any: they leave together.
         let mut out = Vec::with_capacity(paths.len());
-        for batch in futures::future::join_all(batches).await {
-            match batch {
-                Ok(results) => out.extend(results.into_iter().map(|r| match r? {
-                    ReadResult::Data { data, stat } => Ok((data, stat)),
-                    _ => Err(unexpected()),
-                })),
-                Err(Error::Unimplemented) => {
-                    self.multi_read_refused();
-                    return Ok(self.get_data_each(paths).await);
-                }
-                Err(e) => return Err(e),
-            }
+        for batch in future::join_all(batches).await {
+            out.extend(batch?);
         }
         Ok(out)
-    }
-
-    async fn get_data_each(&self, paths: &[String]) -> Vec<Result<(Vec<u8>, Stat), Error>> {
-        let reads = paths.iter().map(|p| self.get_data().at(p));
-        futures::future::join_all(reads)
-            .await
-            .into_iter()
-            .map(|r| r.map(|(data, stat, _)| (data, stat)))
-            .collect()
     }
 
     fn reader<K>(&self, kind: K) -> ReadBuilder<K> {

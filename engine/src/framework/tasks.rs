@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use futures::channel::oneshot;
 use futures::FutureExt;
 
-use crate::framework::driver::{spawn_machine, wait_for};
+use crate::framework::driver::{recipe_span, spawn_machine_in, wait_for};
 use crate::framework::{Client, Created, GuaranteedDelete, ProtectedCreate, RetryPolicy};
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::Op;
@@ -153,8 +153,9 @@ pub(crate) async fn protected_create(
     create: ProtectedCreate,
 ) -> Result<Created, Error> {
     client.wait_connected().await?;
+    let span = recipe_span("protected-create", &create.protected_path(), create.uuid());
     let task = ProtectedTask::new(create, client.retry_policy().clone(), client.next_rng());
-    let driven = spawn_machine(client, task);
+    let driven = spawn_machine_in(client, task, span);
     wait_for(&driven, |m| m.outcome.clone()).await?
 }
 
@@ -173,7 +174,7 @@ pub(crate) async fn guaranteed_delete(
         changed: false,
         outcome: None,
     };
-    let driven = spawn_machine(client, task);
+    let driven = spawn_machine_in(client, task, recipe_span("guaranteed-delete", path, ""));
     let (tx, rx) = oneshot::channel();
     let reporter = client.clone();
     let path = path.to_owned();

@@ -2,13 +2,12 @@
 
 use std::sync::atomic::Ordering;
 
-use crate::error::check_data_len;
 use crate::framework::retry_loop::Replay;
 use crate::framework::{tasks, Client, Created, ProtectedCreate};
 use crate::op::{Op, OpResult};
 use crate::path;
 use crate::types::{Acl, CreateMode};
-use crate::Error;
+use crate::{wire, Error};
 
 /// How many times a create re-makes its parents after NoNode before reporting it.
 const PARENT_ROUNDS: u32 = 3;
@@ -65,15 +64,24 @@ impl CreateBuilder {
 
     /// Creates the node; returns its path and stat.
     pub async fn at_with_stat(self, path: &str) -> Result<Created, Error> {
-        path::validate_create(path, self.mode.is_sequential())?;
-        check_data_len(&self.data)?;
+        let op = Op::Create {
+            path: path.to_owned(),
+            data: self.data,
+            acl: self.acl,
+            mode: self.mode,
+        };
+        // Refused before anything is sent, the namespace's nodes included.
+        op.validate()?;
+        wire::check_len(&op)?;
         if self.parents {
             self.client.ensure_namespace().await?;
         }
         if self.protected {
+            let Op::Create { data, acl, .. } = op else {
+                unreachable!("built above")
+            };
             let mut rng = self.client.next_rng();
-            let create =
-                ProtectedCreate::new(path, self.data, self.acl, self.mode, self.parents, &mut rng);
+            let create = ProtectedCreate::new(path, data, acl, self.mode, self.parents, &mut rng);
             return tasks::protected_create(&self.client, create).await;
         }
         let replay = if self.mode.is_sequential() {
@@ -81,18 +89,12 @@ impl CreateBuilder {
         } else {
             Replay::Write
         };
-        let op = Op::Create {
-            path: path.to_owned(),
-            data: self.data,
-            acl: self.acl,
-            mode: self.mode,
-        };
         let mut rounds = 0;
         loop {
             match self.client.run(op.clone(), replay).await {
                 Ok(reply) => match reply.result {
                     OpResult::Created { path, stat } => return Ok(Created { path, stat }),
-                    _ => return Err(Error::MarshallingError),
+                    other => return Err(Error::unexpected_reply(path, op.name(), &other)),
                 },
                 Err(Error::NoNode) if self.parents && rounds < PARENT_ROUNDS => {
                     rounds += 1;
@@ -255,7 +257,7 @@ impl Client {
                 Ok(OpResult::Children { children, .. }) => {
                     stack.extend(children.iter().map(|c| (path::join(&node, c), false)));
                 }
-                Ok(_) => return Err(Error::MarshallingError),
+                Ok(other) => return Err(Error::unexpected_reply(&node, "getChildren", &other)),
                 Err(Error::NoNode) => {}
                 Err(e) => return Err(e),
             }

@@ -13,16 +13,23 @@
 
 use std::sync::Arc;
 
-use docent_examples::leader::{run_latch, ElectionConfig, ELECTION_OPTIONS};
-use docent_examples::{usage_exit, Args, Backend};
+use clap::Parser;
+use docent_examples::leader::{run_latch, ElectionArgs, ElectionConfig};
+use docent_examples::{init_logging, Backend};
+
+/// LeaderLatch: participants in one election print every change of leadership.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    election: ElectionArgs,
+}
 
 #[tokio::main]
 async fn main() {
-    let usage = format!("leader_latch {ELECTION_OPTIONS}");
-    let args = Args::from_env().unwrap_or_else(|e| usage_exit(e, &usage));
-    let backend = Backend::from_args(&args);
-    let config = ElectionConfig::from_args(&args, backend.is_embedded(), "/examples/latch")
-        .unwrap_or_else(|e| usage_exit(e, &usage));
+    let cli = Cli::parse();
+    init_logging();
+    let backend = Backend::new(&cli.election.zk);
+    let config = ElectionConfig::from_args(&cli.election, backend.is_embedded(), "/examples/latch");
     println!(
         "leader latch at {} on {}: {}",
         config.path,

@@ -15,16 +15,24 @@
 
 use std::sync::Arc;
 
-use docent_examples::leader::{run_selector, ElectionConfig, ELECTION_OPTIONS};
-use docent_examples::{usage_exit, Args, Backend};
+use clap::Parser;
+use docent_examples::leader::{run_selector, ElectionArgs, ElectionConfig};
+use docent_examples::{init_logging, Backend};
+
+/// LeaderSelector, the seed's walk-through: leaders hold leadership, give it up, get interrupted.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    election: ElectionArgs,
+}
 
 #[tokio::main]
 async fn main() {
-    let usage = format!("leader_selector {ELECTION_OPTIONS}");
-    let args = Args::from_env().unwrap_or_else(|e| usage_exit(e, &usage));
-    let backend = Backend::from_args(&args);
-    let config = ElectionConfig::from_args(&args, backend.is_embedded(), "/examples/selector")
-        .unwrap_or_else(|e| usage_exit(e, &usage));
+    let cli = Cli::parse();
+    init_logging();
+    let backend = Backend::new(&cli.election.zk);
+    let config =
+        ElectionConfig::from_args(&cli.election, backend.is_embedded(), "/examples/selector");
     println!(
         "leader selector at {} on {}: {}",
         config.path,

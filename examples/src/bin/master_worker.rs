@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p docent-examples --bin master_worker [-- --zk HOST:PORT]
-//!     [--masters 3] [--workers 4] [--tasks 100] [--work-ms 40] [--for SECS] [--no-kill true]
+//!     [--masters 3] [--workers 4] [--tasks 100] [--work-ms 40] [--for SECS] [--no-kill]
 //! ```
 //!
 //! Three masters compete through a LeaderSelector, four workers register, a client submits
@@ -13,32 +13,56 @@
 
 use std::time::Duration;
 
+use clap::Parser;
 use docent_examples::master_worker::{run, DemoConfig};
-use docent_examples::{run_for, usage_exit, Args, ArgsError, Backend};
+use docent_examples::{init_logging, secs, Backend, ZkArg};
 
-const USAGE: &str = "master_worker [--zk HOST:PORT] [--masters N] [--workers N] [--tasks N] \
-                     [--work-ms MS] [--for SECS] [--no-kill true]";
+/// The ZooKeeper book's master–worker system: masters elect a leader, workers register, a
+/// client submits tasks; halfway the active master and the busiest worker are killed.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    zk: ZkArg,
+    /// Masters competing for leadership
+    #[arg(long, value_name = "N", default_value_t = DemoConfig::default().masters)]
+    masters: usize,
+    /// Workers
+    #[arg(long, value_name = "N", default_value_t = DemoConfig::default().workers)]
+    workers: usize,
+    /// Tasks submitted
+    #[arg(long, value_name = "N", default_value_t = DemoConfig::default().tasks)]
+    tasks: usize,
+    /// Milliseconds a worker takes for one task
+    #[arg(long, value_name = "MS", default_value_t = 40)]
+    work_ms: u64,
+    /// Give up waiting for the tasks after SECS [default: 60]
+    #[arg(long = "for", value_name = "SECS", value_parser = secs)]
+    run_for: Option<Duration>,
+    /// Kill no master and no worker
+    #[arg(long)]
+    no_kill: bool,
+}
 
-fn config(args: &Args) -> Result<DemoConfig, ArgsError> {
-    args.only(&[
-        "zk", "masters", "workers", "tasks", "work-ms", "for", "no-kill",
-    ])?;
-    let default = DemoConfig::default();
-    Ok(DemoConfig {
-        masters: args.parse_or("masters", default.masters)?,
-        workers: args.parse_or("workers", default.workers)?,
-        tasks: args.parse_or("tasks", default.tasks)?,
-        kill: !args.parse_or("no-kill", false)?,
-        work: Duration::from_millis(args.parse_or("work-ms", 40)?),
-        timeout: run_for(args, default.timeout)?,
-    })
+impl Cli {
+    fn config(&self) -> DemoConfig {
+        let default = DemoConfig::default();
+        DemoConfig {
+            masters: self.masters,
+            workers: self.workers,
+            tasks: self.tasks,
+            kill: !self.no_kill,
+            work: Duration::from_millis(self.work_ms),
+            timeout: self.run_for.unwrap_or(default.timeout),
+        }
+    }
 }
 
 #[tokio::main]
 async fn main() {
-    let args = Args::from_env().unwrap_or_else(|e| usage_exit(e, USAGE));
-    let config = config(&args).unwrap_or_else(|e| usage_exit(e, USAGE));
-    let backend = Backend::from_args(&args);
+    let cli = Cli::parse();
+    init_logging();
+    let config = cli.config();
+    let backend = Backend::new(&cli.zk);
     println!(
         "master-worker on {}: {} masters, {} workers, {} tasks",
         backend.describe(),

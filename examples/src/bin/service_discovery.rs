@@ -16,78 +16,87 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use docent_examples::discovery::{list, register, walkthrough, Registration};
 use docent_examples::leader::Out;
-use docent_examples::{default_address, run_for, usage_exit, Args, ArgsError, Backend};
+use docent_examples::{default_address, init_logging, secs, Backend, ZkArg};
 
-const USAGE: &str = "service_discovery [--zk HOST:PORT]\n  \
-    service_discovery register NAME --port P --payload S --base PATH [--id ID] [--for SECS] [--zk HOST:PORT]\n  \
-    service_discovery list NAME --base PATH [--zk HOST:PORT]";
+/// Service discovery: without a subcommand, the seeds' walk-through step by step.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    zk: ZkArg,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Register an instance of NAME and keep it registered until killed or --for passes
+    Register {
+        /// The service's name
+        name: String,
+        /// The instance's port
+        #[arg(long, value_name = "P")]
+        port: u16,
+        /// The instance's payload (a string)
+        #[arg(long, value_name = "S")]
+        payload: String,
+        /// The discovery base path
+        #[arg(long, value_name = "PATH")]
+        base: String,
+        /// The instance's id [default: a random UUID]
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// Unregister after SECS [default: until killed]
+        #[arg(long = "for", value_name = "SECS", value_parser = secs)]
+        run_for: Option<Duration>,
+    },
+    /// Print each instance of NAME as one line of Curator-format JSON
+    List {
+        /// The service's name
+        name: String,
+        /// The discovery base path
+        #[arg(long, value_name = "PATH")]
+        base: String,
+    },
+}
 
 /// "Until killed": a year.
 const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
-enum Command {
-    Walkthrough,
-    Register(Registration, Duration),
-    List { name: String, base: String },
-}
-
-fn command(args: &Args) -> Result<Command, ArgsError> {
-    let words: Vec<&str> = args.positional.iter().map(String::as_str).collect();
-    let name = |i: usize| {
-        words
-            .get(i)
-            .map(|s| s.to_string())
-            .ok_or_else(|| ArgsError::Required("NAME".into()))
-    };
-    match words.first().copied() {
-        None => {
-            args.only(&["zk"])?;
-            Ok(Command::Walkthrough)
-        }
-        Some("register") => {
-            args.only(&["zk", "port", "payload", "base", "id", "for"])?;
-            let registration = Registration {
-                name: name(1)?,
-                port: args
-                    .parse("port")?
-                    .ok_or_else(|| ArgsError::Required("port".into()))?,
-                payload: args.required("payload")?.to_owned(),
-                base: args.required("base")?.to_owned(),
-                id: args.get("id").map(str::to_owned),
-                address: default_address(),
-            };
-            Ok(Command::Register(registration, run_for(args, FOREVER)?))
-        }
-        Some("list") => {
-            args.only(&["zk", "base"])?;
-            Ok(Command::List {
-                name: name(1)?,
-                base: args.required("base")?.to_owned(),
-            })
-        }
-        Some(other) => Err(ArgsError::Unknown(format!("command {other}"))),
-    }
-}
-
 #[tokio::main]
 async fn main() {
-    let args = Args::from_env().unwrap_or_else(|e| usage_exit(e, USAGE));
-    let command = command(&args).unwrap_or_else(|e| usage_exit(e, USAGE));
-    let backend = Backend::from_args(&args);
+    let cli = Cli::parse();
+    init_logging();
+    let backend = Backend::new(&cli.zk);
     let out: Out = Arc::new(|line| println!("{line}"));
     let result = async {
         let client = backend.client().await?;
-        match command {
-            Command::Walkthrough => {
+        match cli.command {
+            None => {
                 println!("service discovery walk-through on {}", backend.describe());
                 walkthrough(client, &default_address(), out).await
             }
-            Command::Register(registration, hold) => {
-                register(client, &registration, hold, out).await
+            Some(Command::Register {
+                name,
+                port,
+                payload,
+                base,
+                id,
+                run_for,
+            }) => {
+                let registration = Registration {
+                    name,
+                    port,
+                    payload,
+                    base,
+                    id,
+                    address: default_address(),
+                };
+                register(client, &registration, run_for.unwrap_or(FOREVER), out).await
             }
-            Command::List { name, base } => {
+            Some(Command::List { name, base }) => {
                 for line in list(&client, &name, &base).await? {
                     println!("{line}");
                 }

@@ -305,7 +305,7 @@ scenario!(path_validation, |cx| {
 
 // ZooKeeper reads no packet over `jute.maxbuffer` (0xfffff bytes): the connection drops
 // (connection loss, nothing applied, the session lives on). So 1 MiB of data never fits;
-// the largest create is 0xfffff minus the request's framing.
+// the largest create is `docent::wire::MAX_PACKET` minus the request's framing.
 scenario!(data_limit, |cx| {
     let a = cx.open("a").await;
     cx.mk(&a, "", b"").await;
@@ -316,7 +316,7 @@ scenario!(data_limit, |cx| {
     // Framing of a create with one world:anyone ACL: header 8, path 4+len, data 4, ACL 27,
     // flags 4.
     let edge = cx.p("edge");
-    let largest = 0xfffff - (8 + 4 + edge.len() + 4 + 27 + 4);
+    let largest = docent::wire::MAX_PACKET - (8 + 4 + edge.len() + 4 + 27 + 4);
     cx.mk(&a, "edge", &vec![3u8; largest + 1]).await;
     cx.mk(&a, "edge", &vec![3u8; largest]).await;
     cx.mk(&a, "small", b"").await;

@@ -148,29 +148,6 @@ fn table_for(ask: Ask, result: &Result<OpResult, Error>) -> Option<ClientWatch> 
     }
 }
 
-/// Client-side path validation, as the Java client does before sending. (Data size is not
-/// checked here: the Java client sends any size, and the server drops a connection whose
-/// packet is over `jute.maxbuffer`, see `wire`.)
-fn validate(op: &Op) -> Result<(), Error> {
-    let check = |path: &str, seq: bool| docent::path::validate_create(path, seq);
-    match op {
-        Op::Create { path, mode, .. } => check(path, mode.is_sequential()),
-        Op::Multi(ops) => {
-            for op in ops {
-                match op {
-                    docent::MultiOp::Create { path, mode, .. } => {
-                        check(path, mode.is_sequential())?
-                    }
-                    other => check(other.path(), false)?,
-                }
-            }
-            Ok(())
-        }
-        Op::MultiRead(reads) => reads.iter().try_for_each(|r| check(r.path(), false)),
-        other => check(other.path().unwrap_or("/"), false),
-    }
-}
-
 impl Client {
     /// The session this client holds (0 before its first session and while renewing).
     pub(crate) fn session(&self) -> i64 {
@@ -230,7 +207,9 @@ impl Client {
         if self.renewing {
             return self.done(ctx, op_id, Err(Error::SessionExpired));
         }
-        if let Err(e) = validate(&op) {
+        // Client-side checks, as the Java client makes them before sending (paths only: the
+        // server drops a connection whose packet is over `jute.maxbuffer`, see `wire`).
+        if let Err(e) = op.validate() {
             return self.done(ctx, op_id, Err(e));
         }
         match self.phase {

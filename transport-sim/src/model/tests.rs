@@ -169,7 +169,7 @@ fn create_and_errors() {
     );
     let big = Op::SetData {
         path: "/a".into(),
-        data: vec![0; docent::error::MAX_DATA_LEN + 1],
+        data: vec![0; docent::wire::MAX_PACKET],
         version: None,
     };
     // Over `jute.maxbuffer`: the server drops the connection.

@@ -1,5 +1,9 @@
 //! One server's copy of the znode tree, and ZooKeeper's exact semantics for applying a
 //! transaction to it (the checks of `PrepRequestProcessor`, the effects of `DataTree`).
+//!
+//! Requests reach the tree checked: the client validated their paths ([`Op::validate`], the
+//! one place of ZooKeeper's path rules) and the server dropped any packet over
+//! `jute.maxbuffer` (see `wire`), so the tree checks only what depends on its state.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -426,8 +430,6 @@ impl DataTree {
         triggers: &mut Vec<Trigger>,
         undo: Option<&mut Vec<Undo>>,
     ) -> Result<(String, Stat), Error> {
-        path::validate_create(path, mode.is_sequential())?;
-        docent::error::check_data_len(data)?;
         let owner = match mode {
             CreateMode::Ephemeral | CreateMode::EphemeralSequential => txn.session,
             CreateMode::Container => CONTAINER_OWNER,
@@ -459,7 +461,6 @@ impl DataTree {
         } else {
             path.to_owned()
         };
-        path::validate(&full)?;
         if self.nodes.contains_key(&full) {
             return Err(Error::NodeExists);
         }
@@ -513,7 +514,6 @@ impl DataTree {
         undo: Option<&mut Vec<Undo>>,
         check: bool,
     ) -> Result<(), Error> {
-        path::validate(path)?;
         let parent_path = path::parent(path).ok_or(Error::BadArguments)?;
         if check {
             let parent = self.nodes.get(parent_path).ok_or(Error::NoNode)?;
@@ -558,8 +558,6 @@ impl DataTree {
         triggers: &mut Vec<Trigger>,
         undo: Option<&mut Vec<Undo>>,
     ) -> Result<Stat, Error> {
-        path::validate(path)?;
-        docent::error::check_data_len(data)?;
         let node = self.nodes.get_mut(path).ok_or(Error::NoNode)?;
         if !acl::allowed(&node.acl, Perms::WRITE, &txn.ids) {
             return Err(Error::NoAuth);
@@ -590,7 +588,6 @@ impl DataTree {
         acl_in: &[Acl],
         version: Option<i32>,
     ) -> Result<Stat, Error> {
-        path::validate(path)?;
         let node = self.nodes.get_mut(path).ok_or(Error::NoNode)?;
         if !acl::allowed(&node.acl, Perms::ADMIN, &txn.ids) {
             return Err(Error::NoAuth);

@@ -25,6 +25,8 @@ pub(super) struct State {
     pub(super) log: Vec<Op>,
     /// Scripted faults for the next submits: (apply the op anyway?, error to answer).
     pub(super) faults: VecDeque<(bool, Error)>,
+    /// Scripted replies of the wrong type for the next submits (nothing applied).
+    odd: VecDeque<OpResult>,
     sessions: Vec<mpsc::UnboundedSender<SessionState>>,
     current: Option<SessionState>,
     watches: Vec<(String, oneshot::Sender<WatchedEvent>)>,
@@ -68,6 +70,11 @@ impl Fake {
 
     pub(super) fn fault(&self, apply: bool, error: Error) {
         self.state.lock().unwrap().faults.push_back((apply, error));
+    }
+
+    /// The next submit is answered with `result`, whatever it asked (a broken transport).
+    pub(super) fn answer(&self, result: OpResult) {
+        self.state.lock().unwrap().odd.push_back(result);
     }
 
     pub(super) fn has(&self, path: &str) -> bool {
@@ -256,6 +263,9 @@ impl Coordinator for Fake {
                 let _ = st.apply(&op);
             }
             return future::ready(Err(error)).boxed();
+        }
+        if let Some(result) = st.odd.pop_front() {
+            return future::ready(Ok(Reply::plain(result))).boxed();
         }
         let result = st.apply(&op);
         let watch = match (&result, op.watches(), op.path()) {
