@@ -17,6 +17,7 @@ pub mod protected;
 mod read;
 mod retry;
 mod retry_loop;
+pub(crate) mod sub;
 mod tasks;
 mod write;
 
