@@ -37,7 +37,7 @@
 use std::collections::VecDeque;
 
 use crate::framework::link::Link;
-use crate::framework::sub::Sub;
+use crate::framework::sub::{Reply, Sub};
 use crate::framework::ConnectionState;
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
@@ -110,25 +110,7 @@ impl GuaranteedDelete {
         result: &Result<OpResult, Error>,
         tokens: &mut Tokens,
     ) -> bool {
-        let State::Deleting { token: mine, epoch } = self.state else {
-            return false;
-        };
-        if token != mine {
-            return false;
-        }
-        match result {
-            Ok(_) | Err(Error::NoNode) => self.finish(Ok(())),
-            Err(e) if is_timeout(e) && self.link.is_connected() => self.send(tokens),
-            Err(e) if waits_for_connection(e) => {
-                if self.link.ready_after(epoch) {
-                    self.send(tokens);
-                } else {
-                    self.state = State::Waiting;
-                }
-            }
-            Err(e) => self.finish(Err(e.clone())),
-        }
-        true
+        Sub::handle_op(self, token, result, tokens)
     }
 
     /// Feeds a connection state change.
@@ -186,14 +168,26 @@ impl GuaranteedDelete {
 impl Sub for GuaranteedDelete {
     type Outcome = Result<(), Error>;
 
-    fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
-        self.handle_op_done(now, token, result, tokens)
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
+        let State::Deleting { token: mine, epoch } = self.state else {
+            return false;
+        };
+        if token != mine {
+            return false;
+        }
+        match result {
+            Ok(_) | Err(Error::NoNode) => self.finish(Ok(())),
+            Err(e) if is_timeout(e) && self.link.is_connected() => self.send(tokens),
+            Err(e) if waits_for_connection(e) => {
+                if self.link.ready_after(epoch) {
+                    self.send(tokens);
+                } else {
+                    self.state = State::Waiting;
+                }
+            }
+            Err(e) => self.finish(Err(e.clone())),
+        }
+        true
     }
 
     fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {

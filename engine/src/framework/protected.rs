@@ -48,7 +48,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use crate::framework::guaranteed::{is_timeout, waits_for_connection, GuaranteedDelete};
 use crate::framework::link::Link;
-use crate::framework::sub::{Children, Sub};
+use crate::framework::sub::{Children, Reply, Sub};
 use crate::framework::ConnectionState;
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
@@ -274,30 +274,12 @@ impl ProtectedCreate {
     /// Feeds an op result; false when `token` is not this machine's.
     pub fn handle_op_done(
         &mut self,
-        now: Instant,
+        _now: Instant,
         token: Token,
         result: &Result<OpResult, Error>,
         tokens: &mut Tokens,
     ) -> bool {
-        if self.deletes.handle_op(now, token, result, tokens) {
-            self.collect_deletes();
-            self.settle();
-            return true;
-        }
-        if !self.mine.remove(&token) {
-            return false;
-        }
-        match self.step.clone() {
-            Step::Sent {
-                next,
-                token: t,
-                epoch,
-            } if t == token => self.on_result(next, epoch, result, tokens),
-            Step::Stat { token: t, epoch } if t == token => self.on_stat(epoch, result, tokens),
-            _ => {} // a stale answer (parent creates, or ops from before a failure)
-        }
-        self.settle();
-        true
+        Sub::handle_op(self, token, result, tokens)
     }
 
     fn on_result(
@@ -493,14 +475,26 @@ impl ProtectedCreate {
 impl Sub for ProtectedCreate {
     type Outcome = Result<Created, Error>;
 
-    fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
-        self.handle_op_done(now, token, result, tokens)
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
+        if self.deletes.handle_op(token, result, tokens) {
+            self.collect_deletes();
+            self.settle();
+            return true;
+        }
+        if !self.mine.remove(&token) {
+            return false;
+        }
+        match self.step.clone() {
+            Step::Sent {
+                next,
+                token: t,
+                epoch,
+            } if t == token => self.on_result(next, epoch, result, tokens),
+            Step::Stat { token: t, epoch } if t == token => self.on_stat(epoch, result, tokens),
+            _ => {} // a stale answer (parent creates, or ops from before a failure)
+        }
+        self.settle();
+        true
     }
 
     fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {

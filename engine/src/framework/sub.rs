@@ -22,8 +22,10 @@ use std::collections::VecDeque;
 use crate::framework::link::Link;
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
-use crate::time::Instant;
 use crate::Error;
+
+/// An op's result, as a sub-machine is fed it.
+pub(crate) type Reply = Result<OpResult, Error>;
 
 /// A sans-IO machine driven by another machine.
 pub(crate) trait Sub {
@@ -32,13 +34,7 @@ pub(crate) trait Sub {
     type Outcome;
 
     /// Feeds an op result; false when `token` is not this child's.
-    fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool;
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool;
 
     /// Feeds a watch event; false when `token` is not this child's.
     fn handle_watch(&mut self, _token: Token, _tokens: &mut Tokens) -> bool {
@@ -84,16 +80,10 @@ impl<S: Sub, T> Children<S, T> {
     }
 
     /// Offers an op result to each child until one claims it.
-    pub(crate) fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
+    pub(crate) fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
         self.list
             .iter_mut()
-            .any(|(_, child)| child.handle_op(now, token, result, tokens))
+            .any(|(_, child)| child.handle_op(token, result, tokens))
     }
 
     /// Hands every child the owner's new link.

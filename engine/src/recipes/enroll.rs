@@ -11,12 +11,11 @@ use std::collections::VecDeque;
 
 use crate::framework::link::Link;
 use crate::framework::protected::{self, Created, ProtectedCreate};
-use crate::framework::sub::Sub;
+use crate::framework::sub::{Reply, Sub};
 use crate::machine::{Token, Tokens};
-use crate::op::{Op, OpResult};
+use crate::op::Op;
 use crate::path;
 use crate::rng::Rng;
-use crate::time::Instant;
 use crate::types::{Acl, CreateMode};
 use crate::Error;
 
@@ -25,10 +24,7 @@ use crate::Error;
 #[derive(Debug)]
 pub(crate) enum Listing {
     /// The listing sent behind the successful create has arrived.
-    Ready {
-        result: Result<OpResult, Error>,
-        epoch: u64,
-    },
+    Ready { result: Reply, epoch: u64 },
     /// It is still in flight under this token.
     InFlight { token: Token, epoch: u64 },
     /// No valid listing: list again.
@@ -53,7 +49,7 @@ pub(crate) struct Enroll {
     /// The create op that succeeded.
     applied: Option<Token>,
     /// Listings that arrived before the create's outcome.
-    arrived: Vec<(Token, Result<OpResult, Error>)>,
+    arrived: Vec<(Token, Reply)>,
     ops: VecDeque<(Token, Op)>,
 }
 
@@ -117,18 +113,12 @@ impl Sub for Enroll {
     /// The create's outcome, with whatever listing is valid for it.
     type Outcome = Result<(Created, Listing), Error>;
 
-    fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
         if self.pairs.iter().any(|p| p.listing == token) {
             self.arrived.push((token, result.clone()));
             return true;
         }
-        if !self.create.handle_op(now, token, result, tokens) {
+        if !self.create.handle_op(token, result, tokens) {
             return false;
         }
         if result.is_ok() && self.pairs.iter().any(|p| p.create == token) {

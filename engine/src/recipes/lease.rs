@@ -31,13 +31,12 @@ use std::collections::VecDeque;
 use crate::framework::guaranteed::GuaranteedDelete;
 use crate::framework::link::Link;
 use crate::framework::protected::Created;
-use crate::framework::sub::{Children, Sub};
+use crate::framework::sub::{Children, Reply, Sub};
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
 use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::order::{GrantRule, Position};
 use crate::rng::Rng;
-use crate::time::Instant;
 use crate::{path, Error};
 
 /// How a queue treats its node once it holds, and when the session is lost.
@@ -260,13 +259,7 @@ impl LeaseQueue {
         }
     }
 
-    fn on_listing(
-        &mut self,
-        node: Created,
-        epoch: u64,
-        result: Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) {
+    fn on_listing(&mut self, node: Created, epoch: u64, result: Reply, tokens: &mut Tokens) {
         let children = match result {
             Ok(OpResult::Children { children, .. }) => children,
             // The directory itself vanished (a reaped container): our node went with it.
@@ -369,19 +362,13 @@ impl LeaseQueue {
 impl Sub for LeaseQueue {
     type Outcome = Turn;
 
-    fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
-        if self.cleanup.handle_op(now, token, result, tokens) {
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
+        if self.cleanup.handle_op(token, result, tokens) {
             self.cleanup.drain(&mut self.ops);
             return true;
         }
         if let State::Enrolling(enroll) = &mut self.state {
-            let mine = enroll.handle_op(now, token, result, tokens);
+            let mine = enroll.handle_op(token, result, tokens);
             self.after_enroll(tokens);
             return mine;
         }
@@ -529,16 +516,10 @@ impl Discard {
 impl Sub for Discard {
     type Outcome = ();
 
-    fn handle_op(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
         let mine = match &mut self.stage {
-            Stage::Create(enroll) => enroll.handle_op(now, token, result, tokens),
-            Stage::Delete(delete) => Sub::handle_op(delete, now, token, result, tokens),
+            Stage::Create(enroll) => enroll.handle_op(token, result, tokens),
+            Stage::Delete(delete) => Sub::handle_op(delete, token, result, tokens),
             Stage::Done => false,
         };
         if mine {

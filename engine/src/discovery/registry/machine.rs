@@ -391,11 +391,8 @@ impl RegistryMachine {
         }
     }
 
-    fn on_op_done(&mut self, now: Instant, token: Token, result: Result<OpResult, Error>) {
-        if self
-            .deletes
-            .handle_op(now, token, &result, &mut self.tokens)
-        {
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        if self.deletes.handle_op(token, &result, &mut self.tokens) {
             return self.pump_deletes();
         }
         if self.withdrawn.remove(&token) {
@@ -515,9 +512,9 @@ impl Machine for RegistryMachine {
     type Command = RegistryCommand;
     type Event = RegistryEvent;
 
-    fn handle(&mut self, now: Instant, input: Input<RegistryCommand>) {
+    fn handle(&mut self, _now: Instant, input: Input<RegistryCommand>) {
         match input {
-            Input::OpDone { token, result } => self.on_op_done(now, token, result),
+            Input::OpDone { token, result } => self.on_op_done(token, result),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Command(RegistryCommand::Register { request, instance }) => {
                 self.register(request, instance)

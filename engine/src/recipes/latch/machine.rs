@@ -168,10 +168,10 @@ impl Machine for LatchMachine {
     type Command = LatchCommand;
     type Event = LatchEvent;
 
-    fn handle(&mut self, now: Instant, input: Input<LatchCommand>) {
+    fn handle(&mut self, _now: Instant, input: Input<LatchCommand>) {
         match input {
             Input::OpDone { token, result } => {
-                self.queue.handle_op(now, token, &result, &mut self.tokens);
+                self.queue.handle_op(token, &result, &mut self.tokens);
                 self.absorb();
             }
             Input::Watch { token, .. } => {

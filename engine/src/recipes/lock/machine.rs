@@ -237,7 +237,7 @@ impl Machine for LockMachine {
     fn handle(&mut self, now: Instant, input: Input<LockCommand>) {
         match input {
             Input::OpDone { token, result } => {
-                self.queue.handle_op(now, token, &result, &mut self.tokens);
+                self.queue.handle_op(token, &result, &mut self.tokens);
                 self.absorb();
             }
             Input::Watch { token, .. } => {
