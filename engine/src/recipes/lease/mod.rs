@@ -26,6 +26,8 @@
 //! in the background: a deletion that finds nothing costs one op), so that a rejoin costs no
 //! extra round trip. Nothing given up ever blocks the queue.
 
+mod discard;
+
 use std::collections::VecDeque;
 
 use crate::framework::guaranteed::GuaranteedDelete;
@@ -35,6 +37,7 @@ use crate::framework::sub::{Children, Reply, Sub};
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
 use crate::recipes::enroll::{Enroll, Listing};
+use crate::recipes::lease::discard::{Discard, Stage};
 use crate::recipes::order::{GrantRule, Position};
 use crate::rng::Rng;
 use crate::{path, Error};
@@ -189,19 +192,18 @@ impl LeaseQueue {
     /// Deletes `node` in the background (guaranteed).
     fn forget(&mut self, node: Created, tokens: &mut Tokens) {
         let delete = GuaranteedDelete::started(node.path, &self.link, tokens);
-        self.cleanup
-            .push((), Discard::new(Stage::Delete(delete), self.link));
+        self.background(Stage::Delete(delete));
+    }
+
+    fn background(&mut self, stage: Stage) {
+        self.cleanup.push((), Discard::new(stage, self.link));
         self.cleanup.drain(&mut self.ops);
     }
 
     /// Gives up what `state` has: its node, or the create in flight (then its node).
     fn discard(&mut self, state: State, tokens: &mut Tokens) {
         match state {
-            State::Enrolling(enroll) => {
-                self.cleanup
-                    .push((), Discard::new(Stage::Create(enroll), self.link));
-                self.cleanup.drain(&mut self.ops);
-            }
+            State::Enrolling(enroll) => self.background(Stage::Create(enroll)),
             State::Checking { node, .. }
             | State::Watching { node, .. }
             | State::Holding { node, .. } => self.forget(node, tokens),
@@ -248,10 +250,7 @@ impl LeaseQueue {
                 }
             }
             Some(Ok((node, Listing::Needed))) => self.check(node, tokens),
-            Some(Err(e)) if e.is_session_lost() => {
-                self.state = State::Rejoining;
-                self.resume(tokens);
-            }
+            Some(Err(e)) if e.is_session_lost() => self.join_when_connected(tokens),
             Some(Err(e)) => {
                 self.state = State::Idle;
                 self.turns.push_back(Turn::Failed(e));
@@ -456,102 +455,5 @@ impl Sub for LeaseQueue {
     /// Idle, and nothing left to delete or send.
     fn is_done(&self) -> bool {
         self.is_idle() && self.cleanup.is_empty() && self.ops.is_empty()
-    }
-}
-
-/// A node given up: deleted in the background. A create still in flight is let finish
-/// first, then what it made is deleted (a failed protected create cleans up after itself).
-#[derive(Debug)]
-struct Discard {
-    stage: Stage,
-    link: Link,
-    ops: VecDeque<(Token, Op)>,
-}
-
-#[derive(Debug)]
-enum Stage {
-    Create(Box<Enroll>),
-    Delete(GuaranteedDelete),
-    /// A failed guaranteed delete means the session is gone, and the node with it.
-    Done,
-}
-
-impl Discard {
-    fn new(stage: Stage, link: Link) -> Discard {
-        let mut discard = Discard {
-            stage,
-            link,
-            ops: VecDeque::new(),
-        };
-        discard.collect();
-        discard
-    }
-
-    /// Collects the stage's ops; turns a finished create into the delete of its node.
-    fn settle(&mut self, tokens: &mut Tokens) {
-        self.collect();
-        let Stage::Create(enroll) = &mut self.stage else {
-            return;
-        };
-        match enroll.poll_outcome() {
-            None => {}
-            Some(Ok((created, _))) => {
-                let delete = GuaranteedDelete::started(created.path, &self.link, tokens);
-                self.stage = Stage::Delete(delete);
-                self.collect();
-            }
-            Some(Err(_)) => self.stage = Stage::Done,
-        }
-    }
-
-    fn collect(&mut self) {
-        match &mut self.stage {
-            Stage::Create(enroll) => enroll.drain_ops(&mut self.ops),
-            Stage::Delete(delete) => Sub::drain_ops(delete, &mut self.ops),
-            Stage::Done => {}
-        }
-    }
-}
-
-impl Sub for Discard {
-    type Outcome = ();
-
-    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
-        let mine = match &mut self.stage {
-            Stage::Create(enroll) => enroll.handle_op(token, result, tokens),
-            Stage::Delete(delete) => Sub::handle_op(delete, token, result, tokens),
-            Stage::Done => false,
-        };
-        if mine {
-            self.settle(tokens);
-        }
-        mine
-    }
-
-    fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {
-        self.link = *link;
-        match &mut self.stage {
-            Stage::Create(enroll) => enroll.handle_link(link, tokens),
-            Stage::Delete(delete) => Sub::handle_link(delete, link, tokens),
-            Stage::Done => {}
-        }
-        self.settle(tokens);
-    }
-
-    fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.ops.pop_front()
-    }
-
-    fn poll_outcome(&mut self) -> Option<()> {
-        self.is_done().then_some(())
-    }
-
-    fn is_done(&self) -> bool {
-        self.ops.is_empty()
-            && match &self.stage {
-                Stage::Create(_) => false,
-                Stage::Delete(delete) => Sub::is_done(delete),
-                Stage::Done => true,
-            }
     }
 }
