@@ -249,28 +249,6 @@ impl ProtectedCreate {
         self.handle_link(&link, tokens);
     }
 
-    /// What the owner's link says now (see [`Sub::handle_link`]).
-    fn on_link(&mut self, link: &Link, tokens: &mut Tokens) {
-        self.link = *link;
-        let up = link.is_connected();
-        self.deletes.handle_link(link, tokens);
-        self.collect_deletes();
-        let cleaning = self.result.as_ref().is_some_and(Result::is_err);
-        let kept = !self.mode.is_ephemeral() && self.result.as_ref().is_some_and(Result::is_ok);
-        if link.is_lost() && !cleaning && !kept && self.step != Step::Done {
-            // Whatever was in flight may have been applied in the lost session.
-            if self.step != Step::Idle {
-                self.maybe_applied = true;
-                self.fail(Error::SessionExpired, tokens);
-            }
-            return;
-        }
-        if let (true, Step::Waiting(next)) = (up, self.step.clone()) {
-            self.run(next, tokens);
-        }
-        self.settle();
-    }
-
     /// Feeds an op result; false when `token` is not this machine's.
     pub fn handle_op_done(
         &mut self,
@@ -498,7 +476,24 @@ impl Sub for ProtectedCreate {
     }
 
     fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {
-        self.on_link(link, tokens);
+        self.link = *link;
+        let up = link.is_connected();
+        self.deletes.handle_link(link, tokens);
+        self.collect_deletes();
+        let cleaning = self.result.as_ref().is_some_and(Result::is_err);
+        let kept = !self.mode.is_ephemeral() && self.result.as_ref().is_some_and(Result::is_ok);
+        if link.is_lost() && !cleaning && !kept && self.step != Step::Done {
+            // Whatever was in flight may have been applied in the lost session.
+            if self.step != Step::Idle {
+                self.maybe_applied = true;
+                self.fail(Error::SessionExpired, tokens);
+            }
+            return;
+        }
+        if let (true, Step::Waiting(next)) = (up, self.step.clone()) {
+            self.run(next, tokens);
+        }
+        self.settle();
     }
 
     fn poll_op(&mut self) -> Option<(Token, Op)> {

@@ -136,6 +136,7 @@ impl LatchMachine {
                 Turn::Waits | Turn::Lost => self.set_leader(None),
                 // The latch keeps trying.
                 Turn::Failed(e) => {
+                    self.set_leader(None);
                     self.events.push_back(LatchEvent::Error(e));
                     self.queue.join_when_connected(&mut self.tokens);
                 }
