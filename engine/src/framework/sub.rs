@@ -20,7 +20,7 @@
 use std::collections::VecDeque;
 
 use crate::framework::link::Link;
-use crate::machine::{Token, Tokens};
+use crate::machine::{Input, Token, Tokens};
 use crate::op::{Op, OpResult};
 use crate::Error;
 
@@ -58,6 +58,26 @@ pub(crate) trait Sub {
         while let Some(op) = self.poll_op() {
             ops.push_back(op);
         }
+    }
+}
+
+/// Feeds `input` to `child` when it is an op result or a watch event (the inputs a child
+/// claims by token); any other input comes back for the owner.
+pub(crate) fn route<S: Sub, C>(
+    child: &mut S,
+    input: Input<C>,
+    tokens: &mut Tokens,
+) -> Option<Input<C>> {
+    match input {
+        Input::OpDone { token, result } => {
+            child.handle_op(token, &result, tokens);
+            None
+        }
+        Input::Watch { token, .. } => {
+            child.handle_watch(token, tokens);
+            None
+        }
+        other => Some(other),
     }
 }
 

@@ -24,7 +24,7 @@
 use std::collections::VecDeque;
 
 use crate::framework::link::Link;
-use crate::framework::sub::Sub;
+use crate::framework::sub::{self, Sub};
 use crate::framework::{ConnectionState, ErrorPolicy};
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::Op;
@@ -170,18 +170,11 @@ impl Machine for LatchMachine {
     type Event = LatchEvent;
 
     fn handle(&mut self, _now: Instant, input: Input<LatchCommand>) {
-        match input {
-            Input::OpDone { token, result } => {
-                self.queue.handle_op(token, &result, &mut self.tokens);
-                self.absorb();
-            }
-            Input::Watch { token, .. } => {
-                self.queue.handle_watch(token, &mut self.tokens);
-                self.absorb();
-            }
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Timeout => {}
-            Input::Command(LatchCommand::Close(mode)) => self.close(mode),
+        match sub::route(&mut self.queue, input, &mut self.tokens) {
+            None => self.absorb(),
+            Some(Input::Connection { state, session_id }) => self.on_connection(state, session_id),
+            Some(Input::Command(LatchCommand::Close(mode))) => self.close(mode),
+            Some(Input::Timeout | Input::OpDone { .. } | Input::Watch { .. }) => {}
         }
     }
 

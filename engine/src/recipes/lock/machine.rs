@@ -22,7 +22,7 @@
 use std::collections::VecDeque;
 
 use crate::framework::link::Link;
-use crate::framework::sub::Sub;
+use crate::framework::sub::{self, Sub};
 use crate::framework::{ConnectionState, ErrorPolicy};
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::Op;
@@ -235,18 +235,12 @@ impl Machine for LockMachine {
     type Event = LockEvent;
 
     fn handle(&mut self, now: Instant, input: Input<LockCommand>) {
-        match input {
-            Input::OpDone { token, result } => {
-                self.queue.handle_op(token, &result, &mut self.tokens);
-                self.absorb();
-            }
-            Input::Watch { token, .. } => {
-                self.queue.handle_watch(token, &mut self.tokens);
-                self.absorb();
-            }
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Timeout => self.on_timeout(now),
-            Input::Command(c) => self.on_command(now, c),
+        match sub::route(&mut self.queue, input, &mut self.tokens) {
+            None => self.absorb(),
+            Some(Input::Connection { state, session_id }) => self.on_connection(state, session_id),
+            Some(Input::Timeout) => self.on_timeout(now),
+            Some(Input::Command(c)) => self.on_command(now, c),
+            Some(Input::OpDone { .. } | Input::Watch { .. }) => {} // routed
         }
     }
 
