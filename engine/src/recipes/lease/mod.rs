@@ -457,3 +457,6 @@ impl Sub for LeaseQueue {
         self.is_idle() && self.cleanup.is_empty() && self.ops.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests;
