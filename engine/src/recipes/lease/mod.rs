@@ -3,16 +3,21 @@
 //! latch are built on it; a [`GrantRule`] says who holds.
 //!
 //! ```text
-//!  join ─► Enrolling ──(created; listing pipelined)──► Checking ◄──────────────────────┐
-//!            │  │ failed: Failed(e) ─► Idle               │   │ rule: wait             │ watch fired,
-//!            │  │ session lost ─► Rejoining ─connected─┐  │   ▼                        │ NoNode, reply
-//!            ▲  ▼                                      │  │  Watching(predecessor) ────┘ lost (listed
-//!            └──────────────────── Rejoining ◄─────────┘  │                              again once
-//!                     (node missing, not of our session,  │ rule: holds, and the node's  reconnected)
-//!                      parent gone; Lock: lost session)   │ ephemeral owner is our session
-//!                                                         ▼
-//!                                                      Holding (Latch: watching our own node)
-//!  leave: Idle; our node (or the create still in flight, then its node) is deleted behind us
+//!  join ──► Enrolling ──(created; listing pipelined)──► Checking ◄──────────────────┐
+//!              │ failed: Failed(e), Idle                 │   │                      │ watch fired,
+//!              │ session lost                            │   │ rule: wait           │ NoNode, a
+//!              ▼                                         │   ▼                      │ reply lost
+//!           Rejoining ──connected──► Enrolling           │  Watching(predecessor) ──┘ (reconnected)
+//!              ▲                                         │
+//!              └─── node missing, not of our session, ◄──┤
+//!                   parent gone (the new node first,     │ rule: holds, and the node's
+//!                   the old one deleted behind it)       │ ephemeral owner is our session
+//!                                                        ▼
+//!                                                     Holding (Latch mode: our own node watched)
+//!
+//!  Lock mode, LOST or a new session: Holding ─► Idle (Lost); Checking, Watching ─► Rejoining
+//!  Latch mode, every (re)connection: Checking, Watching, Holding ─► Checking
+//!  leave: Idle; our node (or the create in flight, then its node) is deleted in the background
 //! ```
 //!
 //! Every listing is our own session's word: a predecessor's deletion, a lost watch or a
