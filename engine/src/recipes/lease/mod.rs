@@ -7,7 +7,7 @@
 //!              │ failed: Failed(e), Idle                 │   │                      │ watch fired,
 //!              │ session lost                            │   │ rule: wait           │ NoNode, a
 //!              ▼                                         │   ▼                      │ reply lost
-//!           Rejoining ──connected──► Enrolling           │  Watching(predecessor) ──┘ (reconnected)
+//!           Rejoining ──connected──► Enrolling           │  Watching(predecessor) ──┘ (reconnect)
 //!              ▲                                         │
 //!              └─── node missing, not of our session, ◄──┤
 //!                   parent gone (the new node first,     │ rule: holds, and the node's
