@@ -151,6 +151,7 @@ impl LockMachine {
                 Turn::Waits => {}
                 Turn::Lost => {
                     self.held = None;
+                    self.suspended = false;
                     self.events.push_back(LockEvent::Lost);
                 }
                 Turn::Failed(e) => self.events.push_back(LockEvent::AcquireFailed(e)),
