@@ -2,8 +2,8 @@
 //!
 //! Curator's connection states, error and retry policies, namespaces, the [`Client`] with its
 //! fluent builders, protected creates and guaranteed deletes (as composable sans-IO
-//! sub-machines: one internal trait and one router for them all, in `sub.rs`), and the driver that runs any [`Machine`](crate::Machine) over a
-//! [`Coordinator`](crate::Coordinator).
+//! sub-machines: one internal trait and one router for them all, in `sub.rs`), and the driver
+//! that runs any [`Machine`](crate::Machine) over a [`Coordinator`](crate::Coordinator).
 
 mod client;
 #[cfg(test)]
