@@ -435,15 +435,11 @@ impl Sub for LeaseQueue {
                 self.on_session_lost(tokens)
             }
             // RECONNECTED (or a new session): read the children again and re-check.
-            Mode::Latch if connected => match &self.state {
-                State::Checking { node, .. }
-                | State::Watching { node, .. }
-                | State::Holding { node, .. } => {
-                    let node = node.clone();
+            Mode::Latch if connected => {
+                if let Some(node) = self.node().cloned() {
                     self.check(node, tokens);
                 }
-                _ => {}
-            },
+            }
             _ => {}
         }
         self.resume(tokens);
