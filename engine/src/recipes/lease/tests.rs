@@ -38,6 +38,12 @@ fn queue(name: &str, rule: Box<dyn GrantRule>) -> (LeaseQueue, Tokens) {
     (q, tokens)
 }
 
+/// A queue under Curator's standard rule.
+fn max_leases(name: &str, max: usize) -> (LeaseQueue, Tokens) {
+    let name = name.to_owned();
+    queue(&name.clone(), Box::new(MaxLeases { name, max }))
+}
+
 fn drain(q: &mut LeaseQueue) -> (Vec<(Token, Op)>, Vec<Turn>) {
     let ops = std::iter::from_fn(|| q.poll_op()).collect();
     let turns = std::iter::from_fn(|| q.poll_outcome()).collect();
@@ -98,11 +104,7 @@ fn a_reader_watches_the_last_writer_ahead_and_lists_again_before_it_holds() {
 
 #[test]
 fn with_two_leases_the_third_watches_the_first() {
-    let rule = MaxLeases {
-        name: "lease-".into(),
-        max: 2,
-    };
-    let (mut q, mut tokens) = queue("lease-", Box::new(rule));
+    let (mut q, mut tokens) = max_leases("lease-", 2);
     enrolled(
         &mut q,
         &mut tokens,
@@ -118,11 +120,7 @@ fn with_two_leases_the_third_watches_the_first() {
 
 #[test]
 fn a_new_session_gives_a_waiting_node_up_before_joining_again() {
-    let rule = MaxLeases {
-        name: "lock-".into(),
-        max: 1,
-    };
-    let (mut q, mut tokens) = queue("lock-", Box::new(rule));
+    let (mut q, mut tokens) = max_leases("lock-", 1);
     let node = enrolled(&mut q, &mut tokens, 2, &["lock-0000000001"]);
     drain(&mut q);
     let mut link = Link::default();
