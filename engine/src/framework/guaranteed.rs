@@ -37,6 +37,7 @@
 use std::collections::VecDeque;
 
 use crate::framework::link::Link;
+use crate::framework::sub::{Reply, Sub};
 use crate::framework::ConnectionState;
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
@@ -75,6 +76,14 @@ impl GuaranteedDelete {
         }
     }
 
+    /// A delete of `path` (any version) sent at once, knowing what `link` knows.
+    pub(crate) fn started(path: impl Into<String>, link: &Link, tokens: &mut Tokens) -> Self {
+        let mut delete = GuaranteedDelete::new(path, None);
+        delete.handle_link(link, tokens);
+        delete.start(tokens);
+        delete
+    }
+
     /// The node being deleted.
     pub fn path(&self) -> &str {
         &self.path
@@ -101,25 +110,7 @@ impl GuaranteedDelete {
         result: &Result<OpResult, Error>,
         tokens: &mut Tokens,
     ) -> bool {
-        let State::Deleting { token: mine, epoch } = self.state else {
-            return false;
-        };
-        if token != mine {
-            return false;
-        }
-        match result {
-            Ok(_) | Err(Error::NoNode) => self.finish(Ok(())),
-            Err(e) if is_timeout(e) && self.link.is_connected() => self.send(tokens),
-            Err(e) if waits_for_connection(e) => {
-                if self.link.ready_after(epoch) {
-                    self.send(tokens);
-                } else {
-                    self.state = State::Waiting;
-                }
-            }
-            Err(e) => self.finish(Err(e.clone())),
-        }
-        true
+        Sub::handle_op(self, token, result, tokens)
     }
 
     /// Feeds a connection state change.
@@ -129,9 +120,9 @@ impl GuaranteedDelete {
         session_id: i64,
         tokens: &mut Tokens,
     ) {
-        if self.link.handle(state, session_id) && self.state == State::Waiting {
-            self.send(tokens);
-        }
+        let mut link = self.link;
+        link.handle(state, session_id);
+        self.handle_link(&link, tokens);
     }
 
     /// Gives up (the client is closing): the outcome becomes [`Error::Closed`].
@@ -171,6 +162,51 @@ impl GuaranteedDelete {
     fn finish(&mut self, outcome: Result<(), Error>) {
         self.state = State::Done;
         self.outcome = Some(outcome);
+    }
+}
+
+impl Sub for GuaranteedDelete {
+    type Outcome = Result<(), Error>;
+
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
+        let State::Deleting { token: mine, epoch } = self.state else {
+            return false;
+        };
+        if token != mine {
+            return false;
+        }
+        match result {
+            Ok(_) | Err(Error::NoNode) => self.finish(Ok(())),
+            Err(e) if is_timeout(e) && self.link.is_connected() => self.send(tokens),
+            Err(e) if waits_for_connection(e) => {
+                if self.link.ready_after(epoch) {
+                    self.send(tokens);
+                } else {
+                    self.state = State::Waiting;
+                }
+            }
+            Err(e) => self.finish(Err(e.clone())),
+        }
+        true
+    }
+
+    fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {
+        self.link = *link;
+        if link.is_connected() && self.state == State::Waiting {
+            self.send(tokens);
+        }
+    }
+
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        GuaranteedDelete::poll_op(self)
+    }
+
+    fn poll_outcome(&mut self) -> Option<Result<(), Error>> {
+        GuaranteedDelete::poll_outcome(self)
+    }
+
+    fn is_done(&self) -> bool {
+        GuaranteedDelete::is_done(self)
     }
 }
 

@@ -2,6 +2,10 @@
 //! come up. An op that failed because the connection dropped is retried only once the
 //! connection came back *after* the op was sent, whatever order the driver delivered the
 //! failure and the new connection state in.
+//!
+//! A machine keeps one `Link`, records every connection state in it, and hands it to its
+//! sub-machines ([`Sub::handle_link`](crate::framework::sub::Sub::handle_link)): they learn the
+//! connection from the owner's link, never from a state of their own making.
 
 use crate::framework::ConnectionState;
 
@@ -12,6 +16,8 @@ pub(crate) struct Link {
     /// Incremented on every CONNECTED / RECONNECTED / READ_ONLY.
     epoch: u64,
     session_id: i64,
+    /// The last state recorded was LOST.
+    lost: bool,
 }
 
 impl Default for Link {
@@ -22,6 +28,7 @@ impl Default for Link {
             connected: true,
             epoch: 0,
             session_id: 0,
+            lost: false,
         }
     }
 }
@@ -31,6 +38,7 @@ impl Link {
     pub(crate) fn handle(&mut self, state: ConnectionState, session_id: i64) -> bool {
         self.session_id = session_id;
         self.connected = state.is_connected();
+        self.lost = state == ConnectionState::Lost;
         if self.connected {
             self.epoch += 1;
         }
@@ -53,5 +61,11 @@ impl Link {
 
     pub(crate) fn is_connected(&self) -> bool {
         self.connected
+    }
+
+    /// True when the last state recorded was LOST: the session is gone (or must be presumed
+    /// gone), with whatever was in flight in it.
+    pub(crate) fn is_lost(&self) -> bool {
+        self.lost
     }
 }

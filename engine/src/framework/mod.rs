@@ -2,8 +2,8 @@
 //!
 //! Curator's connection states, error and retry policies, namespaces, the [`Client`] with its
 //! fluent builders, protected creates and guaranteed deletes (as composable sans-IO
-//! sub-machines), and the driver that runs any [`Machine`](crate::Machine) over a
-//! [`Coordinator`](crate::Coordinator).
+//! sub-machines: one internal trait and one router for them all, in `sub.rs`), and the driver
+//! that runs any [`Machine`](crate::Machine) over a [`Coordinator`](crate::Coordinator).
 
 mod client;
 #[cfg(test)]
@@ -17,6 +17,7 @@ pub mod protected;
 mod read;
 mod retry;
 mod retry_loop;
+pub(crate) mod sub;
 mod tasks;
 mod write;
 

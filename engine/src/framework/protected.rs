@@ -48,6 +48,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use crate::framework::guaranteed::{is_timeout, waits_for_connection, GuaranteedDelete};
 use crate::framework::link::Link;
+use crate::framework::sub::{Children, Reply, Sub};
 use crate::framework::ConnectionState;
 use crate::machine::{Token, Tokens};
 use crate::op::{Op, OpResult};
@@ -114,7 +115,8 @@ pub struct ProtectedCreate {
     mine: BTreeSet<Token>,
     /// The node the last lookup found.
     found: String,
-    deletes: Vec<GuaranteedDelete>,
+    /// Nodes of ours being deleted (a foreign session's find, or the clean-up's).
+    deletes: Children<GuaranteedDelete>,
     /// The current UUID may have a node on the server (an attempt's outcome is unknown).
     maybe_applied: bool,
     unknown_outcomes: u32,
@@ -176,7 +178,7 @@ impl ProtectedCreate {
             queue: VecDeque::new(),
             mine: BTreeSet::new(),
             found: String::new(),
-            deletes: Vec::new(),
+            deletes: Children::default(),
             maybe_applied: false,
             unknown_outcomes: 0,
             parent_rounds: 0,
@@ -242,61 +244,20 @@ impl ProtectedCreate {
         session_id: i64,
         tokens: &mut Tokens,
     ) {
-        let up = self.link.handle(state, session_id);
-        for d in &mut self.deletes {
-            d.handle_connection(state, session_id, tokens);
-        }
-        self.collect_deletes();
-        let cleaning = self.result.as_ref().is_some_and(Result::is_err);
-        let kept = !self.mode.is_ephemeral() && self.result.as_ref().is_some_and(Result::is_ok);
-        if state == ConnectionState::Lost && !cleaning && !kept && self.step != Step::Done {
-            // Whatever was in flight may have been applied in the lost session.
-            if self.step != Step::Idle {
-                self.maybe_applied = true;
-                self.fail(Error::SessionExpired, tokens);
-            }
-            return;
-        }
-        if let (true, Step::Waiting(next)) = (up, self.step.clone()) {
-            self.run(next, tokens);
-        }
-        self.settle();
+        let mut link = self.link;
+        link.handle(state, session_id);
+        self.handle_link(&link, tokens);
     }
 
     /// Feeds an op result; false when `token` is not this machine's.
     pub fn handle_op_done(
         &mut self,
-        now: Instant,
+        _now: Instant,
         token: Token,
         result: &Result<OpResult, Error>,
         tokens: &mut Tokens,
     ) -> bool {
-        let mut delete_took_it = false;
-        for d in &mut self.deletes {
-            if d.handle_op_done(now, token, result, tokens) {
-                delete_took_it = true;
-                break;
-            }
-        }
-        if delete_took_it {
-            self.collect_deletes();
-            self.settle();
-            return true;
-        }
-        if !self.mine.remove(&token) {
-            return false;
-        }
-        match self.step.clone() {
-            Step::Sent {
-                next,
-                token: t,
-                epoch,
-            } if t == token => self.on_result(next, epoch, result, tokens),
-            Step::Stat { token: t, epoch } if t == token => self.on_stat(epoch, result, tokens),
-            _ => {} // a stale answer (parent creates, or ops from before a failure)
-        }
-        self.settle();
-        true
+        Sub::handle_op(self, token, result, tokens)
     }
 
     fn on_result(
@@ -462,15 +423,8 @@ impl ProtectedCreate {
     }
 
     fn delete(&mut self, path: String, tokens: &mut Tokens) {
-        let mut d = GuaranteedDelete::new(path, None);
-        let state = if self.link.is_connected() {
-            ConnectionState::Connected
-        } else {
-            ConnectionState::Suspended
-        };
-        d.handle_connection(state, self.link.session_id(), tokens);
-        d.start(tokens);
-        self.deletes.push(d);
+        let delete = GuaranteedDelete::started(path, &self.link, tokens);
+        self.deletes.push((), delete);
         self.collect_deletes();
     }
 
@@ -491,21 +445,77 @@ impl ProtectedCreate {
         }
     }
 
-    /// Moves the guaranteed deletes' ops into our queue, in order.
+    /// Moves the guaranteed deletes' ops into our queue, in order (their outcomes do not
+    /// matter: a failed guaranteed delete means the session, and the node with it, is gone).
     fn collect_deletes(&mut self) {
-        for d in &mut self.deletes {
-            while let Some(op) = d.poll_op() {
-                self.queue.push_back(op);
-            }
-        }
+        self.deletes.drain(&mut self.queue);
     }
 
     /// Reports the result once nothing is left to delete.
     fn settle(&mut self) {
-        if self.step == Step::Settling && self.deletes.iter().all(GuaranteedDelete::is_done) {
+        if self.step == Step::Settling && self.deletes.is_empty() {
             self.step = Step::Done;
             self.outcome = self.result.take();
         }
+    }
+}
+
+impl Sub for ProtectedCreate {
+    type Outcome = Result<Created, Error>;
+
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
+        if self.deletes.handle_op(token, result, tokens) {
+            self.collect_deletes();
+            self.settle();
+            return true;
+        }
+        if !self.mine.remove(&token) {
+            return false;
+        }
+        match self.step.clone() {
+            Step::Sent {
+                next,
+                token: t,
+                epoch,
+            } if t == token => self.on_result(next, epoch, result, tokens),
+            Step::Stat { token: t, epoch } if t == token => self.on_stat(epoch, result, tokens),
+            _ => {} // a stale answer (parent creates, or ops from before a failure)
+        }
+        self.settle();
+        true
+    }
+
+    fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {
+        self.link = *link;
+        let up = link.is_connected();
+        self.deletes.handle_link(link, tokens);
+        self.collect_deletes();
+        let cleaning = self.result.as_ref().is_some_and(Result::is_err);
+        let kept = !self.mode.is_ephemeral() && self.result.as_ref().is_some_and(Result::is_ok);
+        if link.is_lost() && !cleaning && !kept && self.step != Step::Done {
+            // Whatever was in flight may have been applied in the lost session.
+            if self.step != Step::Idle {
+                self.maybe_applied = true;
+                self.fail(Error::SessionExpired, tokens);
+            }
+            return;
+        }
+        if let (true, Step::Waiting(next)) = (up, self.step.clone()) {
+            self.run(next, tokens);
+        }
+        self.settle();
+    }
+
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        ProtectedCreate::poll_op(self)
+    }
+
+    fn poll_outcome(&mut self) -> Option<Result<Created, Error>> {
+        ProtectedCreate::poll_outcome(self)
+    }
+
+    fn is_done(&self) -> bool {
+        ProtectedCreate::is_done(self)
     }
 }
 

@@ -11,24 +11,32 @@ use std::collections::VecDeque;
 
 use crate::framework::link::Link;
 use crate::framework::protected::{self, Created, ProtectedCreate};
-use crate::framework::ConnectionState;
+use crate::framework::sub::{Reply, Sub};
 use crate::machine::{Token, Tokens};
-use crate::op::{Op, OpResult};
+use crate::op::Op;
 use crate::path;
 use crate::rng::Rng;
-use crate::time::Instant;
 use crate::types::{Acl, CreateMode};
 use crate::Error;
 
-/// The listing that came with a successful enrolment.
+/// The listing that came with a successful enrolment. `epoch` is the link epoch it was sent
+/// at: a listing lost in flight is asked for again once the connection came back after that.
 #[derive(Debug)]
 pub(crate) enum Listing {
     /// The listing sent behind the successful create has arrived.
-    Ready(Result<OpResult, Error>),
+    Ready { result: Reply, epoch: u64 },
     /// It is still in flight under this token.
-    InFlight(Token),
+    InFlight { token: Token, epoch: u64 },
     /// No valid listing: list again.
     Needed,
+}
+
+/// A create of the node and the listing sent right behind it.
+#[derive(Debug)]
+struct Pair {
+    create: Token,
+    listing: Token,
+    epoch: u64,
 }
 
 /// A protected create of `<dir>/_c_<uuid>-<name><seq>` with pipelined listings.
@@ -36,12 +44,12 @@ pub(crate) enum Listing {
 pub(crate) struct Enroll {
     dir: String,
     create: ProtectedCreate,
-    /// Each create op of the node and the listing sent right behind it.
-    pairs: Vec<(Token, Token)>,
+    link: Link,
+    pairs: Vec<Pair>,
     /// The create op that succeeded.
     applied: Option<Token>,
     /// Listings that arrived before the create's outcome.
-    arrived: Vec<(Token, Result<OpResult, Error>)>,
+    arrived: Vec<(Token, Reply)>,
     ops: VecDeque<(Token, Op)>,
 }
 
@@ -64,16 +72,12 @@ impl Enroll {
             true,
             rng,
         );
-        let state = if link.is_connected() {
-            ConnectionState::Reconnected
-        } else {
-            ConnectionState::Suspended
-        };
-        create.handle_connection(state, link.session_id(), tokens);
+        create.handle_link(link, tokens);
         create.start(tokens);
         let mut enroll = Enroll {
             dir: dir.to_owned(),
             create,
+            link: *link,
             pairs: Vec::new(),
             applied: None,
             arrived: Vec::new(),
@@ -95,65 +99,71 @@ impl Enroll {
                 let path = self.dir.clone();
                 self.ops
                     .push_back((listing, Op::GetChildren { path, watch: false }));
-                self.pairs.push((token, listing));
+                self.pairs.push(Pair {
+                    create: token,
+                    listing,
+                    epoch: self.link.epoch(),
+                });
             }
         }
     }
+}
 
-    /// The next op to send.
-    pub(crate) fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.ops.pop_front()
-    }
+impl Sub for Enroll {
+    /// The create's outcome, with whatever listing is valid for it.
+    type Outcome = Result<(Created, Listing), Error>;
 
-    /// Feeds an op result; false when the token is not ours.
-    pub(crate) fn handle_op_done(
-        &mut self,
-        now: Instant,
-        token: Token,
-        result: &Result<OpResult, Error>,
-        tokens: &mut Tokens,
-    ) -> bool {
-        if self.pairs.iter().any(|&(_, l)| l == token) {
+    fn handle_op(&mut self, token: Token, result: &Reply, tokens: &mut Tokens) -> bool {
+        if self.pairs.iter().any(|p| p.listing == token) {
             self.arrived.push((token, result.clone()));
             return true;
         }
-        if !self.create.handle_op_done(now, token, result, tokens) {
+        if !self.create.handle_op(token, result, tokens) {
             return false;
         }
-        if result.is_ok() && self.pairs.iter().any(|&(c, _)| c == token) {
+        if result.is_ok() && self.pairs.iter().any(|p| p.create == token) {
             self.applied = Some(token);
         }
         self.pump(tokens);
         true
     }
 
-    /// Feeds a connection change.
-    pub(crate) fn handle_connection(
-        &mut self,
-        state: ConnectionState,
-        session_id: i64,
-        tokens: &mut Tokens,
-    ) {
-        self.create.handle_connection(state, session_id, tokens);
+    fn handle_link(&mut self, link: &Link, tokens: &mut Tokens) {
+        self.link = *link;
+        self.create.handle_link(link, tokens);
         self.pump(tokens);
     }
 
-    /// The create's outcome, with whatever listing is valid for it.
-    pub(crate) fn poll_outcome(&mut self) -> Option<Result<(Created, Listing), Error>> {
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.ops.pop_front()
+    }
+
+    fn poll_outcome(&mut self) -> Option<Self::Outcome> {
         let outcome = self.create.poll_outcome()?;
         Some(outcome.map(|created| {
             let paired = self
                 .applied
-                .and_then(|c| self.pairs.iter().find(|p| p.0 == c))
-                .map(|p| p.1);
+                .and_then(|c| self.pairs.iter().find(|p| p.create == c));
             let listing = match paired {
                 None => Listing::Needed,
-                Some(l) => match self.arrived.iter().position(|a| a.0 == l) {
-                    Some(i) => Listing::Ready(self.arrived.swap_remove(i).1),
-                    None => Listing::InFlight(l),
-                },
+                Some(&Pair { listing, epoch, .. }) => {
+                    match self.arrived.iter().position(|a| a.0 == listing) {
+                        Some(i) => Listing::Ready {
+                            result: self.arrived.swap_remove(i).1,
+                            epoch,
+                        },
+                        None => Listing::InFlight {
+                            token: listing,
+                            epoch,
+                        },
+                    }
+                }
             };
             (created, listing)
         }))
+    }
+
+    fn is_done(&self) -> bool {
+        self.create.is_done() && self.ops.is_empty()
     }
 }

@@ -4,6 +4,7 @@ pub mod cache;
 pub(crate) mod enroll;
 pub mod fencing;
 pub mod latch;
+pub(crate) mod lease;
 pub mod lock;
 pub mod order;
 pub mod participants;

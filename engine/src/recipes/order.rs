@@ -45,6 +45,30 @@ pub fn position(sorted: &[String], ours: &str, max_leases: usize) -> Position {
     }
 }
 
+/// Who holds among a lock directory's children: the one place a lease queue's grant is
+/// decided (Curator's `LockInternalsDriver.getsTheLock` with its `fixForSorting`). A rule sees
+/// the whole listing, so that a read–write rule can look for the last writer ahead of a reader.
+pub(crate) trait GrantRule: std::fmt::Debug + Send + 'static {
+    /// Where `ours` (a child's name) stands among `children`, the directory's listing.
+    fn position(&self, children: Vec<String>, ours: &str) -> Position;
+}
+
+/// Curator's standard rule (mutex, leader latch and selector, semaphore): children sorted by
+/// the text after `name`; the first `max` hold, any other watches the child `max` places ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MaxLeases {
+    /// The node name the children sort by (`lock-`, `latch-`, …).
+    pub(crate) name: String,
+    /// How many hold at once.
+    pub(crate) max: usize,
+}
+
+impl GrantRule for MaxLeases {
+    fn position(&self, children: Vec<String>, ours: &str) -> Position {
+        position(&sorted(children, &self.name), ours, self.max)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +114,20 @@ mod tests {
             }
         );
         assert_eq!(position(&s, "zz", 1), Position::Missing);
+    }
+
+    #[test]
+    fn max_leases_sorts_by_the_text_after_its_name() {
+        let rule = MaxLeases {
+            name: "lock-".into(),
+            max: 1,
+        };
+        let children = names(&["_c_ff-lock-0000000002", "lock-0000000001"]);
+        assert_eq!(
+            rule.position(children, "_c_ff-lock-0000000002"),
+            Position::Waits {
+                predecessor: "lock-0000000001".into()
+            }
+        );
     }
 }

@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use crate::discovery::instance::{ServiceInstance, ServiceType};
 use crate::framework::guaranteed::{waits_for_connection, GuaranteedDelete};
 use crate::framework::link::Link;
+use crate::framework::sub::Children;
 use crate::framework::ConnectionState;
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::{Op, OpResult};
@@ -143,7 +144,8 @@ pub struct RegistryMachine {
     flights: BTreeMap<Token, Flight>,
     /// Sequential creates of unregistered instances: delete what they made.
     withdrawn: BTreeSet<Token>,
-    deletes: Vec<(Option<u64>, GuaranteedDelete)>,
+    /// Guaranteed deletes, each with the unregister request it answers.
+    deletes: Children<GuaranteedDelete, Option<u64>>,
     /// Unregister requests: deletes outstanding, first error.
     unregisters: BTreeMap<u64, (usize, Option<Error>)>,
     closing: bool,
@@ -161,7 +163,7 @@ impl RegistryMachine {
             entries: BTreeMap::new(),
             flights: BTreeMap::new(),
             withdrawn: BTreeSet::new(),
-            deletes: Vec::new(),
+            deletes: Children::default(),
             unregisters: BTreeMap::new(),
             closing: false,
             ops: VecDeque::new(),
@@ -266,24 +268,13 @@ impl RegistryMachine {
     }
 
     fn start_delete(&mut self, node: String, request: Option<u64>) {
-        let mut delete = GuaranteedDelete::new(node, None);
-        delete.start(&mut self.tokens);
-        self.deletes.push((request, delete));
+        let delete = GuaranteedDelete::started(node, &self.link, &mut self.tokens);
+        self.deletes.push(request, delete);
         self.pump_deletes();
     }
 
     fn pump_deletes(&mut self) {
-        let mut finished = Vec::new();
-        for (request, delete) in &mut self.deletes {
-            while let Some(op) = delete.poll_op() {
-                self.ops.push_back(op);
-            }
-            if let Some(outcome) = delete.poll_outcome() {
-                finished.push((*request, outcome));
-            }
-        }
-        self.deletes.retain(|(_, d)| !d.is_done());
-        for (request, outcome) in finished {
+        for (request, outcome) in self.deletes.drain(&mut self.ops) {
             let Some(request) = request else { continue };
             let Some((left, error)) = self.unregisters.get_mut(&request) else {
                 continue;
@@ -400,11 +391,9 @@ impl RegistryMachine {
         }
     }
 
-    fn on_op_done(&mut self, now: Instant, token: Token, result: Result<OpResult, Error>) {
-        for (_, delete) in &mut self.deletes {
-            if delete.handle_op_done(now, token, &result, &mut self.tokens) {
-                return self.pump_deletes();
-            }
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        if self.deletes.handle_op(token, &result, &mut self.tokens) {
+            return self.pump_deletes();
         }
         if self.withdrawn.remove(&token) {
             if let Ok(OpResult::Created { path, .. }) = result {
@@ -477,9 +466,7 @@ impl RegistryMachine {
 
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
         self.link.handle(state, session_id);
-        for (_, delete) in &mut self.deletes {
-            delete.handle_connection(state, session_id, &mut self.tokens);
-        }
+        self.deletes.handle_link(&self.link, &mut self.tokens);
         self.pump_deletes();
         let ids: Vec<String> = self.entries.keys().cloned().collect();
         match state {
@@ -525,9 +512,9 @@ impl Machine for RegistryMachine {
     type Command = RegistryCommand;
     type Event = RegistryEvent;
 
-    fn handle(&mut self, now: Instant, input: Input<RegistryCommand>) {
+    fn handle(&mut self, _now: Instant, input: Input<RegistryCommand>) {
         match input {
-            Input::OpDone { token, result } => self.on_op_done(now, token, result),
+            Input::OpDone { token, result } => self.on_op_done(token, result),
             Input::Connection { state, session_id } => self.on_connection(state, session_id),
             Input::Command(RegistryCommand::Register { request, instance }) => {
                 self.register(request, instance)

@@ -230,3 +230,36 @@ fn second_in_line_lists_again_before_it_leads() {
     let out = feed(&mut m, done(*lt, Ok(children(&[path::name(&node)]))));
     assert_eq!(out.events, vec![LatchEvent::IsLeader { token: 104 }]);
 }
+
+/// The pipelined listing is retried once the connection came back after it was sent, like
+/// every other op (the latch used to take it as sent at epoch 0 and re-send it at once, while
+/// still believing itself connected).
+#[test]
+fn a_listing_lost_in_flight_is_retried_only_after_reconnecting() {
+    let (mut m, out) = latch();
+    let (_, result) = created(&out.ops[0].1, 0, 100, SESSION);
+    feed(&mut m, done(out.ops[0].0, Ok(result)));
+    // The parent vanished: join again, on this connection.
+    let out = feed(&mut m, done(out.ops[1].0, Err(Error::NoNode)));
+    let (ct, create) = out
+        .ops
+        .iter()
+        .find(|(_, op)| matches!(op, Op::Create { .. }))
+        .unwrap();
+    let (lt, _) = out
+        .ops
+        .iter()
+        .find(|(_, op)| matches!(op, Op::GetChildren { .. }))
+        .unwrap();
+    let (node, result) = created(create, 1, 101, SESSION);
+    feed(&mut m, done(*ct, Ok(result)));
+    let lost = feed(&mut m, done(*lt, Err(Error::ConnectionLoss)));
+    assert!(lost.ops.is_empty(), "no busy retry: {:?}", lost.ops);
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let back = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    let [(lt, Op::GetChildren { .. })] = back.ops.as_slice() else {
+        panic!("one new listing: {:?}", back.ops)
+    };
+    let out = feed(&mut m, done(*lt, Ok(children(&[path::name(&node)]))));
+    assert_eq!(out.events, vec![LatchEvent::IsLeader { token: 101 }]);
+}
