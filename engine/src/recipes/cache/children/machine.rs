@@ -17,15 +17,17 @@
 //! have completed. In [`StartMode::BuildInitial`] the children of that load produce no
 //! `ChildAdded`.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 
 use foldhash::fast::FixedState;
 
 use crate::framework::ConnectionState;
-use crate::machine::Token;
+use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
+use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
+use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
+use crate::recipes::cache::{CacheCommand, ChildData};
+use crate::time::Instant;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
@@ -64,6 +66,28 @@ pub enum ChildrenEvent {
     ConnectionLost,
 }
 
+impl CacheEvents for ChildrenEvent {
+    fn added(node: ChildData) -> Self {
+        ChildrenEvent::ChildAdded(node)
+    }
+    fn updated(node: ChildData) -> Self {
+        ChildrenEvent::ChildUpdated(node)
+    }
+    fn removed(node: ChildData) -> Self {
+        ChildrenEvent::ChildRemoved(node)
+    }
+    fn initialized() -> Self {
+        ChildrenEvent::Initialized
+    }
+    fn connection(change: Connection) -> Self {
+        match change {
+            Connection::Suspended => ChildrenEvent::ConnectionSuspended,
+            Connection::Reconnected => ChildrenEvent::ConnectionReconnected,
+            Connection::Lost => ChildrenEvent::ConnectionLost,
+        }
+    }
+}
+
 /// Why a read was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Purpose {
@@ -99,7 +123,7 @@ pub struct ChildrenMachine {
     path: String,
     mode: StartMode,
     cache_data: bool,
-    reads: Reads<Purpose>,
+    core: CacheCore<Purpose, ChildrenEvent>,
     /// The parent's listing (or exists check) in flight.
     listing: Option<Listing>,
     /// The child (or exists) watch on the parent, and its session.
@@ -107,9 +131,6 @@ pub struct ChildrenMachine {
     children: BTreeMap<String, Child>,
     /// Which child a data watch belongs to.
     watches: BTreeMap<Token, String>,
-    initialized: bool,
-    closed: bool,
-    events: VecDeque<ChildrenEvent>,
 }
 
 impl ChildrenMachine {
@@ -119,14 +140,11 @@ impl ChildrenMachine {
             path,
             mode,
             cache_data,
-            reads: Reads::new(),
+            core: CacheCore::new(),
             listing: None,
             parent_watch: None,
             children: BTreeMap::new(),
             watches: BTreeMap::new(),
-            initialized: false,
-            closed: false,
-            events: VecDeque::new(),
         }
     }
 
@@ -151,7 +169,7 @@ impl ChildrenMachine {
 
     /// True once the initial load is complete.
     pub fn is_initialized(&self) -> bool {
-        self.initialized
+        self.core.is_initialized()
     }
 
     /// The start mode.
@@ -161,19 +179,17 @@ impl ChildrenMachine {
 
     /// Lists the parent, leaving a child watch unless one is still registered.
     fn list(&mut self) {
-        if self.closed {
-            return;
-        }
         if let Some(listing) = &mut self.listing {
             listing.again = true;
             return;
         }
-        let session = self.reads.session();
+        let session = self.core.reads.session();
         let watch = !matches!(self.parent_watch, Some((_, s)) if s == session);
         let path = self.path.clone();
-        let token = self
-            .reads
-            .send(Op::GetChildren { path, watch }, Purpose::Parent);
+        let op = Op::GetChildren { path, watch };
+        let Some(token) = self.core.send(op, Purpose::Parent) else {
+            return;
+        };
         self.listing = Some(Listing {
             token,
             watched: watch,
@@ -183,32 +199,16 @@ impl ChildrenMachine {
 
     /// Reads one child, leaving a data watch (an exists watch when data is not cached).
     fn read(&mut self, name: &str) {
-        if self.closed {
-            return;
-        }
         let path = path::join(&self.path, name);
         let op = if self.cache_data {
             Op::GetData { path, watch: true }
         } else {
             Op::Exists { path, watch: true }
         };
-        let token = self.reads.send(op, Purpose::Child(name.to_owned()));
+        let Some(token) = self.core.send(op, Purpose::Child(name.to_owned())) else {
+            return;
+        };
         self.children.entry(name.to_owned()).or_default().reading = Some(token);
-    }
-
-    fn emit_change(&mut self, old: Option<ChildData>, new: ChildData) {
-        let quiet = self.mode == StartMode::BuildInitial && !self.initialized;
-        match compare(old.as_ref(), &new) {
-            Change::Same => {}
-            Change::Added if quiet => {}
-            Change::Added => self.events.push_back(ChildrenEvent::ChildAdded(new)),
-            Change::Updated => self.events.push_back(ChildrenEvent::ChildUpdated(new)),
-            Change::Replaced => {
-                let old = old.expect("replaced implies cached");
-                self.events.push_back(ChildrenEvent::ChildRemoved(old));
-                self.events.push_back(ChildrenEvent::ChildAdded(new));
-            }
-        }
     }
 
     fn remove(&mut self, name: &str) {
@@ -219,7 +219,7 @@ impl ChildrenMachine {
             self.watches.remove(&token);
         }
         if let Some(data) = child.data {
-            self.events.push_back(ChildrenEvent::ChildRemoved(data));
+            self.core.removed(data);
         }
     }
 
@@ -261,18 +261,19 @@ impl ChildrenMachine {
                     self.remove(&name);
                 }
                 let path = self.path.clone();
-                let token = self
-                    .reads
-                    .send(Op::Exists { path, watch: true }, Purpose::Parent);
-                self.listing = Some(Listing {
-                    token,
-                    watched: true,
-                    again: false,
-                });
+                let op = Op::Exists { path, watch: true };
+                if let Some(token) = self.core.send(op, Purpose::Parent) {
+                    self.listing = Some(Listing {
+                        token,
+                        watched: true,
+                        again: false,
+                    });
+                }
             }
             other => {
                 let error = unexpected(other);
                 if self
+                    .core
                     .reads
                     .retry(Purpose::Parent, sent.epoch, &error)
                     .is_some()
@@ -306,6 +307,7 @@ impl ChildrenMachine {
             other => {
                 let error = unexpected(other);
                 if self
+                    .core
                     .reads
                     .retry(Purpose::Child(name.clone()), epoch, &error)
                     .is_some()
@@ -325,20 +327,18 @@ impl ChildrenMachine {
         }
         let old = child.data.replace(new.clone());
         self.watches.insert(token, name.clone());
-        self.emit_change(old, new);
-        if session != self.reads.session() && self.reads.is_connected() {
+        let quiet = self.mode == StartMode::BuildInitial && !self.core.is_initialized();
+        self.core.report(old, new, quiet);
+        if session != self.core.reads.session() && self.core.reads.is_connected() {
             // Read in a session that has since ended: its watch is gone.
             self.read(&name);
         }
     }
 
     fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
-        let Some(sent) = self.reads.complete(token) else {
+        let Some(sent) = self.core.complete(token) else {
             return;
         };
-        if self.closed {
-            return;
-        }
         match sent.purpose {
             Purpose::Parent => self.on_parent(token, sent, result),
             Purpose::Child(ref name) => {
@@ -346,11 +346,11 @@ impl ChildrenMachine {
                 self.on_child(token, name, sent, result)
             }
         }
-        self.check_initialized();
+        self.core.settle(self.mode != StartMode::Normal);
     }
 
     fn on_watch(&mut self, token: Token, event: WatchedEvent) {
-        if self.closed {
+        if self.core.is_closed() {
             return;
         }
         if matches!(self.parent_watch, Some((t, _)) if t == token) {
@@ -375,46 +375,27 @@ impl ChildrenMachine {
     }
 
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
-        if self.closed {
-            return;
-        }
-        // Connection events only once the cache has started (not for the state it was
-        // created in).
-        let started = self.reads.is_started();
-        match connection_event(state).filter(|_| started) {
-            Some(Connection::Suspended) => {
-                self.events.push_back(ChildrenEvent::ConnectionSuspended)
-            }
-            Some(Connection::Reconnected) => {
-                self.events.push_back(ChildrenEvent::ConnectionReconnected)
-            }
-            Some(Connection::Lost) => self.events.push_back(ChildrenEvent::ConnectionLost),
-            None => {}
-        }
-        match self.reads.connection(state, session_id) {
-            Reconnect::Down => {}
-            Reconnect::First => self.list(),
-            Reconnect::SameSession => {
+        match self.core.connection(state, session_id) {
+            None | Some(Reconnect::Down) => {}
+            Some(Reconnect::First) => self.list(),
+            Some(Reconnect::SameSession) => {
                 // The watches survived: one listing, plus whatever failed meanwhile.
-                for purpose in self.reads.take_ready() {
-                    match purpose {
-                        Purpose::Parent => {}
-                        Purpose::Child(name) => {
-                            if self
-                                .children
-                                .get(&name)
-                                .is_some_and(|c| c.reading.is_none())
-                            {
-                                self.read(&name);
-                            }
+                for purpose in self.core.reads.take_ready() {
+                    if let Purpose::Child(name) = purpose {
+                        if self
+                            .children
+                            .get(&name)
+                            .is_some_and(|c| c.reading.is_none())
+                        {
+                            self.read(&name);
                         }
                     }
                 }
                 self.list();
             }
-            Reconnect::NewSession => {
+            Some(Reconnect::NewSession) => {
                 // Every watch is gone: list and read everything again.
-                self.reads.clear_parked();
+                self.core.reads.clear_parked();
                 self.parent_watch = None;
                 self.watches.clear();
                 self.list();
@@ -426,15 +407,36 @@ impl ChildrenMachine {
             }
         }
     }
+}
 
-    fn check_initialized(&mut self) {
-        if self.initialized || !self.reads.is_started() || !self.reads.is_idle() {
-            return;
+impl Machine for ChildrenMachine {
+    type Command = CacheCommand;
+    type Event = ChildrenEvent;
+
+    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
+        match input {
+            Input::OpDone { token, result } => self.on_op_done(token, result),
+            Input::Watch { token, event } => self.on_watch(token, event),
+            Input::Connection { state, session_id } => self.on_connection(state, session_id),
+            Input::Command(CacheCommand::Close) => self.core.close(),
+            Input::Timeout => {}
         }
-        self.initialized = true;
-        if self.mode != StartMode::Normal {
-            self.events.push_back(ChildrenEvent::Initialized);
-        }
+    }
+
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.core.poll_op()
+    }
+
+    fn poll_event(&mut self) -> Option<ChildrenEvent> {
+        self.core.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    fn is_done(&self) -> bool {
+        self.core.is_closed()
     }
 }
 
@@ -460,5 +462,3 @@ fn diff(cached: &BTreeMap<String, Child>, listed: Vec<String>) -> (Vec<String>, 
         .collect();
     (fresh, gone)
 }
-
-cache_machine!(ChildrenMachine, ChildrenEvent);

@@ -10,13 +10,13 @@
 //!  new session (after LOST): the watch is gone → read again
 //! ```
 
-use std::collections::VecDeque;
-
 use crate::framework::ConnectionState;
-use crate::machine::Token;
+use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
+use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
+use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
+use crate::recipes::cache::{CacheCommand, ChildData};
+use crate::time::Instant;
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
 
@@ -40,6 +40,28 @@ pub enum NodeEvent {
     ConnectionLost,
 }
 
+impl CacheEvents for NodeEvent {
+    fn added(node: ChildData) -> Self {
+        NodeEvent::Created(node)
+    }
+    fn updated(node: ChildData) -> Self {
+        NodeEvent::Changed(node)
+    }
+    fn removed(node: ChildData) -> Self {
+        NodeEvent::Deleted(node)
+    }
+    fn initialized() -> Self {
+        NodeEvent::Initialized
+    }
+    fn connection(change: Connection) -> Self {
+        match change {
+            Connection::Suspended => NodeEvent::ConnectionSuspended,
+            Connection::Reconnected => NodeEvent::ConnectionReconnected,
+            Connection::Lost => NodeEvent::ConnectionLost,
+        }
+    }
+}
+
 /// The one read the node cache sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Purpose {
@@ -50,15 +72,12 @@ enum Purpose {
 #[derive(Debug)]
 pub struct NodeMachine {
     path: String,
-    reads: Reads<Purpose>,
+    core: CacheCore<Purpose, NodeEvent>,
     data: Option<ChildData>,
     /// The read in flight.
     reading: Option<Token>,
     /// The registered watch (data or exists) and its session.
     watch: Option<(Token, i64)>,
-    initialized: bool,
-    closed: bool,
-    events: VecDeque<NodeEvent>,
 }
 
 impl NodeMachine {
@@ -66,13 +85,10 @@ impl NodeMachine {
     pub fn new(path: String) -> NodeMachine {
         NodeMachine {
             path,
-            reads: Reads::new(),
+            core: CacheCore::new(),
             data: None,
             reading: None,
             watch: None,
-            initialized: false,
-            closed: false,
-            events: VecDeque::new(),
         }
     }
 
@@ -83,12 +99,12 @@ impl NodeMachine {
 
     /// True once the first read is complete.
     pub fn is_initialized(&self) -> bool {
-        self.initialized
+        self.core.is_initialized()
     }
 
     fn send(&mut self, op: Op) {
-        if !self.closed {
-            self.reading = Some(self.reads.send(op, Purpose::Read));
+        if let Some(token) = self.core.send(op, Purpose::Read) {
+            self.reading = Some(token);
         }
     }
 
@@ -106,32 +122,20 @@ impl NodeMachine {
         let old = std::mem::replace(&mut self.data, new.clone());
         match (old, new) {
             (None, None) => {}
-            (Some(old), None) => self.events.push_back(NodeEvent::Deleted(old)),
-            (old, Some(new)) => match compare(old.as_ref(), &new) {
-                Change::Same => {}
-                Change::Added => self.events.push_back(NodeEvent::Created(new)),
-                Change::Updated => self.events.push_back(NodeEvent::Changed(new)),
-                Change::Replaced => {
-                    let old = old.expect("replaced implies cached");
-                    self.events.push_back(NodeEvent::Deleted(old));
-                    self.events.push_back(NodeEvent::Created(new));
-                }
-            },
+            (Some(old), None) => self.core.removed(old),
+            (old, Some(new)) => self.core.report(old, new, false),
         }
     }
 
     fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
-        let Some(sent) = self.reads.complete(token) else {
+        let Some(sent) = self.core.complete(token) else {
             return;
         };
-        if self.reading == Some(token) && !self.closed {
+        if self.reading == Some(token) {
             self.reading = None;
             self.on_read(token, sent, result);
         }
-        if !self.initialized && self.reads.is_idle() {
-            self.initialized = true;
-            self.events.push_back(NodeEvent::Initialized);
-        }
+        self.core.settle(true);
     }
 
     fn on_read(&mut self, token: Token, sent: Sent<Purpose>, result: Result<OpResult, Error>) {
@@ -159,6 +163,7 @@ impl NodeMachine {
             other => {
                 let error = unexpected(other);
                 if self
+                    .core
                     .reads
                     .retry(Purpose::Read, sent.epoch, &error)
                     .is_some()
@@ -168,14 +173,14 @@ impl NodeMachine {
                 return;
             }
         }
-        if sent.session != self.reads.session() && self.reads.is_connected() {
+        if sent.session != self.core.reads.session() && self.core.reads.is_connected() {
             // Read in a session that has since ended: its watch is gone.
             self.read();
         }
     }
 
     fn on_watch(&mut self, token: Token, event: WatchedEvent) {
-        if self.closed || !matches!(self.watch, Some((t, _)) if t == token) {
+        if self.core.is_closed() || !matches!(self.watch, Some((t, _)) if t == token) {
             return;
         }
         self.watch = None;
@@ -190,31 +195,17 @@ impl NodeMachine {
     }
 
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
-        if self.closed {
-            return;
-        }
-        // Connection events only once the cache has started (not for the state it was
-        // created in).
-        let started = self.reads.is_started();
-        match connection_event(state).filter(|_| started) {
-            Some(Connection::Suspended) => self.events.push_back(NodeEvent::ConnectionSuspended),
-            Some(Connection::Reconnected) => {
-                self.events.push_back(NodeEvent::ConnectionReconnected)
-            }
-            Some(Connection::Lost) => self.events.push_back(NodeEvent::ConnectionLost),
-            None => {}
-        }
-        match self.reads.connection(state, session_id) {
-            Reconnect::Down => {}
-            Reconnect::First => self.read(),
+        match self.core.connection(state, session_id) {
+            None | Some(Reconnect::Down) => {}
+            Some(Reconnect::First) => self.read(),
             // The watch survived; only a read that failed meanwhile is sent again.
-            Reconnect::SameSession => {
-                if !self.reads.take_ready().is_empty() && self.reading.is_none() {
+            Some(Reconnect::SameSession) => {
+                if !self.core.reads.take_ready().is_empty() && self.reading.is_none() {
                     self.read();
                 }
             }
-            Reconnect::NewSession => {
-                self.reads.clear_parked();
+            Some(Reconnect::NewSession) => {
+                self.core.reads.clear_parked();
                 self.watch = None;
                 self.read();
             }
@@ -222,4 +213,33 @@ impl NodeMachine {
     }
 }
 
-cache_machine!(NodeMachine, NodeEvent);
+impl Machine for NodeMachine {
+    type Command = CacheCommand;
+    type Event = NodeEvent;
+
+    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
+        match input {
+            Input::OpDone { token, result } => self.on_op_done(token, result),
+            Input::Watch { token, event } => self.on_watch(token, event),
+            Input::Connection { state, session_id } => self.on_connection(state, session_id),
+            Input::Command(CacheCommand::Close) => self.core.close(),
+            Input::Timeout => {}
+        }
+    }
+
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.core.poll_op()
+    }
+
+    fn poll_event(&mut self) -> Option<NodeEvent> {
+        self.core.poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    fn is_done(&self) -> bool {
+        self.core.is_closed()
+    }
+}
