@@ -55,7 +55,9 @@ mod instance;
 mod json;
 pub mod provider;
 pub mod registry;
+mod render;
 mod service;
+mod strategy;
 mod uri_spec;
 
 pub use cache::{CacheEvent, InstanceSource, ServiceCache, Snapshot};

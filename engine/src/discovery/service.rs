@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures::future;
 use futures::{FutureExt, StreamExt};
 
-use crate::discovery::instance::{check_segment, ServiceInstance};
+use crate::discovery::instance::{check_segment, instance_path, service_path, ServiceInstance};
 use crate::discovery::json::read_at;
 use crate::discovery::registry::{RegistryCommand, RegistryEvent, RegistryMachine};
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
@@ -142,14 +142,17 @@ impl ServiceDiscovery {
     /// ones are skipped and reported in [`Discovered::unreadable`].
     pub async fn query_for_instances(&self, name: &str) -> Result<Discovered, Error> {
         check_segment("service name", name)?;
-        let dir = path::join(&self.base, name);
+        let dir = service_path(&self.base, name);
         let mut ids = match self.client.get_children().at(&dir).await {
             Ok((ids, _, _)) => ids,
             Err(Error::NoNode) => Vec::new(),
             Err(e) => return Err(e),
         };
         ids.sort();
-        let paths: Vec<String> = ids.iter().map(|id| path::join(&dir, id)).collect();
+        let paths: Vec<String> = ids
+            .iter()
+            .map(|id| instance_path(&self.base, name, id))
+            .collect();
         let reads = self.client.get_data_many(&paths).await?;
         let mut found = Discovered {
             instances: Vec::with_capacity(paths.len()),
@@ -184,7 +187,7 @@ impl ServiceDiscovery {
     ) -> Result<Option<ServiceInstance>, Error> {
         check_segment("service name", name)?;
         check_segment("instance id", id)?;
-        let path = path::join(&path::join(&self.base, name), id);
+        let path = instance_path(&self.base, name, id);
         match self.client.get_data().at(&path).await {
             Ok((data, _, _)) => read_at(&path, &data).map(Some),
             Err(Error::NoNode) => Ok(None),

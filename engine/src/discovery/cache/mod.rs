@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 pub use machine::{CacheCommand, CacheEvent, CacheMachine, Snapshot};
 
-use crate::discovery::instance::{check_segment, ServiceInstance};
-use crate::discovery::provider::ProviderStrategy;
+use crate::discovery::instance::{check_segment, service_path, ServiceInstance};
+use crate::discovery::strategy::ProviderStrategy;
 use crate::discovery::ServiceDiscovery;
 use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
 use crate::framework::Client;
@@ -65,7 +65,7 @@ impl ServiceCache {
     pub fn spawn(client: &Client, base_path: &str, name: &str) -> Result<ServiceCache, Error> {
         path::validate(base_path)?;
         check_segment("service name", name)?;
-        let machine = CacheMachine::new(path::join(base_path, name));
+        let machine = CacheMachine::new(service_path(base_path, name));
         Ok(ServiceCache {
             name: name.to_owned(),
             driven: spawn_machine(client, machine),

@@ -111,11 +111,11 @@ fn loaded() -> (CacheMachine, Token, Token, Token) {
     let out = done(&mut m, list, children(&["b", "a"]));
     assert_eq!(
         ops(&out),
-        vec![read_op("a"), read_op("b")],
-        "pipelined, sorted"
+        vec![read_op("b"), read_op("a")],
+        "pipelined, in listing order"
     );
     assert!(out.events.is_empty() && !m.is_ready());
-    let (ra, rb) = (out.ops[0].0, out.ops[1].0);
+    let (rb, ra) = (out.ops[0].0, out.ops[1].0);
     let out = done(&mut m, ra, data(instance("a", "x").to_json()));
     assert!(matches!(&out.events[..], [CacheEvent::Added(i)] if i.id == "a"));
     let out = done(&mut m, rb, data(instance("b", "x").to_json()));
@@ -218,7 +218,13 @@ fn survives_disconnects_and_refreshes_on_reconnect() {
     let out = fire(&mut m, list, EventType::Session(SessionState::Expired), "");
     assert!(out.ops.is_empty());
     state(&mut m, ConnectionState::Lost);
-    let out = state(&mut m, ConnectionState::Reconnected);
+    let out = feed(
+        &mut m,
+        Input::Connection {
+            state: ConnectionState::Reconnected,
+            session_id: 8,
+        },
+    );
     assert_eq!(ops(&out), vec![list_op(), read_op("a"), read_op("b")]);
     let tokens: Vec<Token> = out.ops.iter().map(|(t, _)| *t).collect();
     // "b" vanished with the old session; "a" was updated meanwhile.

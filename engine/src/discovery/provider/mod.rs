@@ -6,13 +6,12 @@
 //! a pick allocates nothing beyond the `Arc` it returns.
 
 mod down;
-mod strategy;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+pub use crate::discovery::strategy::{ProviderStrategy, Random, RoundRobin, Sticky};
 pub use down::DownInstancePolicy;
-pub use strategy::{ProviderStrategy, Random, RoundRobin, Sticky};
 
 use crate::discovery::cache::{InstanceSource, ServiceCache, Snapshot};
 use crate::discovery::instance::ServiceInstance;
