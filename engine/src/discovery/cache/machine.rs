@@ -22,6 +22,7 @@ pub use crate::recipes::cache::CacheCommand;
 
 use crate::discovery::instance::ServiceInstance;
 use crate::discovery::json::read_at;
+use crate::framework::{StateCell, StateWatch};
 use crate::machine::{Input, Machine, Token};
 use crate::op::Op;
 use crate::recipes::cache::{ChildData, ChildrenEvent, ChildrenMachine, StartMode};
@@ -58,7 +59,8 @@ pub struct CacheMachine {
     children: ChildrenMachine,
     /// The readable instances, by id.
     instances: BTreeMap<String, Arc<ServiceInstance>>,
-    snapshot: Snapshot,
+    /// Published as soon as it changes, under the machine's lock: never behind the events.
+    snapshot: StateCell<Snapshot>,
     events: VecDeque<CacheEvent>,
 }
 
@@ -69,14 +71,28 @@ impl CacheMachine {
         CacheMachine {
             children: ChildrenMachine::new(dir.into(), StartMode::PostInitializedEvent, true),
             instances: BTreeMap::new(),
-            snapshot: Arc::from(Vec::new()),
+            snapshot: StateCell::new(Arc::from(Vec::new())),
             events: VecDeque::new(),
         }
     }
 
     /// The current instances (an `Arc` clone).
     pub fn snapshot(&self) -> Snapshot {
-        self.snapshot.clone()
+        self.snapshot.get()
+    }
+
+    /// The instances, now and after each change (the current value first).
+    pub fn watch_snapshot(&self) -> StateWatch<Snapshot> {
+        self.snapshot.watch()
+    }
+
+    /// What a late subscriber is told first: `Added` for every instance, then `Ready` once
+    /// the first load finished.
+    pub fn replay(&self) -> Vec<CacheEvent> {
+        let added = self.instances.values().cloned().map(CacheEvent::Added);
+        added
+            .chain(self.is_ready().then_some(CacheEvent::Ready))
+            .collect()
     }
 
     /// True once the first load finished.
@@ -146,7 +162,8 @@ impl Machine for CacheMachine {
     fn handle(&mut self, now: Instant, input: Input<CacheCommand>) {
         self.children.handle(now, input);
         if self.take_children_events() {
-            self.snapshot = self.instances.values().cloned().collect();
+            self.snapshot
+                .set(self.instances.values().cloned().collect());
         }
     }
 

@@ -8,11 +8,11 @@
 
 use std::collections::VecDeque;
 
-use crate::framework::ConnectionState;
+use crate::framework::{ConnectionState, StateCell, StateWatch};
 use crate::machine::Token;
 use crate::op::Op;
 use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
-use crate::recipes::cache::ChildData;
+use crate::recipes::cache::{CacheState, ChildData};
 
 /// The events every cache reports, whatever it calls them.
 pub(crate) trait CacheEvents {
@@ -53,7 +53,8 @@ pub(crate) struct CacheCore<P, E> {
     /// The reads in flight and parked.
     pub(crate) reads: Reads<P>,
     events: VecDeque<E>,
-    initialized: bool,
+    /// Published as soon as it changes, under the machine's lock: never behind the events.
+    state: StateCell<CacheState>,
     closed: bool,
 }
 
@@ -62,7 +63,7 @@ impl<P: Clone, E: CacheEvents> CacheCore<P, E> {
         CacheCore {
             reads: Reads::new(),
             events: VecDeque::new(),
-            initialized: false,
+            state: StateCell::new(CacheState::Loading),
             closed: false,
         }
     }
@@ -74,7 +75,17 @@ impl<P: Clone, E: CacheEvents> CacheCore<P, E> {
 
     /// True once the initial load is complete.
     pub(crate) fn is_initialized(&self) -> bool {
-        self.initialized
+        self.state() == CacheState::Initialized
+    }
+
+    /// Whether the initial load is complete.
+    pub(crate) fn state(&self) -> CacheState {
+        self.state.get()
+    }
+
+    /// The state, now and after each change.
+    pub(crate) fn watch_state(&self) -> StateWatch<CacheState> {
+        self.state.watch()
     }
 
     /// Stops the cache for good: queued ops are dropped.
@@ -93,6 +104,20 @@ impl<P: Clone, E: CacheEvents> CacheCore<P, E> {
     pub(crate) fn complete(&mut self, token: Token) -> Option<Sent<P>> {
         let sent = self.reads.complete(token)?;
         (!self.closed).then_some(sent)
+    }
+
+    /// What a late subscriber is told first: `nodes` added, then the end of the initial load
+    /// if it is over and `initialized` (the cache reports it).
+    pub(crate) fn replay(
+        &self,
+        nodes: impl Iterator<Item = ChildData>,
+        initialized: bool,
+    ) -> Vec<E> {
+        let mut events: Vec<E> = nodes.map(E::added).collect();
+        if initialized && self.is_initialized() {
+            events.push(E::initialized());
+        }
+        events
     }
 
     /// Reports a fresh read of a cached (or new) node; `quiet`: an addition is not reported
@@ -135,10 +160,10 @@ impl<P: Clone, E: CacheEvents> CacheCore<P, E> {
     /// Marks the initial load complete once the cache has started and every read is in;
     /// `report`: with an `initialized` event. True the one time it completes.
     pub(crate) fn settle(&mut self, report: bool) -> bool {
-        if self.initialized || !self.reads.is_started() || !self.reads.is_idle() {
+        if self.is_initialized() || !self.reads.is_started() || !self.reads.is_idle() {
             return false;
         }
-        self.initialized = true;
+        self.state.set(CacheState::Initialized);
         if report {
             self.events.push_back(E::initialized());
         }

@@ -30,11 +30,14 @@
 
 pub mod children;
 mod core;
+mod handle;
 pub mod node;
 mod reads;
 pub mod tree;
 
 pub use children::{ChildrenEvent, ChildrenMachine, ChildrenOptions, PathChildrenCache, StartMode};
+pub(crate) use handle::close_cache;
+pub use handle::CacheEventStream;
 pub use node::{NodeCache, NodeEvent, NodeMachine};
 pub use tree::{Selector, TreeCache, TreeEvent, TreeMachine, TreeOptions};
 
@@ -49,6 +52,16 @@ pub struct ChildData {
     pub stat: Stat,
     /// Its data, unless the cache was told not to keep data.
     pub data: Option<Vec<u8>>,
+}
+
+/// Whether a cache has loaded (see each cache's `state()` and `watch_state()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheState {
+    /// The initial load is in progress (or waits for the first connection).
+    Loading,
+    /// The initial load is complete; the cache follows every change.
+    Initialized,
 }
 
 /// Commands shared by the cache machines.

@@ -22,11 +22,13 @@ use std::collections::{BTreeMap, HashSet};
 use foldhash::fast::FixedState;
 
 use crate::framework::ConnectionState;
+use crate::framework::StateWatch;
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
+use crate::recipes::cache::handle::CacheMachine;
 use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
-use crate::recipes::cache::{CacheCommand, ChildData};
+use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
 use crate::time::Instant;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
@@ -406,6 +408,21 @@ impl ChildrenMachine {
                 }
             }
         }
+    }
+}
+
+impl CacheMachine for ChildrenMachine {
+    fn state(&self) -> CacheState {
+        self.core.state()
+    }
+
+    fn watch_state(&self) -> StateWatch<CacheState> {
+        self.core.watch_state()
+    }
+
+    fn replay(&self) -> Vec<ChildrenEvent> {
+        let children = self.children.values().filter_map(|c| c.data.clone());
+        self.core.replay(children, self.mode != StartMode::Normal)
     }
 }
 

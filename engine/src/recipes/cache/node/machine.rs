@@ -11,11 +11,13 @@
 //! ```
 
 use crate::framework::ConnectionState;
+use crate::framework::StateWatch;
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
+use crate::recipes::cache::handle::CacheMachine;
 use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
-use crate::recipes::cache::{CacheCommand, ChildData};
+use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
 use crate::time::Instant;
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
@@ -210,6 +212,20 @@ impl NodeMachine {
                 self.read();
             }
         }
+    }
+}
+
+impl CacheMachine for NodeMachine {
+    fn state(&self) -> CacheState {
+        self.core.state()
+    }
+
+    fn watch_state(&self) -> StateWatch<CacheState> {
+        self.core.watch_state()
+    }
+
+    fn replay(&self) -> Vec<NodeEvent> {
+        self.core.replay(self.data.iter().cloned(), true)
     }
 }
 

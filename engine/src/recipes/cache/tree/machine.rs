@@ -32,11 +32,13 @@ use std::collections::BTreeMap;
 
 use super::options::TreeOptions;
 use crate::framework::ConnectionState;
+use crate::framework::StateWatch;
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
+use crate::recipes::cache::handle::CacheMachine;
 use crate::recipes::cache::reads::Reconnect;
-use crate::recipes::cache::{CacheCommand, ChildData};
+use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
 use crate::time::Instant;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
@@ -311,6 +313,22 @@ impl TreeMachine {
             }
             Purpose::RootExists => self.root_exists(),
         }
+    }
+}
+
+impl CacheMachine for TreeMachine {
+    fn state(&self) -> CacheState {
+        self.core.state()
+    }
+
+    fn watch_state(&self) -> StateWatch<CacheState> {
+        self.core.watch_state()
+    }
+
+    fn replay(&self) -> Vec<TreeEvent> {
+        // By path: every node after its parent.
+        let nodes = self.nodes.values().filter_map(|n| n.data.clone());
+        self.core.replay(nodes, true)
     }
 }
 
