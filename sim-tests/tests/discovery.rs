@@ -35,8 +35,8 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 
 use docent::discovery::{
-    CacheEvent, Payload, RoundRobin, ServiceCache, ServiceDiscovery, ServiceInstance,
-    ServiceProvider, ServiceType, UriSpec,
+    CacheEvent, Payload, RoundRobin, ServiceCache, ServiceCacheOptions, ServiceDiscovery,
+    ServiceInstance, ServiceProvider, ServiceType, UriSpec,
 };
 use docent::rng::Rng;
 use docent::{Coordinator, Error};
@@ -153,10 +153,12 @@ struct Process {
 }
 
 impl Process {
-    fn start(sim: &Sim, name: &str, ledger: &Shared) -> Result<Process, Error> {
+    async fn start(sim: &Sim, name: &str, ledger: &Shared) -> Result<Process, Error> {
         let client = sim.client(name);
-        let discovery = ServiceDiscovery::start(&client, BASE)?;
-        let cache = Arc::new(ServiceCache::spawn(&client, BASE, SERVICE)?);
+        let discovery = ServiceDiscovery::start(&client, BASE).await?;
+        // Not waiting for the first load: the ensemble may be unreachable.
+        let options = ServiceCacheOptions::default().await_load(false);
+        let cache = Arc::new(ServiceCache::start(&discovery, SERVICE, options).await?);
         let provider = ServiceProvider::builder(&discovery, SERVICE)
             .strategy(RoundRobin::default())
             .build_on(cache.clone());
@@ -459,14 +461,29 @@ async fn check_settled(sim: &Sim, ledger: &Shared, processes: &[Process]) -> Res
             .await
             .map_err(|e| format!("{}'s query failed: {e}", p.name))?;
         if !found.unreadable.is_empty() {
-            return Err(format!("{}'s query found unreadable {:?}", p.name, found.unreadable));
+            return Err(format!(
+                "{}'s query found unreadable {:?}",
+                p.name, found.unreadable
+            ));
         }
-        differs(&format!("{}'s query", p.name), found.instances.iter(), &truth)?;
+        differs(
+            &format!("{}'s query", p.name),
+            found.instances.iter(),
+            &truth,
+        )?;
         let cached = p.cache.instances();
-        differs(&format!("{}'s cache", p.name), cached.iter().map(|i| &**i), &truth)?;
+        differs(
+            &format!("{}'s cache", p.name),
+            cached.iter().map(|i| &**i),
+            &truth,
+        )?;
         let offered = p.provider.get_all_instances();
         let what = format!("{}'s provider (enabled only)", p.name);
-        differs(&what, offered.iter().map(|i| &**i), eligible.iter().copied())?;
+        differs(
+            &what,
+            offered.iter().map(|i| &**i),
+            eligible.iter().copied(),
+        )?;
         let picked = p.provider.get_instance();
         let good = match &picked {
             Some(i) => eligible.contains(&&**i),
@@ -509,7 +526,9 @@ fn differs<'a>(
         match (shown.get(id), expected.get(id)) {
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => {
-                return Err(format!("{who} shows {id} as {a:?}, the ensemble holds {b:?}"))
+                return Err(format!(
+                    "{who} shows {id} as {a:?}, the ensemble holds {b:?}"
+                ))
             }
             (Some(_), None) => return Err(format!("{who} shows {id}, the ensemble has none")),
             (None, _) => return Err(format!("{who} lacks {id}")),
@@ -556,7 +575,7 @@ fn discovery_under_swarm() {
             sim.spawn(watch_commits(sim.clone(), ledger.clone()));
             let mut processes = Vec::new();
             for name in sim.names() {
-                processes.push(Process::start(&sim, name, &ledger)?);
+                processes.push(Process::start(&sim, name, &ledger).await?);
             }
             let churns = processes[..REGISTRARS.len()]
                 .iter()
@@ -722,8 +741,8 @@ fn discovery_stale_reregister() {
 async fn stale_reregister(sim: Sim, scenario: &Stale) -> R {
     let ledger = Shared::default();
     sim.spawn(watch_commits(sim.clone(), ledger.clone()));
-    let a = Process::start(&sim, "a", &ledger)?;
-    let b = Process::start(&sim, "b", &ledger)?;
+    let a = Process::start(&sim, "a", &ledger).await?;
+    let b = Process::start(&sim, "b", &ledger).await?;
     let mut rng = Rng::new(sim.seed(), 0x57a1e);
     let kinds = [
         ServiceType::Dynamic,
@@ -825,7 +844,7 @@ fn discovery_close_unreachable() {
         .limit(SEEDS)
         .run(|sim| async move {
             let client = sim.client("a");
-            let discovery = ServiceDiscovery::start(&client, BASE)?;
+            let discovery = ServiceDiscovery::start(&client, BASE).await?;
             let mut rng = Rng::new(sim.seed(), 0xc105e);
             let kinds = [
                 ServiceType::Static,
@@ -855,7 +874,9 @@ fn discovery_close_unreachable() {
             }
             sim.sleep_until(sim.healed_at() + SETTLE).await;
             if !left(&sim).is_empty() {
-                return Err(format!("{:?} outlived close (it returned {closed:?})", left(&sim)).into());
+                return Err(
+                    format!("{:?} outlived close (it returned {closed:?})", left(&sim)).into(),
+                );
             }
             Ok::<_, BoxError>(())
         });
@@ -902,8 +923,8 @@ fn discovery_poison_instance() {
         .limit(SEEDS)
         .run(|sim| async move {
             let ledger = Shared::default();
-            let a = Process::start(&sim, "a", &ledger)?;
-            let b = Process::start(&sim, "b", &ledger)?;
+            let a = Process::start(&sim, "a", &ledger).await?;
+            let b = Process::start(&sim, "b", &ledger).await?;
             let reported = reported_unreadable(&[&a, &b]);
             let provider = b.provider.clone();
             let mut rng = Rng::new(sim.seed(), 0xbad);
