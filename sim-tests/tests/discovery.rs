@@ -190,6 +190,15 @@ impl Process {
                 trace(&sim2, &who, &state);
             }
         });
+        // The process uses its provider all along, as an application would: a provider that
+        // kept an outdated pick list across a content-only change is caught.
+        let (sim2, provider) = (sim.clone(), process.provider.clone());
+        sim.spawn(async move {
+            loop {
+                let _ = provider.get_instance();
+                sim2.sleep(Duration::from_millis(250)).await;
+            }
+        });
         Ok(process)
     }
 
