@@ -259,3 +259,41 @@ fn close_stops_everything() {
         .ops
         .is_empty());
 }
+
+/// The contents are a watched state (the current snapshot first), and a late subscriber's
+/// replay holds every instance, then `Ready`.
+#[test]
+fn the_contents_are_watched_and_replayed() {
+    use futures::StreamExt;
+    let (m, _, _, _) = loaded();
+    let mut watch = m.watch_snapshot();
+    let first = futures::executor::block_on(watch.next()).expect("the current value");
+    assert!(std::sync::Arc::ptr_eq(&first, &m.snapshot()));
+    let replay = m.replay();
+    assert!(
+        matches!(&replay[..], [CacheEvent::Added(a), CacheEvent::Added(b), CacheEvent::Ready] if a.id == "a" && b.id == "b"),
+        "{replay:?}"
+    );
+}
+
+/// A re-registration (delete and create: another node under the same id) is a removal and
+/// an addition; the snapshot never shows the gap.
+#[test]
+fn a_recreated_instance_is_removed_then_added() {
+    let (mut m, _, ra, _) = loaded();
+    let out = fire(&mut m, ra, EventType::NodeDataChanged, "/foo/svc/a");
+    let recreated = Ok(OpResult::Data {
+        data: instance("a", "x").to_json(),
+        stat: Stat {
+            czxid: 99,
+            ..Stat::default()
+        },
+    });
+    let out = done(&mut m, out.ops[0].0, recreated);
+    assert!(
+        matches!(&out.events[..], [CacheEvent::Removed(old), CacheEvent::Added(new)] if old.id == "a" && new.id == "a"),
+        "{:?}",
+        out.events
+    );
+    assert_eq!(ids(&m), vec!["a", "b"]);
+}
