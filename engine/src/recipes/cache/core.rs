@@ -2,20 +2,79 @@
 //! read bookkeeping ([`Reads`]), the event queue, whether the initial load is complete, and
 //! whether the cache is closed.
 //!
-//! A machine says what is specific to it (which reads it sends, what a reply means); the core
-//! says how a change, a connection state and the end of the initial load are reported, the
-//! same way in every cache.
+//! A machine says what is specific to it ([`CacheInputs`]: which reads it sends, what a reply
+//! or a watch means); the core says how a change, a connection state and the end of the
+//! initial load are reported, the same way in every cache, and the [`Machine`] plumbing
+//! (closing, polling) is the same for all of them.
 
 use std::collections::VecDeque;
+use std::fmt;
 
 use crate::framework::{ConnectionState, StateCell, StateWatch};
-use crate::machine::Token;
-use crate::op::Op;
+use crate::machine::{Input, Machine, Token};
+use crate::op::{Op, OpResult};
 use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
-use crate::recipes::cache::{CacheState, ChildData};
+use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
+use crate::time::Instant;
+use crate::types::WatchedEvent;
+use crate::Error;
+
+/// What a cache machine says for itself; it is then a [`Machine`] (the impl below) whose
+/// commands are [`CacheCommand`]s.
+pub trait CacheInputs: fmt::Debug + Send + 'static {
+    /// Why a read was sent.
+    type Purpose: Clone;
+    /// What the cache reports.
+    type Event: CacheEvents + fmt::Debug + Send + 'static;
+
+    /// The core it holds.
+    fn core(&self) -> &CacheCore<Self::Purpose, Self::Event>;
+    /// The core it holds, to change.
+    fn core_mut(&mut self) -> &mut CacheCore<Self::Purpose, Self::Event>;
+    /// An op's result.
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>);
+    /// A watch fired.
+    fn on_watch(&mut self, token: Token, event: WatchedEvent);
+    /// The connection changed.
+    fn on_connection(&mut self, state: ConnectionState, session_id: i64);
+    /// What a late subscriber is told first: the cached nodes, then the end of the initial
+    /// load if it is over.
+    fn replay(&self) -> Vec<Self::Event>;
+}
+
+impl<C: CacheInputs> Machine for C {
+    type Command = CacheCommand;
+    type Event = C::Event;
+
+    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
+        match input {
+            Input::OpDone { token, result } => self.on_op_done(token, result),
+            Input::Watch { token, event } => self.on_watch(token, event),
+            Input::Connection { state, session_id } => self.on_connection(state, session_id),
+            Input::Command(CacheCommand::Close) => self.core_mut().close(),
+            Input::Timeout => {}
+        }
+    }
+
+    fn poll_op(&mut self) -> Option<(Token, Op)> {
+        self.core_mut().poll_op()
+    }
+
+    fn poll_event(&mut self) -> Option<C::Event> {
+        self.core_mut().poll_event()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    fn is_done(&self) -> bool {
+        self.core().is_closed()
+    }
+}
 
 /// The events every cache reports, whatever it calls them.
-pub(crate) trait CacheEvents {
+pub trait CacheEvents {
     /// A node appeared.
     fn added(node: ChildData) -> Self;
     /// A node's data or stat changed.
@@ -30,7 +89,7 @@ pub(crate) trait CacheEvents {
 
 /// The connection changes every cache reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Connection {
+pub enum Connection {
     Suspended,
     Reconnected,
     Lost,
@@ -49,7 +108,7 @@ impl Connection {
 
 /// Reads, events and lifecycle of one cache machine.
 #[derive(Debug)]
-pub(crate) struct CacheCore<P, E> {
+pub struct CacheCore<P, E> {
     /// The reads in flight and parked.
     pub(crate) reads: Reads<P>,
     events: VecDeque<E>,

@@ -14,19 +14,9 @@ use futures::{Stream, StreamExt};
 use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::machine::Machine;
+use crate::recipes::cache::core::CacheInputs;
 use crate::recipes::cache::{CacheCommand, CacheState};
 use crate::Error;
-
-/// What the cache handles ask of their machines beyond [`Machine`].
-pub(crate) trait CacheMachine: Machine<Command = CacheCommand> {
-    /// Whether the initial load is complete.
-    fn state(&self) -> CacheState;
-    /// The state, now and after each change.
-    fn watch_state(&self) -> StateWatch<CacheState>;
-    /// What a late subscriber is told first: the cached nodes, then the end of the initial
-    /// load if it is over.
-    fn replay(&self) -> Vec<Self::Event>;
-}
 
 /// A cache machine running on its driver: the part every cache handle delegates to.
 #[derive(Debug)]
@@ -34,9 +24,9 @@ pub(crate) struct Running<M: Machine> {
     driven: Driven<M>,
 }
 
-impl<M: CacheMachine> Running<M>
+impl<M: CacheInputs> Running<M>
 where
-    M::Event: Clone,
+    <M as CacheInputs>::Event: Clone,
 {
     /// Runs `machine` (it starts loading on the first connection).
     pub(crate) fn start(client: &Client, machine: M) -> Running<M> {
@@ -51,23 +41,20 @@ where
     }
 
     pub(crate) fn state(&self) -> CacheState {
-        self.driven.inspect(M::state)
+        self.driven.inspect(|m| m.core().state())
     }
 
     pub(crate) fn watch_state(&self) -> StateWatch<CacheState> {
-        self.driven.inspect(M::watch_state)
+        self.driven.inspect(|m| m.core().watch_state())
     }
 
     /// Waits for the initial load; [`Error::Closed`] if the cache stops first.
     pub(crate) async fn await_initialized(&self) -> Result<(), Error> {
-        wait_for(&self.driven, |m| {
-            (m.state() == CacheState::Initialized).then_some(())
-        })
-        .await
+        wait_for(&self.driven, |m| m.core().is_initialized().then_some(())).await
     }
 
     /// The events, starting with the machine's replay.
-    pub(crate) fn events(&self) -> CacheEventStream<M::Event> {
+    pub(crate) fn events(&self) -> CacheEventStream<<M as CacheInputs>::Event> {
         CacheEventStream::subscribe(&self.driven, M::replay)
     }
 

@@ -22,14 +22,11 @@ use std::collections::{BTreeMap, HashSet};
 use foldhash::fast::FixedState;
 
 use crate::framework::ConnectionState;
-use crate::framework::StateWatch;
-use crate::machine::{Input, Machine, Token};
+use crate::machine::Token;
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
-use crate::recipes::cache::handle::CacheMachine;
+use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
 use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
-use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
-use crate::time::Instant;
+use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
@@ -90,14 +87,20 @@ impl CacheEvents for ChildrenEvent {
     }
 }
 
-/// Why a read was sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Purpose {
-    /// The parent's listing (or, once it is absent, its exists watch).
-    Parent,
-    /// A child's data (or stat).
-    Child(String),
+/// Why a read was sent: public, as the cache's [`CacheInputs`] names it, in a private
+/// module (unreachable from outside the crate).
+mod purpose {
+    /// Why a read was sent.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Purpose {
+        /// The parent's listing (or, once it is absent, its exists watch).
+        Parent,
+        /// A child's data (or stat).
+        Child(String),
+    }
 }
+
+use purpose::Purpose;
 
 /// The parent's listing (or exists check) in flight.
 #[derive(Debug, Clone, Copy)]
@@ -336,6 +339,42 @@ impl ChildrenMachine {
             self.read(&name);
         }
     }
+}
+
+/// The names of a listing the cache does not know yet (in listing order), and the cached names
+/// it no longer has. Hashing, not ordered sets: a listing of a large directory is compared on
+/// every child event.
+fn diff(cached: &BTreeMap<String, Child>, listed: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let known: HashSet<&str, FixedState> = cached.keys().map(String::as_str).collect();
+    let still = listed.iter().filter(|n| known.contains(n.as_str())).count();
+    let gone = if still == cached.len() {
+        Vec::new() // every cached name is still listed (a listing has no duplicates)
+    } else {
+        let listed: HashSet<&str, FixedState> = listed.iter().map(String::as_str).collect();
+        cached
+            .keys()
+            .filter(|n| !listed.contains(n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let fresh = listed
+        .into_iter()
+        .filter(|n| !known.contains(n.as_str()))
+        .collect();
+    (fresh, gone)
+}
+
+impl CacheInputs for ChildrenMachine {
+    type Purpose = Purpose;
+    type Event = ChildrenEvent;
+
+    fn core(&self) -> &CacheCore<Purpose, ChildrenEvent> {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut CacheCore<Purpose, ChildrenEvent> {
+        &mut self.core
+    }
 
     fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
         let Some(sent) = self.core.complete(token) else {
@@ -409,73 +448,9 @@ impl ChildrenMachine {
             }
         }
     }
-}
-
-impl CacheMachine for ChildrenMachine {
-    fn state(&self) -> CacheState {
-        self.core.state()
-    }
-
-    fn watch_state(&self) -> StateWatch<CacheState> {
-        self.core.watch_state()
-    }
 
     fn replay(&self) -> Vec<ChildrenEvent> {
         let children = self.children.values().filter_map(|c| c.data.clone());
         self.core.replay(children, self.mode != StartMode::Normal)
     }
-}
-
-impl Machine for ChildrenMachine {
-    type Command = CacheCommand;
-    type Event = ChildrenEvent;
-
-    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
-        match input {
-            Input::OpDone { token, result } => self.on_op_done(token, result),
-            Input::Watch { token, event } => self.on_watch(token, event),
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Command(CacheCommand::Close) => self.core.close(),
-            Input::Timeout => {}
-        }
-    }
-
-    fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.core.poll_op()
-    }
-
-    fn poll_event(&mut self) -> Option<ChildrenEvent> {
-        self.core.poll_event()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn is_done(&self) -> bool {
-        self.core.is_closed()
-    }
-}
-
-/// The names of a listing the cache does not know yet (in listing order), and the cached names
-/// it no longer has. Hashing, not ordered sets: a listing of a large directory is compared on
-/// every child event.
-fn diff(cached: &BTreeMap<String, Child>, listed: Vec<String>) -> (Vec<String>, Vec<String>) {
-    let known: HashSet<&str, FixedState> = cached.keys().map(String::as_str).collect();
-    let still = listed.iter().filter(|n| known.contains(n.as_str())).count();
-    let gone = if still == cached.len() {
-        Vec::new() // every cached name is still listed (a listing has no duplicates)
-    } else {
-        let listed: HashSet<&str, FixedState> = listed.iter().map(String::as_str).collect();
-        cached
-            .keys()
-            .filter(|n| !listed.contains(n.as_str()))
-            .cloned()
-            .collect()
-    };
-    let fresh = listed
-        .into_iter()
-        .filter(|n| !known.contains(n.as_str()))
-        .collect();
-    (fresh, gone)
 }

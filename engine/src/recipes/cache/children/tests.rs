@@ -405,10 +405,10 @@ fn an_unreadable_child_is_left_out_without_blocking_initialization() {
 /// no `ChildAdded` for, then the end of the load.
 #[test]
 fn the_replay_lists_every_cached_child_then_the_end_of_the_load() {
-    use crate::recipes::cache::handle::CacheMachine;
+    use crate::recipes::cache::core::CacheInputs;
     use crate::recipes::cache::CacheState;
     let (m, _, _, _) = loaded(StartMode::BuildInitial);
-    assert_eq!(m.state(), CacheState::Initialized);
+    assert_eq!(m.core().state(), CacheState::Initialized);
     assert_eq!(
         m.replay(),
         vec![

@@ -11,14 +11,11 @@
 //! ```
 
 use crate::framework::ConnectionState;
-use crate::framework::StateWatch;
-use crate::machine::{Input, Machine, Token};
+use crate::machine::Token;
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
-use crate::recipes::cache::handle::CacheMachine;
+use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
 use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
-use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
-use crate::time::Instant;
+use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
 
@@ -64,11 +61,17 @@ impl CacheEvents for NodeEvent {
     }
 }
 
-/// The one read the node cache sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Read,
+/// Why a read was sent: public, as the cache's [`CacheInputs`] names it, in a private
+/// module (unreachable from outside the crate).
+mod purpose {
+    /// The one read the node cache sends.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Purpose {
+        Read,
+    }
 }
+
+use purpose::Purpose;
 
 /// The node cache machine.
 #[derive(Debug)]
@@ -129,17 +132,6 @@ impl NodeMachine {
         }
     }
 
-    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
-        let Some(sent) = self.core.complete(token) else {
-            return;
-        };
-        if self.reading == Some(token) {
-            self.reading = None;
-            self.on_read(token, sent, result);
-        }
-        self.core.settle(true);
-    }
-
     fn on_read(&mut self, token: Token, sent: Sent<Purpose>, result: Result<OpResult, Error>) {
         match result {
             Ok(OpResult::Data { data, stat }) => {
@@ -180,6 +172,30 @@ impl NodeMachine {
             self.read();
         }
     }
+}
+
+impl CacheInputs for NodeMachine {
+    type Purpose = Purpose;
+    type Event = NodeEvent;
+
+    fn core(&self) -> &CacheCore<Purpose, NodeEvent> {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut CacheCore<Purpose, NodeEvent> {
+        &mut self.core
+    }
+
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        let Some(sent) = self.core.complete(token) else {
+            return;
+        };
+        if self.reading == Some(token) {
+            self.reading = None;
+            self.on_read(token, sent, result);
+        }
+        self.core.settle(true);
+    }
 
     fn on_watch(&mut self, token: Token, event: WatchedEvent) {
         if self.core.is_closed() || !matches!(self.watch, Some((t, _)) if t == token) {
@@ -213,49 +229,8 @@ impl NodeMachine {
             }
         }
     }
-}
-
-impl CacheMachine for NodeMachine {
-    fn state(&self) -> CacheState {
-        self.core.state()
-    }
-
-    fn watch_state(&self) -> StateWatch<CacheState> {
-        self.core.watch_state()
-    }
 
     fn replay(&self) -> Vec<NodeEvent> {
         self.core.replay(self.data.iter().cloned(), true)
-    }
-}
-
-impl Machine for NodeMachine {
-    type Command = CacheCommand;
-    type Event = NodeEvent;
-
-    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
-        match input {
-            Input::OpDone { token, result } => self.on_op_done(token, result),
-            Input::Watch { token, event } => self.on_watch(token, event),
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Command(CacheCommand::Close) => self.core.close(),
-            Input::Timeout => {}
-        }
-    }
-
-    fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.core.poll_op()
-    }
-
-    fn poll_event(&mut self) -> Option<NodeEvent> {
-        self.core.poll_event()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn is_done(&self) -> bool {
-        self.core.is_closed()
     }
 }

@@ -32,14 +32,11 @@ use std::collections::BTreeMap;
 
 use super::options::TreeOptions;
 use crate::framework::ConnectionState;
-use crate::framework::StateWatch;
-use crate::machine::{Input, Machine, Token};
-use crate::op::{Op, OpResult};
-use crate::recipes::cache::core::{CacheCore, CacheEvents, Connection};
-use crate::recipes::cache::handle::CacheMachine;
+use crate::machine::Token;
+use crate::op::OpResult;
+use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
 use crate::recipes::cache::reads::Reconnect;
-use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
-use crate::time::Instant;
+use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
@@ -96,15 +93,21 @@ enum Mode {
     OneShot,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Purpose {
-    AddWatch,
-    Data(String),
-    Children(String),
-    /// A refresh's stat check of a node whose children are not listed.
-    Check(String),
-    RootExists,
+/// Why a read was sent: public, as the cache's [`CacheInputs`] names it, in a private
+/// module (unreachable from outside the crate).
+mod purpose {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Purpose {
+        AddWatch,
+        Data(String),
+        Children(String),
+        /// A refresh's stat check of a node whose children are not listed.
+        Check(String),
+        RootExists,
+    }
 }
+
+use purpose::Purpose;
 
 /// Which one-shot watch a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +204,61 @@ impl TreeMachine {
         self.mode == Mode::Persistent
     }
 
+    fn on_persistent(&mut self, event: WatchedEvent) {
+        let p = event.path;
+        match event.kind {
+            // A node whose parent is not known yet is found by the parent's listing (read
+            // now, it could show up before its parent).
+            EventType::NodeCreated | EventType::NodeDataChanged
+                if self.in_scope(&p) && self.parent_known(&p) =>
+            {
+                self.read_data(&p)
+            }
+            EventType::NodeDeleted => self.remove_subtree(&p),
+            // The session ended: the next one adds the watch again.
+            EventType::Session(_) => self.persistent = None,
+            _ => {}
+        }
+    }
+
+    fn resend(&mut self, purpose: Purpose) {
+        match purpose {
+            Purpose::AddWatch => {
+                self.add_watch();
+                self.refresh_all();
+            }
+            Purpose::Data(p) => {
+                if self.nodes.get(&p).is_some_and(|n| n.reading.is_none()) {
+                    self.read_data(&p);
+                }
+            }
+            Purpose::Children(p) => {
+                if self.nodes.get(&p).is_some_and(|n| n.listing.is_none()) {
+                    self.list(&p);
+                }
+            }
+            Purpose::Check(p) => {
+                if self.nodes.get(&p).is_some_and(|n| n.reading.is_none()) {
+                    self.refresh(&p);
+                }
+            }
+            Purpose::RootExists => self.root_exists(),
+        }
+    }
+}
+
+impl CacheInputs for TreeMachine {
+    type Purpose = Purpose;
+    type Event = TreeEvent;
+
+    fn core(&self) -> &CacheCore<Purpose, TreeEvent> {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut CacheCore<Purpose, TreeEvent> {
+        &mut self.core
+    }
+
     fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
         let Some(sent) = self.core.complete(token) else {
             return;
@@ -226,23 +284,6 @@ impl TreeMachine {
             return self.on_persistent(event);
         }
         self.on_one_shot(token, event);
-    }
-
-    fn on_persistent(&mut self, event: WatchedEvent) {
-        let p = event.path;
-        match event.kind {
-            // A node whose parent is not known yet is found by the parent's listing (read
-            // now, it could show up before its parent).
-            EventType::NodeCreated | EventType::NodeDataChanged
-                if self.in_scope(&p) && self.parent_known(&p) =>
-            {
-                self.read_data(&p)
-            }
-            EventType::NodeDeleted => self.remove_subtree(&p),
-            // The session ended: the next one adds the watch again.
-            EventType::Session(_) => self.persistent = None,
-            _ => {}
-        }
     }
 
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
@@ -290,75 +331,9 @@ impl TreeMachine {
         }
     }
 
-    fn resend(&mut self, purpose: Purpose) {
-        match purpose {
-            Purpose::AddWatch => {
-                self.add_watch();
-                self.refresh_all();
-            }
-            Purpose::Data(p) => {
-                if self.nodes.get(&p).is_some_and(|n| n.reading.is_none()) {
-                    self.read_data(&p);
-                }
-            }
-            Purpose::Children(p) => {
-                if self.nodes.get(&p).is_some_and(|n| n.listing.is_none()) {
-                    self.list(&p);
-                }
-            }
-            Purpose::Check(p) => {
-                if self.nodes.get(&p).is_some_and(|n| n.reading.is_none()) {
-                    self.refresh(&p);
-                }
-            }
-            Purpose::RootExists => self.root_exists(),
-        }
-    }
-}
-
-impl CacheMachine for TreeMachine {
-    fn state(&self) -> CacheState {
-        self.core.state()
-    }
-
-    fn watch_state(&self) -> StateWatch<CacheState> {
-        self.core.watch_state()
-    }
-
     fn replay(&self) -> Vec<TreeEvent> {
         // By path: every node after its parent.
         let nodes = self.nodes.values().filter_map(|n| n.data.clone());
         self.core.replay(nodes, true)
-    }
-}
-
-impl Machine for TreeMachine {
-    type Command = CacheCommand;
-    type Event = TreeEvent;
-
-    fn handle(&mut self, _now: Instant, input: Input<CacheCommand>) {
-        match input {
-            Input::OpDone { token, result } => self.on_op_done(token, result),
-            Input::Watch { token, event } => self.on_watch(token, event),
-            Input::Connection { state, session_id } => self.on_connection(state, session_id),
-            Input::Command(CacheCommand::Close) => self.core.close(),
-            Input::Timeout => {}
-        }
-    }
-
-    fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.core.poll_op()
-    }
-
-    fn poll_event(&mut self) -> Option<TreeEvent> {
-        self.core.poll_event()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        None
-    }
-
-    fn is_done(&self) -> bool {
-        self.core.is_closed()
     }
 }
