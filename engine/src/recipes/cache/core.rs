@@ -13,7 +13,7 @@ use std::fmt;
 use crate::framework::{ConnectionState, StateCell, StateWatch};
 use crate::machine::{Input, Machine, Token};
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{Reads, Reconnect, Sent};
+use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
 use crate::recipes::cache::{CacheCommand, CacheState, ChildData};
 use crate::time::Instant;
 use crate::types::WatchedEvent;
@@ -177,6 +177,20 @@ impl<P: Clone, E: CacheEvents> CacheCore<P, E> {
             events.push(E::initialized());
         }
         events
+    }
+
+    /// A read for `purpose` sent at `epoch` failed (or brought a reply of the wrong kind):
+    /// true when it may be sent again now; else it is parked until the connection is back,
+    /// or dropped for a failure a retry will not fix ([`Reads::retry`]).
+    pub(crate) fn failed(
+        &mut self,
+        purpose: P,
+        epoch: u64,
+        result: Result<OpResult, Error>,
+    ) -> bool {
+        self.reads
+            .retry(purpose, epoch, &unexpected(result))
+            .is_some()
     }
 
     /// Reports a fresh read of a cached (or new) node; `quiet`: an addition is not reported

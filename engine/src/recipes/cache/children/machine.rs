@@ -25,7 +25,7 @@ use crate::framework::ConnectionState;
 use crate::machine::Token;
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
-use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
+use crate::recipes::cache::reads::{Reconnect, Sent};
 use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
@@ -276,13 +276,7 @@ impl ChildrenMachine {
                 }
             }
             other => {
-                let error = unexpected(other);
-                if self
-                    .core
-                    .reads
-                    .retry(Purpose::Parent, sent.epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::Parent, sent.epoch, other) {
                     self.list();
                 }
             }
@@ -310,13 +304,7 @@ impl ChildrenMachine {
             // Deleted between the listing and the read: simply not there.
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) => return self.remove(&name),
             other => {
-                let error = unexpected(other);
-                if self
-                    .core
-                    .reads
-                    .retry(Purpose::Child(name.clone()), epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::Child(name.clone()), epoch, other) {
                     self.read(&name);
                 }
                 return;

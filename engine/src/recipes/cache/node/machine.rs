@@ -14,7 +14,7 @@ use crate::framework::ConnectionState;
 use crate::machine::Token;
 use crate::op::{Op, OpResult};
 use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
-use crate::recipes::cache::reads::{unexpected, Reconnect, Sent};
+use crate::recipes::cache::reads::{Reconnect, Sent};
 use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
@@ -155,13 +155,7 @@ impl NodeMachine {
                 self.set(None);
             }
             other => {
-                let error = unexpected(other);
-                if self
-                    .core
-                    .reads
-                    .retry(Purpose::Read, sent.epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::Read, sent.epoch, other) {
                     self.read();
                 }
                 return;

@@ -5,7 +5,7 @@
 use super::{Kind, Node, Purpose, TreeMachine};
 use crate::machine::Token;
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Sent};
+use crate::recipes::cache::reads::Sent;
 use crate::recipes::cache::ChildData;
 use crate::types::AddWatchMode;
 use crate::{path, Error};
@@ -128,12 +128,9 @@ impl TreeMachine {
                 return self.remove_subtree(&p);
             }
             other => {
-                let error = unexpected(other);
                 if self
                     .core
-                    .reads
-                    .retry(Purpose::Data(p.clone()), sent.epoch, &error)
-                    .is_some()
+                    .failed(Purpose::Data(p.clone()), sent.epoch, other)
                 {
                     self.read_data(&p);
                 }
@@ -210,12 +207,9 @@ impl TreeMachine {
             }
             Err(Error::NoNode) => return self.remove_subtree(&p),
             other => {
-                let error = unexpected(other);
                 if self
                     .core
-                    .reads
-                    .retry(Purpose::Children(p.clone()), sent.epoch, &error)
-                    .is_some()
+                    .failed(Purpose::Children(p.clone()), sent.epoch, other)
                 {
                     self.list(&p);
                 }
@@ -284,10 +278,11 @@ impl TreeMachine {
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) if p == self.root => self.root_gone(),
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) => self.remove_subtree(&p),
             other => {
-                let error = unexpected(other);
-                if let Some(purpose) = self.core.reads.retry(Purpose::Check(p), sent.epoch, &error)
+                if self
+                    .core
+                    .failed(Purpose::Check(p.clone()), sent.epoch, other)
                 {
-                    self.resend(purpose);
+                    self.resend(Purpose::Check(p));
                 }
             }
         }

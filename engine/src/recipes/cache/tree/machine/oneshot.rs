@@ -13,7 +13,7 @@
 use super::{Kind, Mode, Purpose, TreeMachine};
 use crate::machine::Token;
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Sent};
+use crate::recipes::cache::reads::Sent;
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
 
@@ -75,13 +75,7 @@ impl TreeMachine {
                 self.watches.insert(token, (root, Kind::RootExists));
             }
             other => {
-                let error = unexpected(other);
-                if self
-                    .core
-                    .reads
-                    .retry(Purpose::RootExists, sent.epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::RootExists, sent.epoch, other) {
                     self.root_exists();
                 }
             }
