@@ -322,7 +322,7 @@ impl ChildrenMachine {
         self.watches.insert(token, name.clone());
         let quiet = self.mode == StartMode::BuildInitial && !self.core.is_initialized();
         self.core.report(old, new, quiet);
-        if session != self.core.reads.session() && self.core.reads.is_connected() {
+        if self.core.reads.outlived(session) {
             // Read in a session that has since ended: its watch is gone.
             self.read(&name);
         }

@@ -161,7 +161,7 @@ impl NodeMachine {
                 return;
             }
         }
-        if sent.session != self.core.reads.session() && self.core.reads.is_connected() {
+        if self.core.reads.outlived(sent.session) {
             // Read in a session that has since ended: its watch is gone.
             self.read();
         }

@@ -168,11 +168,7 @@ impl TreeMachine {
         if found {
             self.adopt(&p);
         }
-        if latest
-            && self.watched()
-            && sent.session != self.core.reads.session()
-            && self.core.reads.is_connected()
-        {
+        if latest && self.watched() && self.core.reads.outlived(sent.session) {
             self.read_data(&p);
         }
     }
@@ -247,10 +243,7 @@ impl TreeMachine {
                 _ => {}
             }
         }
-        if self.watched()
-            && sent.session != self.core.reads.session()
-            && self.core.reads.is_connected()
-        {
+        if self.watched() && self.core.reads.outlived(sent.session) {
             self.list(&p);
         }
     }
