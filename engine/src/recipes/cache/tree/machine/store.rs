@@ -56,18 +56,26 @@ impl TreeMachine {
 
     /// The known direct children of `p`.
     pub(super) fn children_of(&self, p: &str) -> Vec<String> {
+        let depth = p.len() + usize::from(p != "/");
+        self.descendants(p)
+            .filter(|k| !k[depth..].contains('/'))
+            .cloned()
+            .collect()
+    }
+
+    /// The known strict descendants of `p`, in path order (every node after its parent).
+    fn descendants<'a>(&'a self, p: &str) -> impl Iterator<Item = &'a String> + 'a {
         let prefix = if p == "/" {
             "/".to_owned()
         } else {
             format!("{p}/")
         };
+        let start = prefix.clone();
         self.nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
+            .range(start..)
             .map(|(k, _)| k)
-            .filter(|k| *k != p && !k[prefix.len()..].contains('/'))
-            .cloned()
-            .collect()
+            .take_while(move |k| k.starts_with(&prefix))
+            .filter(|k| *k != "/")
     }
 
     /// Caches a fresh read of `p` and reports what changed.
@@ -79,18 +87,7 @@ impl TreeMachine {
 
     /// Drops `p` and everything cached below it, deepest first.
     pub(super) fn remove_subtree(&mut self, p: &str) {
-        let prefix = if p == "/" {
-            "/".to_owned()
-        } else {
-            format!("{p}/")
-        };
-        let mut doomed: Vec<String> = self
-            .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .filter(|k| k != p)
-            .collect();
+        let mut doomed: Vec<String> = self.descendants(p).cloned().collect();
         if self.nodes.contains_key(p) {
             doomed.insert(0, p.to_owned());
         }
