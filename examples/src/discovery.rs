@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use docent::discovery::{
-    Payload, RoundRobin, ServiceCache, ServiceDiscovery, ServiceInstance, ServiceProvider, UriSpec,
+    Payload, RoundRobin, ServiceCache, ServiceCacheOptions, ServiceDiscovery, ServiceInstance,
+    ServiceProvider, UriSpec,
 };
 use docent::{Client, Error};
 
@@ -47,7 +48,7 @@ pub async fn walkthrough(client: Client, address: &str, out: Out) -> Result<(), 
         .build(&client)?;
     out(format!("instance {}", describe(&instance)));
     // Service discovery registers it, through the client, under the base path.
-    let discovery = ServiceDiscovery::start(&client, BASE)?;
+    let discovery = ServiceDiscovery::start(&client, BASE).await?;
     discovery.register(&instance).await?;
     // Which services are registered…
     let names = discovery.query_for_names().await?;
@@ -69,7 +70,7 @@ pub async fn walkthrough(client: Client, address: &str, out: Out) -> Result<(), 
     provider.note_error(&selected);
     out(format!("noted an error for {}", selected.id));
     // A service cache keeps the instances in-process, updated by watches.
-    let cache = ServiceCache::start(&discovery, SERVICE).await?;
+    let cache = ServiceCache::start(&discovery, SERVICE, ServiceCacheOptions::default()).await?;
     out(format!(
         "cache holds {} instance(s)",
         cache.instances().len()
@@ -79,8 +80,8 @@ pub async fn walkthrough(client: Client, address: &str, out: Out) -> Result<(), 
         out(format!("cache picked {}", picked.build_uri()));
     }
     // Close everything we started.
-    provider.close().await;
-    cache.close().await;
+    provider.close().await?;
+    cache.close().await?;
     discovery.close().await?;
     client.close().await?;
     out("closed provider, cache, discovery and client".to_owned());
@@ -121,7 +122,7 @@ pub async fn register(
         builder = builder.id(id.clone());
     }
     let instance = builder.build(&client)?;
-    let discovery = ServiceDiscovery::start(&client, &registration.base)?;
+    let discovery = ServiceDiscovery::start(&client, &registration.base).await?;
     discovery.register(&instance).await?;
     out(format!("registered {}", json(&instance)));
     crate::sleep(&client, hold).await;
@@ -134,7 +135,7 @@ pub async fn register(
 /// Every readable instance of `name` under `base`, one line of Curator-format JSON each
 /// (unreadable nodes are reported as `unreadable PATH: ERROR`).
 pub async fn list(client: &Client, name: &str, base: &str) -> Result<Vec<String>, Error> {
-    let discovery = ServiceDiscovery::start(client, base)?;
+    let discovery = ServiceDiscovery::start(client, base).await?;
     let found = discovery.query_for_instances(name).await?;
     let mut lines: Vec<String> = found.instances.iter().map(json).collect();
     lines.extend(

@@ -140,19 +140,24 @@ fn observe<E: Send + 'static>(
 }
 
 /// Starts a [`NodeCache`] on `who` for `path`.
-pub fn node_cache(sim: &Sim, seen: &Seen, who: &str, path: &str) -> Result<CacheUnderTest, Error> {
-    node_cache_on(sim, seen, who, &sim.client(who), path)
+pub async fn node_cache(
+    sim: &Sim,
+    seen: &Seen,
+    who: &str,
+    path: &str,
+) -> Result<CacheUnderTest, Error> {
+    node_cache_on(sim, seen, who, &sim.client(who), path).await
 }
 
 /// Starts a [`NodeCache`] for `path` on `client` (a client of `who`'s session).
-pub fn node_cache_on(
+pub async fn node_cache_on(
     sim: &Sim,
     seen: &Seen,
     who: &str,
     client: &Client,
     path: &str,
 ) -> Result<CacheUnderTest, Error> {
-    let cache = Arc::new(NodeCache::start(client, path)?);
+    let cache = Arc::new(NodeCache::start(client, path).await?);
     let label = format!("{who} node {path}");
     let mirror = observe(sim, seen, &label, cache.events(), |m, e| match e {
         NodeEvent::Created(d) => {
@@ -221,7 +226,7 @@ pub async fn children_cache_on(
 }
 
 /// Observes a running [`PathChildrenCache`] (started in a mode that reports its initial
-/// children, and not yet run: events before this call are lost).
+/// children; its event stream starts with a snapshot, so nothing before this call is lost).
 fn watch_children(
     sim: &Sim,
     seen: &Seen,
@@ -263,18 +268,18 @@ fn watch_children(
 }
 
 /// Starts a [`TreeCache`] on `who` for `root`, down to `max_depth`.
-pub fn tree_cache(
+pub async fn tree_cache(
     sim: &Sim,
     seen: &Seen,
     who: &str,
     root: &str,
     max_depth: usize,
 ) -> Result<CacheUnderTest, Error> {
-    tree_cache_on(sim, seen, who, &sim.client(who), root, max_depth)
+    tree_cache_on(sim, seen, who, &sim.client(who), root, max_depth).await
 }
 
 /// Starts a [`TreeCache`] for `root` on `client` (a client of `who`'s session).
-pub fn tree_cache_on(
+pub async fn tree_cache_on(
     sim: &Sim,
     seen: &Seen,
     who: &str,
@@ -283,7 +288,7 @@ pub fn tree_cache_on(
     max_depth: usize,
 ) -> Result<CacheUnderTest, Error> {
     let options = TreeOptions::default().max_depth(max_depth);
-    let cache = Arc::new(TreeCache::start(client, root, options)?);
+    let cache = Arc::new(TreeCache::start(client, root, options).await?);
     let label = format!("{who} tree {root} (depth {max_depth})");
     let top = root.to_owned();
     let mirror = observe(sim, seen, &label, cache.events(), move |m, e| match e {

@@ -29,12 +29,12 @@ fn caches_safe_and_convergent_under_swarm() {
             let seen = Seen::new();
             // c1 keeps everything; c2 keeps its children's stats only and one tree level.
             let caches = vec![
-                node_cache(&sim, &seen, "c1", NODE)?,
+                node_cache(&sim, &seen, "c1", NODE).await?,
                 children_cache(&sim, &seen, "c1", ROOT, true).await?,
-                tree_cache(&sim, &seen, "c1", ROOT, usize::MAX)?,
-                node_cache(&sim, &seen, "c2", NODE)?,
+                tree_cache(&sim, &seen, "c1", ROOT, usize::MAX).await?,
+                node_cache(&sim, &seen, "c2", NODE).await?,
                 children_cache(&sim, &seen, "c2", ROOT, false).await?,
-                tree_cache(&sim, &seen, "c2", ROOT, 1)?,
+                tree_cache(&sim, &seen, "c2", ROOT, 1).await?,
             ];
             // Writes go on through the faults, and for a while even without any.
             let quiet = sim.healed_at().max(Duration::from_secs(30));

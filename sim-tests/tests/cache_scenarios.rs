@@ -65,9 +65,9 @@ async fn three_caches(
     node: &str,
 ) -> Result<Vec<CacheUnderTest>, Box<dyn std::error::Error>> {
     Ok(vec![
-        node_cache(sim, seen, who, node)?,
+        node_cache(sim, seen, who, node).await?,
         children_cache(sim, seen, who, ROOT, true).await?,
-        tree_cache(sim, seen, who, ROOT, usize::MAX)?,
+        tree_cache(sim, seen, who, ROOT, usize::MAX).await?,
     ])
 }
 
@@ -168,7 +168,7 @@ fn cache_missed_recreate_deleted_between_list_and_read() {
             let seen = Seen::new();
             let caches = vec![
                 children_cache(&sim, &seen, "c", ROOT, true).await?,
-                tree_cache(&sim, &seen, "c", ROOT, usize::MAX)?,
+                tree_cache(&sim, &seen, "c", ROOT, usize::MAX).await?,
             ];
             // The listings reach the server at about 2 s and come back at 3 s; the reads they
             // lead to reach it at about 4 s.
@@ -203,9 +203,9 @@ fn cache_missed_recreate_started_while_down() {
             let client = Client::builder(Arc::new(counting.clone())).build()?;
             let seen = Seen::new();
             let caches = vec![
-                node_cache_on(&sim, &seen, "c", &client, NODE)?,
+                node_cache_on(&sim, &seen, "c", &client, NODE).await?,
                 children_cache_on(&sim, &seen, "c", &client, ROOT, true).await?,
-                tree_cache_on(&sim, &seen, "c", &client, ROOT, usize::MAX)?,
+                tree_cache_on(&sim, &seen, "c", &client, ROOT, usize::MAX).await?,
             ];
             sim.sleep_until(s(9.5)).await;
             if counting.requests() != 0 {
@@ -356,7 +356,7 @@ fn cache_large_fanout() {
             let seen = Seen::new();
             let caches = vec![
                 children_cache(&sim, &seen, "c", PARENT, true).await?,
-                tree_cache(&sim, &seen, "c", PARENT, 1)?,
+                tree_cache(&sim, &seen, "c", PARENT, 1).await?,
             ];
             // Polled every millisecond, to tell how long the load took.
             while !caches.iter().all(|c| c.is_initialized()) {

@@ -13,7 +13,8 @@
 //!
 //! After the faults heal, within [`SETTLE`], the ground truth must show exactly what the live
 //! processes registered (latest content; DYNAMIC nodes owned by the current session), a fresh
-//! query and every live process's `ServiceCache` must agree with it, and so must the provider.
+//! query and every live process's `ServiceCache` and `ServiceProvider` must agree with it, in
+//! content (payload, `enabled`, …), not only in ids.
 //! A crashed process's DYNAMIC instances go with its session; its persistent ones stay, with
 //! whichever content was last written.
 //!
@@ -34,8 +35,8 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 
 use docent::discovery::{
-    CacheEvent, Payload, RoundRobin, ServiceCache, ServiceDiscovery, ServiceInstance,
-    ServiceProvider, ServiceType, UriSpec,
+    CacheEvent, Payload, RoundRobin, ServiceCache, ServiceCacheOptions, ServiceDiscovery,
+    ServiceInstance, ServiceProvider, ServiceType, UriSpec,
 };
 use docent::rng::Rng;
 use docent::{Coordinator, Error};
@@ -139,24 +140,34 @@ impl Shared {
     }
 }
 
-/// One process: its client's discovery and cache; calls are recorded in the ledger.
+/// One process: its client's discovery, cache and a provider reading that cache; calls are
+/// recorded in the ledger.
 #[derive(Clone)]
 struct Process {
     sim: Sim,
     name: String,
     discovery: Arc<ServiceDiscovery>,
     cache: Arc<ServiceCache>,
+    provider: Arc<ServiceProvider>,
     ledger: Shared,
 }
 
 impl Process {
-    fn start(sim: &Sim, name: &str, ledger: &Shared) -> Result<Process, Error> {
+    async fn start(sim: &Sim, name: &str, ledger: &Shared) -> Result<Process, Error> {
         let client = sim.client(name);
+        let discovery = ServiceDiscovery::start(&client, BASE).await?;
+        // Not waiting for the first load: the ensemble may be unreachable.
+        let options = ServiceCacheOptions::default().await_load(false);
+        let cache = Arc::new(ServiceCache::start(&discovery, SERVICE, options).await?);
+        let provider = ServiceProvider::builder(&discovery, SERVICE)
+            .strategy(RoundRobin::default())
+            .build_on(cache.clone());
         let process = Process {
             sim: sim.clone(),
             name: name.to_owned(),
-            discovery: Arc::new(ServiceDiscovery::start(&client, BASE)?),
-            cache: Arc::new(ServiceCache::spawn(&client, BASE, SERVICE)?),
+            discovery: Arc::new(discovery),
+            cache,
+            provider: Arc::new(provider),
             ledger: ledger.clone(),
         };
         // For DOCENT_TRACE: what the process's cache and connection went through.
@@ -177,6 +188,15 @@ impl Process {
         sim.spawn(async move {
             while let Some(state) = states.next().await {
                 trace(&sim2, &who, &state);
+            }
+        });
+        // The process uses its provider all along, as an application would: a provider that
+        // kept an outdated pick list across a content-only change is caught.
+        let (sim2, provider) = (sim.clone(), process.provider.clone());
+        sim.spawn(async move {
+            loop {
+                let _ = provider.get_instance();
+                sim2.sleep(Duration::from_millis(250)).await;
             }
         });
         Ok(process)
@@ -434,41 +454,55 @@ fn ids<'a>(instances: impl IntoIterator<Item = &'a ServiceInstance>) -> Vec<&'a 
     instances.into_iter().map(|i| i.id.as_str()).collect()
 }
 
-/// Everything agrees: ground truth vs ledger, and every live process's fresh query, cache and
-/// local registrations, and the provider, vs the ground truth.
-async fn check_settled(
-    sim: &Sim,
-    ledger: &Shared,
-    processes: &[Process],
-    provider: &ServiceProvider,
-    provider_host: &str,
-) -> Result<(), String> {
+/// Everything agrees: ground truth vs ledger, and every live process's fresh query, cache,
+/// provider and local registrations vs the ground truth. Content counts, not only ids: an
+/// update that only flips `enabled` or changes the payload must reach every cache and provider.
+async fn check_settled(sim: &Sim, ledger: &Shared, processes: &[Process]) -> Result<(), String> {
     if let Some(violation) = &ledger.lock().violation {
         return Err(violation.clone());
     }
     let truth = check_truth(sim, &ledger.lock())?;
+    let eligible: Vec<&ServiceInstance> = truth.iter().filter(|i| i.enabled).collect();
     for p in processes.iter().filter(|p| !sim.crashed(&p.name)) {
         let found = p
             .discovery
             .query_for_instances(SERVICE)
             .await
             .map_err(|e| format!("{}'s query failed: {e}", p.name))?;
-        if found.instances != truth || !found.unreadable.is_empty() {
+        if !found.unreadable.is_empty() {
             return Err(format!(
-                "{}'s query found {:?} (unreadable {:?}), the ensemble holds {:?}",
-                p.name,
-                ids(&found.instances),
-                found.unreadable,
-                ids(&truth)
+                "{}'s query found unreadable {:?}",
+                p.name, found.unreadable
             ));
         }
+        differs(
+            &format!("{}'s query", p.name),
+            found.instances.iter(),
+            &truth,
+        )?;
         let cached = p.cache.instances();
-        if !cached.iter().map(|i| &**i).eq(truth.iter()) {
+        differs(
+            &format!("{}'s cache", p.name),
+            cached.iter().map(|i| &**i),
+            &truth,
+        )?;
+        let offered = p.provider.get_all_instances();
+        let what = format!("{}'s provider (enabled only)", p.name);
+        differs(
+            &what,
+            offered.iter().map(|i| &**i),
+            eligible.iter().copied(),
+        )?;
+        let picked = p.provider.get_instance();
+        let good = match &picked {
+            Some(i) => eligible.contains(&&**i),
+            None => eligible.is_empty(),
+        };
+        if !good {
             return Err(format!(
-                "{}'s cache holds {:?}, the ensemble {:?}",
+                "{}'s provider picked {picked:?} of {:?}",
                 p.name,
-                ids(cached.iter().map(|i| &**i)),
-                ids(&truth)
+                ids(eligible.iter().copied())
             ));
         }
         let registered = p.discovery.registered();
@@ -481,22 +515,32 @@ async fn check_settled(
             ));
         }
     }
-    if !sim.crashed(provider_host) {
-        let eligible: Vec<&str> = ids(truth.iter().filter(|i| i.enabled));
-        let offered = provider.get_all_instances();
-        if ids(offered.iter().map(|i| &**i)) != eligible {
-            return Err(format!(
-                "the provider offers {:?}, expected the enabled {eligible:?}",
-                ids(offered.iter().map(|i| &**i))
-            ));
-        }
-        let picked = provider.get_instance();
-        let good = match &picked {
-            Some(i) => eligible.contains(&i.id.as_str()),
-            None => eligible.is_empty(),
-        };
-        if !good {
-            return Err(format!("the provider picked {picked:?} of {eligible:?}"));
+    Ok(())
+}
+
+/// `Err` naming the first instance in which `shown` (by `who`) and `expected` differ: one
+/// missing on either side, or other content under the same id.
+fn differs<'a>(
+    who: &str,
+    shown: impl IntoIterator<Item = &'a ServiceInstance>,
+    expected: impl IntoIterator<Item = &'a ServiceInstance>,
+) -> Result<(), String> {
+    let by_id = |it: &mut dyn Iterator<Item = &'a ServiceInstance>| {
+        it.map(|i| (i.id.as_str(), i)).collect::<BTreeMap<_, _>>()
+    };
+    let shown = by_id(&mut shown.into_iter());
+    let expected = by_id(&mut expected.into_iter());
+    let all: BTreeSet<&str> = shown.keys().chain(expected.keys()).copied().collect();
+    for id in all {
+        match (shown.get(id), expected.get(id)) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => {
+                return Err(format!(
+                    "{who} shows {id} as {a:?}, the ensemble holds {b:?}"
+                ))
+            }
+            (Some(_), None) => return Err(format!("{who} shows {id}, the ensemble has none")),
+            (None, _) => return Err(format!("{who} lacks {id}")),
         }
     }
     Ok(())
@@ -504,16 +548,9 @@ async fn check_settled(
 
 /// Polls [`check_settled`] until it holds (failing at `deadline`), then once more after
 /// [`STABLE`].
-async fn await_settled(
-    sim: &Sim,
-    ledger: &Shared,
-    processes: &[Process],
-    provider: &ServiceProvider,
-    provider_host: &str,
-    deadline: Duration,
-) -> R {
+async fn await_settled(sim: &Sim, ledger: &Shared, processes: &[Process], deadline: Duration) -> R {
     loop {
-        match check_settled(sim, ledger, processes, provider, provider_host).await {
+        match check_settled(sim, ledger, processes).await {
             Ok(()) => break,
             Err(why) if sim.now() >= deadline || ledger.lock().violation.is_some() => {
                 return Err(format!("at {:?}: {why}", sim.now()).into())
@@ -525,7 +562,7 @@ async fn await_settled(
         }
     }
     sim.sleep(STABLE).await;
-    check_settled(sim, ledger, processes, provider, provider_host)
+    check_settled(sim, ledger, processes)
         .await
         .map_err(|why| format!("at {:?}, after agreeing: {why}", sim.now()).into())
 }
@@ -547,12 +584,8 @@ fn discovery_under_swarm() {
             sim.spawn(watch_commits(sim.clone(), ledger.clone()));
             let mut processes = Vec::new();
             for name in sim.names() {
-                processes.push(Process::start(&sim, name, &ledger)?);
+                processes.push(Process::start(&sim, name, &ledger).await?);
             }
-            let watcher = processes.last().expect("the watcher").clone();
-            let provider = ServiceProvider::builder(&watcher.discovery, SERVICE)
-                .strategy(RoundRobin::default())
-                .build_on(watcher.cache.clone());
             let churns = processes[..REGISTRARS.len()]
                 .iter()
                 .enumerate()
@@ -562,15 +595,7 @@ fn discovery_under_swarm() {
                 });
             future::join_all(churns).await;
             sim.sleep_until(sim.healed_at()).await;
-            await_settled(
-                &sim,
-                &ledger,
-                &processes,
-                &provider,
-                WATCHER,
-                sim.healed_at() + SETTLE,
-            )
-            .await?;
+            await_settled(&sim, &ledger, &processes, sim.healed_at() + SETTLE).await?;
             let ledger = ledger.lock();
             eprintln!(
                 "seed {}: {} instances, {} states checked, calls {:?}",
@@ -725,9 +750,8 @@ fn discovery_stale_reregister() {
 async fn stale_reregister(sim: Sim, scenario: &Stale) -> R {
     let ledger = Shared::default();
     sim.spawn(watch_commits(sim.clone(), ledger.clone()));
-    let a = Process::start(&sim, "a", &ledger)?;
-    let b = Process::start(&sim, "b", &ledger)?;
-    let provider = ServiceProvider::builder(&b.discovery, SERVICE).build_on(b.cache.clone());
+    let a = Process::start(&sim, "a", &ledger).await?;
+    let b = Process::start(&sim, "b", &ledger).await?;
     let mut rng = Rng::new(sim.seed(), 0x57a1e);
     let kinds = [
         ServiceType::Dynamic,
@@ -776,15 +800,7 @@ async fn stale_reregister(sim: Sim, scenario: &Stale) -> R {
     future::join_all(runs).await;
     sim.sleep_until(sim.healed_at()).await;
     let processes = [a, b];
-    await_settled(
-        &sim,
-        &ledger,
-        &processes,
-        &provider,
-        "b",
-        sim.healed_at() + SETTLE,
-    )
-    .await?;
+    await_settled(&sim, &ledger, &processes, sim.healed_at() + SETTLE).await?;
     let after = sim.session("a").session_id();
     if scenario.expires == (after == before) {
         return Err(format!(
@@ -811,6 +827,68 @@ impl Process {
             Call::Unregister(i) => self.unregister(i).await,
         }
     }
+}
+
+// ---- discovery_close_unreachable ----
+
+/// `a` registers a STATIC, a PERMANENT and a DYNAMIC instance, then closes its discovery while
+/// cut off from the ensemble for longer than its session timeout. Closing unregisters every
+/// instance and must not abandon those deletes (the persistent nodes would outlive the
+/// process): `close` returns `Ok` once they are done, or [`Error::Timeout`] after a session
+/// timeout while they go on in the background; either way the nodes are gone once the
+/// partition heals.
+#[test]
+fn discovery_close_unreachable() {
+    harness!("discovery_close_unreachable")
+        .clients(["a"])
+        .schedule(FaultSchedule::new().at(
+            s(2.0),
+            Fault::Partition {
+                client: 0,
+                server: None,
+                direction: Direction::Both,
+                duration: s(25.0),
+            },
+        ))
+        .limit(SEEDS)
+        .run(|sim| async move {
+            let client = sim.client("a");
+            let discovery = ServiceDiscovery::start(&client, BASE).await?;
+            let mut rng = Rng::new(sim.seed(), 0xc105e);
+            let kinds = [
+                ServiceType::Static,
+                ServiceType::Permanent,
+                ServiceType::Dynamic,
+            ];
+            let mut ids = Vec::new();
+            for (n, kind) in (1..).zip(kinds) {
+                let new = instance(&mut rng, &sim, &format!("a-{n}"), 8000 + n, kind);
+                discovery.register(&new).await?;
+                ids.push(new.id);
+            }
+            sim.sleep_until(s(2.0) + Duration::from_millis(rng.below(2_000)))
+                .await;
+            let closed = discovery.close().await;
+            trace(&sim, "a", &("closed", &closed));
+            let left = |sim: &Sim| -> Vec<String> {
+                let exists = |id: &&String| sim.inspect(|e| e.node(None, &node_path(id)).is_some());
+                ids.iter().filter(exists).cloned().collect()
+            };
+            match closed {
+                Ok(()) if !left(&sim).is_empty() => {
+                    return Err(format!("close returned Ok but {:?} remain", left(&sim)).into())
+                }
+                Ok(()) | Err(Error::Timeout) => {}
+                Err(e) => return Err(format!("close failed: {e}").into()),
+            }
+            sim.sleep_until(sim.healed_at() + SETTLE).await;
+            if !left(&sim).is_empty() {
+                return Err(
+                    format!("{:?} outlived close (it returned {closed:?})", left(&sim)).into(),
+                );
+            }
+            Ok::<_, BoxError>(())
+        });
 }
 
 // ---- discovery_poison_instance (CURATOR-574) ----
@@ -854,12 +932,10 @@ fn discovery_poison_instance() {
         .limit(SEEDS)
         .run(|sim| async move {
             let ledger = Shared::default();
-            let a = Process::start(&sim, "a", &ledger)?;
-            let b = Process::start(&sim, "b", &ledger)?;
+            let a = Process::start(&sim, "a", &ledger).await?;
+            let b = Process::start(&sim, "b", &ledger).await?;
             let reported = reported_unreadable(&[&a, &b]);
-            let provider = ServiceProvider::builder(&b.discovery, SERVICE)
-                .strategy(RoundRobin::default())
-                .build_on(b.cache.clone());
+            let provider = b.provider.clone();
             let mut rng = Rng::new(sim.seed(), 0xbad);
             a.register(instance(
                 &mut rng,

@@ -556,7 +556,9 @@ async fn start_cache(reader: &Client, dir: &str, kind: CacheKind) -> AnyCache {
     use docent::recipes::cache::{TreeCache, TreeEvent, TreeOptions};
     match kind {
         CacheKind::Tree => {
-            let cache = TreeCache::start(reader, dir, TreeOptions::default()).unwrap();
+            let cache = TreeCache::start(reader, dir, TreeOptions::default())
+                .await
+                .unwrap();
             cache.await_initialized().await.unwrap();
             let events = cache
                 .events()
@@ -571,7 +573,7 @@ async fn start_cache(reader: &Client, dir: &str, kind: CacheKind) -> AnyCache {
             AnyCache {
                 size: cache.snapshot().len() - 1,
                 events,
-                close: futures::FutureExt::boxed(cache.close()),
+                close: futures::FutureExt::boxed(async move { cache.close().await.unwrap() }),
             }
         }
         CacheKind::Children => {
@@ -592,7 +594,7 @@ async fn start_cache(reader: &Client, dir: &str, kind: CacheKind) -> AnyCache {
             AnyCache {
                 size: cache.current_data_all().len(),
                 events,
-                close: futures::FutureExt::boxed(cache.close()),
+                close: futures::FutureExt::boxed(async move { cache.close().await.unwrap() }),
             }
         }
     }
@@ -764,7 +766,7 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Tr
     let registrar = client(cs).await;
     let querier = traced(cs, &trace, "querier").await;
     let base = "/docent-bench/discovery";
-    let registry = ServiceDiscovery::start(&registrar, base).unwrap();
+    let registry = ServiceDiscovery::start(&registrar, base).await.unwrap();
     for i in 0..100 {
         let instance = ServiceInstance::builder("svc")
             .id(format!("instance-{i:03}"))
@@ -776,7 +778,7 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Tr
             .unwrap();
         registry.register(&instance).await.unwrap();
     }
-    let discovery = ServiceDiscovery::start(&querier, base).unwrap();
+    let discovery = ServiceDiscovery::start(&querier, base).await.unwrap();
     for _ in 0..queries / 5 {
         discovery.query_for_instances("svc").await.unwrap();
     }
@@ -807,7 +809,7 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Tr
     }
     let rate = picks as f64 / t.elapsed().as_secs_f64();
     assert!(ports > 0);
-    provider.close().await;
+    provider.close().await.unwrap();
     discovery.close().await.unwrap();
     registry.close().await.unwrap();
     (times, rate, one)

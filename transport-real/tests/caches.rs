@@ -36,9 +36,11 @@ async fn node_and_tree_caches_follow_writes() {
     let writer = client(&server.connect_string()).await;
     let reader = client(&server.connect_string()).await;
 
-    let node = NodeCache::start(&reader, "/caches/node").unwrap();
+    let node = NodeCache::start(&reader, "/caches/node").await.unwrap();
     node.await_initialized().await.unwrap();
     let mut node_events = node.events();
+    // The snapshot first: no node yet, loaded.
+    assert_eq!(next(&mut node_events).await, NodeEvent::Initialized);
     writer
         .create()
         .parents()
@@ -57,10 +59,20 @@ async fn node_and_tree_caches_follow_writes() {
         .at("/caches/tree/a/b")
         .await
         .unwrap();
-    let tree = TreeCache::start(&reader, "/caches/tree", TreeOptions::default()).unwrap();
+    let tree = TreeCache::start(&reader, "/caches/tree", TreeOptions::default())
+        .await
+        .unwrap();
     tree.await_initialized().await.unwrap();
     assert!(tree.current_data("/caches/tree/a/b").is_some());
     let mut tree_events = tree.events();
+    // The snapshot first: every cached node, parents first, then Initialized.
+    for path in ["/caches/tree", "/caches/tree/a", "/caches/tree/a/b"] {
+        match next(&mut tree_events).await {
+            TreeEvent::NodeCreated(d) => assert_eq!(d.path, path),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(next(&mut tree_events).await, TreeEvent::Initialized);
     writer
         .set_data()
         .at("/caches/tree/a", b"x".to_vec())
@@ -80,8 +92,8 @@ async fn node_and_tree_caches_follow_writes() {
         TreeEvent::NodeDeleted(d) => assert_eq!(d.path, "/caches/tree/a/b"),
         other => panic!("{other:?}"),
     }
-    node.close().await;
-    tree.close().await;
+    node.close().await.unwrap();
+    tree.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,6 +121,14 @@ async fn children_cache_sees_a_recreate_made_while_it_was_cut_off() {
     assert_eq!(cache.snapshot().len(), 2);
     let before = cache.current_data("a").unwrap().stat.czxid;
     let mut events = cache.events();
+    // The snapshot first: both children, then the end of the initial load.
+    for name in ["a", "b"] {
+        match next(&mut events).await {
+            ChildrenEvent::ChildAdded(d) => assert!(d.path.ends_with(name), "{d:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(next(&mut events).await, ChildrenEvent::Initialized);
 
     // While the reader is cut off: a is deleted and created again with the same data.
     proxy.cut();
@@ -147,7 +167,7 @@ async fn children_cache_sees_a_recreate_made_while_it_was_cut_off() {
     );
     assert!(cache.current_data("a").unwrap().stat.czxid > before);
     assert_eq!(cache.snapshot().len(), 3);
-    cache.close().await;
+    cache.close().await.unwrap();
 }
 
 /// CURATOR-690: a children cache loads 100,000 children and reports `Initialized`. The
@@ -199,5 +219,5 @@ async fn children_cache_loads_a_large_fanout() {
         .await
         .expect("the events within 15 s"));
     eprintln!("{CHILDREN} children made in {made:?}, loaded by a children cache in {loaded:?}");
-    cache.close().await;
+    cache.close().await.unwrap();
 }

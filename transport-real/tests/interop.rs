@@ -318,7 +318,7 @@ async fn discovery_instances_read_the_same_from_both_sides() {
     ] {
         assert_eq!(peer.ask(command, no_overlap).await, "ok");
     }
-    let discovery = ServiceDiscovery::start(&c, base).unwrap();
+    let discovery = ServiceDiscovery::start(&c, base).await.unwrap();
     let found = discovery.query_for_instances("from-java").await.unwrap();
     assert!(found.unreadable.is_empty(), "{:?}", found.unreadable);
     let ours: Vec<Value> = found.instances.iter().map(view).collect();

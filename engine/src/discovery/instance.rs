@@ -136,14 +136,6 @@ impl ServiceInstance {
         }
     }
 
-    /// The instance's URI from its spec (empty without one).
-    pub fn build_uri(&self) -> String {
-        self.uri_spec
-            .as_ref()
-            .map(|s| s.build(Some(self)))
-            .unwrap_or_default()
-    }
-
     /// A copy with another payload (for [`ServiceDiscovery::update`](super::ServiceDiscovery::update)).
     pub fn with_payload(&self, payload: Option<Payload>) -> ServiceInstance {
         ServiceInstance {
@@ -281,6 +273,17 @@ impl ServiceInstanceBuilder {
             enabled: self.enabled,
         })
     }
+}
+
+/// The node of service `name` under `base`: `<base>/<name>`.
+pub(crate) fn service_path(base: &str, name: &str) -> String {
+    path::join(base, name)
+}
+
+/// The node of instance `id` of service `name` under `base`: `<base>/<name>/<id>` (for a
+/// DYNAMIC_SEQUENTIAL instance, the prefix of its node's name). The one place it is built.
+pub(crate) fn instance_path(base: &str, name: &str, id: &str) -> String {
+    path::join(&service_path(base, name), id)
 }
 
 /// A name usable as one node name.

@@ -11,7 +11,7 @@
 //!  ServiceDiscovery ── RegistryMachine (sans-IO): local instances, re-registered on
 //!        │                                        CONNECTED / RECONNECTED
 //!        ├── query_for_names / query_for_instances (pipelined) / query_for_instance
-//!        └── ServiceCache ── CacheMachine (sans-IO): children + data watches → snapshot
+//!        └── ServiceCache ── CacheMachine (sans-IO): the children cache's machine + JSON → snapshot
 //!                 └── ServiceProvider: filters, down instances, strategy → one instance
 //! ```
 //!
@@ -29,7 +29,7 @@
 //!     .port(1234)
 //!     .payload_string("testing 123")
 //!     .build(&client)?;
-//! let discovery = ServiceDiscovery::start(&client, "/foo")?;
+//! let discovery = ServiceDiscovery::start(&client, "/foo").await?;
 //! discovery.register(&instance).await?;
 //! assert_eq!(discovery.query_for_names().await?, vec!["some-service"]);
 //! assert_eq!(discovery.query_for_instances("some-service").await?.instances.len(), 1);
@@ -40,10 +40,10 @@
 //! let picked = provider.get_instance().expect("one instance");
 //! assert_eq!(picked.build_uri(), "http://192.168.1.241:1234");
 //! provider.note_error(&picked);
-//! let cache = ServiceCache::start(&discovery, "some-service").await?;
+//! let cache = ServiceCache::start(&discovery, "some-service", ServiceCacheOptions::default()).await?;
 //! assert_eq!(cache.instances().len(), 1);
-//! provider.close().await;
-//! cache.close().await;
+//! provider.close().await?;
+//! cache.close().await?;
 //! discovery.close().await?;
 //! client.close().await?;
 //! # Ok(())
@@ -55,10 +55,12 @@ mod instance;
 mod json;
 pub mod provider;
 pub mod registry;
+mod render;
 mod service;
+mod strategy;
 mod uri_spec;
 
-pub use cache::{CacheEvent, InstanceSource, ServiceCache, Snapshot};
+pub use cache::{CacheEvent, InstanceSource, ServiceCache, ServiceCacheOptions, Snapshot};
 pub use instance::{Payload, ServiceInstance, ServiceInstanceBuilder, ServiceType};
 pub use provider::{
     DownInstancePolicy, ProviderStrategy, Random, RoundRobin, ServiceProvider,

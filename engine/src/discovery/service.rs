@@ -2,10 +2,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures::future;
-use futures::{FutureExt, StreamExt};
+use std::sync::Arc;
 
-use crate::discovery::instance::{check_segment, ServiceInstance};
+use futures::future::{self, Either};
+use futures::StreamExt;
+
+use crate::discovery::instance::{check_segment, instance_path, service_path, ServiceInstance};
 use crate::discovery::json::read_at;
 use crate::discovery::registry::{RegistryCommand, RegistryEvent, RegistryMachine};
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
@@ -40,7 +42,7 @@ pub struct Discovered {
 ///     .port(1234)
 ///     .payload_string("testing 123")
 ///     .build(&client)?;
-/// let discovery = ServiceDiscovery::start(&client, "/foo")?;
+/// let discovery = ServiceDiscovery::start(&client, "/foo").await?;
 /// discovery.register(&instance).await?;
 /// assert_eq!(discovery.query_for_names().await?, vec!["some-service"]);
 /// let found = discovery.query_for_instances("some-service").await?;
@@ -53,18 +55,19 @@ pub struct Discovered {
 pub struct ServiceDiscovery {
     client: Client,
     base: String,
-    registry: Driven<RegistryMachine>,
+    registry: Arc<Driven<RegistryMachine>>,
     requests: AtomicU64,
 }
 
 impl ServiceDiscovery {
-    /// Starts discovery under `base_path` (e.g. `/foo`); registers nothing yet.
-    pub fn start(client: &Client, base_path: &str) -> Result<ServiceDiscovery, Error> {
+    /// Starts discovery under `base_path` (e.g. `/foo`): its registry runs when this
+    /// returns; it registers nothing yet.
+    pub async fn start(client: &Client, base_path: &str) -> Result<ServiceDiscovery, Error> {
         path::validate(base_path)?;
         Ok(ServiceDiscovery {
             client: client.clone(),
             base: base_path.to_owned(),
-            registry: spawn_machine(client, RegistryMachine::new(base_path)),
+            registry: Arc::new(spawn_machine(client, RegistryMachine::new(base_path))),
             requests: AtomicU64::new(0),
         })
     }
@@ -142,14 +145,17 @@ impl ServiceDiscovery {
     /// ones are skipped and reported in [`Discovered::unreadable`].
     pub async fn query_for_instances(&self, name: &str) -> Result<Discovered, Error> {
         check_segment("service name", name)?;
-        let dir = path::join(&self.base, name);
+        let dir = service_path(&self.base, name);
         let mut ids = match self.client.get_children().at(&dir).await {
             Ok((ids, _, _)) => ids,
             Err(Error::NoNode) => Vec::new(),
             Err(e) => return Err(e),
         };
         ids.sort();
-        let paths: Vec<String> = ids.iter().map(|id| path::join(&dir, id)).collect();
+        let paths: Vec<String> = ids
+            .iter()
+            .map(|id| instance_path(&self.base, name, id))
+            .collect();
         let reads = self.client.get_data_many(&paths).await?;
         let mut found = Discovered {
             instances: Vec::with_capacity(paths.len()),
@@ -184,7 +190,7 @@ impl ServiceDiscovery {
     ) -> Result<Option<ServiceInstance>, Error> {
         check_segment("service name", name)?;
         check_segment("instance id", id)?;
-        let path = path::join(&path::join(&self.base, name), id);
+        let path = instance_path(&self.base, name, id);
         match self.client.get_data().at(&path).await {
             Ok((data, _, _)) => read_at(&path, &data).map(Some),
             Err(Error::NoNode) => Ok(None),
@@ -192,14 +198,31 @@ impl ServiceDiscovery {
         }
     }
 
-    /// Unregisters every instance (Curator's `close`), waiting at most a session timeout for
-    /// the deletes, then stops. Ephemeral nodes go with the session anyway.
+    /// Unregisters every instance (Curator's `close`) and stops. `Ok` once every node is
+    /// deleted; the first unregister's error otherwise. The deletes are guaranteed deletes:
+    /// past a session timeout this returns [`Error::Timeout`] and they go on in the background
+    /// (for as long as the client lives), so an unreachable ensemble cannot hang `close` and
+    /// a STATIC or PERMANENT instance is never abandoned. [`Error::Closed`] if the client was
+    /// closed first.
     pub async fn close(self) -> Result<(), Error> {
-        let _ = self.registry.command(RegistryCommand::Close);
+        let registered = self.registered();
         let deadline = self.client.now() + self.client.session_timeout();
+        let unregisters = future::join_all(registered.iter().map(|i| self.unregister(i)));
         let sleep = self.client.coordinator().sleep_until(deadline);
-        future::select(self.registry.finished().boxed(), sleep).await;
-        Ok(())
+        let outcome = match future::select(Box::pin(unregisters), sleep).await {
+            Either::Left((results, _)) => results.into_iter().collect(),
+            Either::Right(_) => Err(Error::Timeout),
+        };
+        // Stop once the deletes (and those of withdrawn creates) are done; the registry runs
+        // in the background until then.
+        let _ = self.registry.command(RegistryCommand::Close);
+        let registry = self.registry.clone();
+        let finished = registry.finished();
+        self.client.coordinator().spawn(Box::pin(async move {
+            finished.await;
+            drop(registry);
+        }));
+        outcome
     }
 
     async fn request(&self, command: impl FnOnce(u64) -> RegistryCommand) -> Result<(), Error> {

@@ -18,6 +18,7 @@ mod read;
 mod retry;
 mod retry_loop;
 pub(crate) mod sub;
+mod state;
 mod tasks;
 mod write;
 
@@ -31,6 +32,7 @@ pub use read::{
     TransactionBuilder, MULTI_READ_BATCH,
 };
 pub use retry::{RetryPolicy, MAX_EXPONENTIAL_RETRIES};
+pub use state::{StateCell, StateWatch};
 pub use write::{CreateBuilder, DeleteBuilder};
 
 /// Curator's connection states, as recipes and users see them.

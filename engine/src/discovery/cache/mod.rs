@@ -1,9 +1,9 @@
 //! [`ServiceCache`]: one service's instances, kept in memory by watches (Curator's
 //! `ServiceCache`).
 //!
-//! The watch loop is the discovery's own small [`CacheMachine`]. Providers read through the
-//! [`InstanceSource`] seam, so a cache built on the general-purpose recipe caches (or a fixed
-//! list, in tests) can stand in for it.
+//! The watch loop is [`CacheMachine`]: the children cache's machine, its children read as
+//! instance JSON. Providers read through the [`InstanceSource`] seam, so another source (a
+//! fixed list, in tests) can stand in for it.
 
 pub mod machine;
 
@@ -12,12 +12,13 @@ use std::sync::Arc;
 
 pub use machine::{CacheCommand, CacheEvent, CacheMachine, Snapshot};
 
-use crate::discovery::instance::{check_segment, ServiceInstance};
-use crate::discovery::provider::ProviderStrategy;
+use crate::discovery::instance::{check_segment, service_path, ServiceInstance};
+use crate::discovery::strategy::ProviderStrategy;
 use crate::discovery::ServiceDiscovery;
-use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
-use crate::framework::Client;
-use crate::{path, Error};
+use crate::framework::driver::{spawn_machine, wait_for, Driven};
+use crate::framework::StateWatch;
+use crate::recipes::cache::{close_cache, CacheEventStream};
+use crate::Error;
 
 /// Where a provider gets its instances: a snapshot, cheap to take (an `Arc` clone) and
 /// replaced by a new `Arc` whenever it changes (providers compare pointers).
@@ -32,17 +33,40 @@ impl InstanceSource for Snapshot {
     }
 }
 
+/// How a [`ServiceCache`] starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct ServiceCacheOptions {
+    await_load: bool,
+}
+
+impl Default for ServiceCacheOptions {
+    /// `start` waits for the first complete load.
+    fn default() -> Self {
+        ServiceCacheOptions { await_load: true }
+    }
+}
+
+impl ServiceCacheOptions {
+    /// Whether `start` waits for the first complete load (Curator's `start()` does); without
+    /// it, see [`ServiceCache::ready`].
+    pub fn await_load(mut self, await_load: bool) -> Self {
+        self.await_load = await_load;
+        self
+    }
+}
+
 /// A watched, in-memory view of one service's instances.
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), docent::Error> {
 /// # let discovery: docent::discovery::ServiceDiscovery = unimplemented!();
-/// use docent::discovery::{RoundRobin, ServiceCache};
-/// let cache = ServiceCache::start(&discovery, "some-service").await?;
+/// use docent::discovery::{RoundRobin, ServiceCache, ServiceCacheOptions};
+/// let cache = ServiceCache::start(&discovery, "some-service", ServiceCacheOptions::default()).await?;
 /// assert_eq!(cache.instances().len(), 1);
 /// let picked = cache.pick(&mut RoundRobin::default());
-/// cache.close().await;
+/// cache.close().await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -53,23 +77,24 @@ pub struct ServiceCache {
 }
 
 impl ServiceCache {
-    /// Starts watching service `name` and waits for the first complete load (Curator's
-    /// `start()`); the cache then follows every change, across disconnects and sessions.
-    pub async fn start(discovery: &ServiceDiscovery, name: &str) -> Result<ServiceCache, Error> {
-        let cache = ServiceCache::spawn(discovery.client(), discovery.base_path(), name)?;
-        cache.ready().await?;
-        Ok(cache)
-    }
-
-    /// Starts watching service `name` under `base_path` without waiting for the first load.
-    pub fn spawn(client: &Client, base_path: &str, name: &str) -> Result<ServiceCache, Error> {
-        path::validate(base_path)?;
+    /// Starts watching service `name` of `discovery`; it runs when this returns, and by
+    /// default (see [`ServiceCacheOptions::await_load`]) the first complete load is in. The
+    /// cache then follows every change, across disconnects and sessions.
+    pub async fn start(
+        discovery: &ServiceDiscovery,
+        name: &str,
+        options: ServiceCacheOptions,
+    ) -> Result<ServiceCache, Error> {
         check_segment("service name", name)?;
-        let machine = CacheMachine::new(path::join(base_path, name));
-        Ok(ServiceCache {
+        let machine = CacheMachine::new(service_path(discovery.base_path(), name));
+        let cache = ServiceCache {
             name: name.to_owned(),
-            driven: spawn_machine(client, machine),
-        })
+            driven: spawn_machine(discovery.client(), machine),
+        };
+        if options.await_load {
+            cache.ready().await?;
+        }
+        Ok(cache)
     }
 
     /// Waits for the first complete load.
@@ -84,7 +109,17 @@ impl ServiceCache {
 
     /// The current instances, ordered by id.
     pub fn instances(&self) -> Snapshot {
+        self.state()
+    }
+
+    /// The cache's contents: the current instances, ordered by id.
+    pub fn state(&self) -> Snapshot {
         self.driven.inspect(CacheMachine::snapshot)
+    }
+
+    /// The contents, now and after each change (the current value first).
+    pub fn watch_state(&self) -> StateWatch<Snapshot> {
+        self.driven.inspect(CacheMachine::watch_snapshot)
     }
 
     /// Picks one instance with `strategy` (no filters; see
@@ -96,15 +131,16 @@ impl ServiceCache {
             .and_then(|i| snapshot.get(i).cloned())
     }
 
-    /// Changes from now on.
-    pub fn events(&self) -> EventStream<CacheEvent> {
-        self.driven.subscribe()
+    /// The events, starting with a snapshot (`Added` for every instance, then `Ready` once
+    /// the first load finished), then every change.
+    pub fn events(&self) -> CacheEventStream<CacheEvent> {
+        CacheEventStream::subscribe(&self.driven, CacheMachine::replay)
     }
 
-    /// Stops watching.
-    pub async fn close(self) {
-        let _ = self.driven.command(CacheCommand::Close);
-        self.driven.finished().await;
+    /// Stops watching; its event streams end. [`Error::Closed`] if it had stopped already (the
+    /// client was closed).
+    pub async fn close(self) -> Result<(), Error> {
+        close_cache(&self.driven).await
     }
 }
 

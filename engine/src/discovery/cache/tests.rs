@@ -111,11 +111,11 @@ fn loaded() -> (CacheMachine, Token, Token, Token) {
     let out = done(&mut m, list, children(&["b", "a"]));
     assert_eq!(
         ops(&out),
-        vec![read_op("a"), read_op("b")],
-        "pipelined, sorted"
+        vec![read_op("b"), read_op("a")],
+        "pipelined, in listing order"
     );
     assert!(out.events.is_empty() && !m.is_ready());
-    let (ra, rb) = (out.ops[0].0, out.ops[1].0);
+    let (rb, ra) = (out.ops[0].0, out.ops[1].0);
     let out = done(&mut m, ra, data(instance("a", "x").to_json()));
     assert!(matches!(&out.events[..], [CacheEvent::Added(i)] if i.id == "a"));
     let out = done(&mut m, rb, data(instance("b", "x").to_json()));
@@ -218,7 +218,13 @@ fn survives_disconnects_and_refreshes_on_reconnect() {
     let out = fire(&mut m, list, EventType::Session(SessionState::Expired), "");
     assert!(out.ops.is_empty());
     state(&mut m, ConnectionState::Lost);
-    let out = state(&mut m, ConnectionState::Reconnected);
+    let out = feed(
+        &mut m,
+        Input::Connection {
+            state: ConnectionState::Reconnected,
+            session_id: 8,
+        },
+    );
     assert_eq!(ops(&out), vec![list_op(), read_op("a"), read_op("b")]);
     let tokens: Vec<Token> = out.ops.iter().map(|(t, _)| *t).collect();
     // "b" vanished with the old session; "a" was updated meanwhile.
@@ -252,4 +258,42 @@ fn close_stops_everything() {
     assert!(fire(&mut m, list, EventType::NodeChildrenChanged, DIR)
         .ops
         .is_empty());
+}
+
+/// The contents are a watched state (the current snapshot first), and a late subscriber's
+/// replay holds every instance, then `Ready`.
+#[test]
+fn the_contents_are_watched_and_replayed() {
+    use futures::StreamExt;
+    let (m, _, _, _) = loaded();
+    let mut watch = m.watch_snapshot();
+    let first = futures::executor::block_on(watch.next()).expect("the current value");
+    assert!(std::sync::Arc::ptr_eq(&first, &m.snapshot()));
+    let replay = m.replay();
+    assert!(
+        matches!(&replay[..], [CacheEvent::Added(a), CacheEvent::Added(b), CacheEvent::Ready] if a.id == "a" && b.id == "b"),
+        "{replay:?}"
+    );
+}
+
+/// A re-registration (delete and create: another node under the same id) is a removal and
+/// an addition; the snapshot never shows the gap.
+#[test]
+fn a_recreated_instance_is_removed_then_added() {
+    let (mut m, _, ra, _) = loaded();
+    let out = fire(&mut m, ra, EventType::NodeDataChanged, "/foo/svc/a");
+    let recreated = Ok(OpResult::Data {
+        data: instance("a", "x").to_json(),
+        stat: Stat {
+            czxid: 99,
+            ..Stat::default()
+        },
+    });
+    let out = done(&mut m, out.ops[0].0, recreated);
+    assert!(
+        matches!(&out.events[..], [CacheEvent::Removed(old), CacheEvent::Added(new)] if old.id == "a" && new.id == "a"),
+        "{:?}",
+        out.events
+    );
+    assert_eq!(ids(&m), vec!["a", "b"]);
 }

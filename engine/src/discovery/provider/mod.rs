@@ -6,15 +6,14 @@
 //! a pick allocates nothing beyond the `Arc` it returns.
 
 mod down;
-mod strategy;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+pub use crate::discovery::strategy::{ProviderStrategy, Random, RoundRobin, Sticky};
 pub use down::DownInstancePolicy;
-pub use strategy::{ProviderStrategy, Random, RoundRobin, Sticky};
 
-use crate::discovery::cache::{InstanceSource, ServiceCache, Snapshot};
+use crate::discovery::cache::{InstanceSource, ServiceCache, ServiceCacheOptions, Snapshot};
 use crate::discovery::instance::ServiceInstance;
 use crate::discovery::ServiceDiscovery;
 use crate::framework::Client;
@@ -75,7 +74,8 @@ impl ServiceProviderBuilder<'_> {
     /// Starts a [`ServiceCache`] of the service, waits for its first load, and returns the
     /// provider reading from it (the provider closes it).
     pub async fn build(self) -> Result<ServiceProvider, Error> {
-        let cache = ServiceCache::start(self.discovery, &self.name).await?;
+        let options = ServiceCacheOptions::default();
+        let cache = ServiceCache::start(self.discovery, &self.name, options).await?;
         let client = self.discovery.client().clone();
         Ok(self.finish(client, Source::Owned(cache)))
     }
@@ -131,7 +131,7 @@ impl Source {
 ///     // calling it failed? tell the provider (2 errors in 30 s: left out for 30 s)
 ///     provider.note_error(&instance);
 /// }
-/// provider.close().await;
+/// provider.close().await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -182,10 +182,11 @@ impl ServiceProvider {
         self.lock().down.note_error(&instance.id, now);
     }
 
-    /// Stops the provider (and the cache it started).
-    pub async fn close(self) {
-        if let Source::Owned(cache) = self.source {
-            cache.close().await;
+    /// Stops the provider (and the cache it started; its [`ServiceCache::close`] outcome).
+    pub async fn close(self) -> Result<(), Error> {
+        match self.source {
+            Source::Owned(cache) => cache.close().await,
+            Source::Shared(_) => Ok(()),
         }
     }
 

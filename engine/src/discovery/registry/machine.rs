@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::discovery::instance::{ServiceInstance, ServiceType};
+use crate::discovery::instance::{instance_path, ServiceInstance, ServiceType};
 use crate::framework::guaranteed::{waits_for_connection, GuaranteedDelete};
 use crate::framework::link::Link;
 use crate::framework::sub::Children;
@@ -178,7 +178,7 @@ impl RegistryMachine {
 
     /// The node path of `instance` (for DYNAMIC_SEQUENTIAL, the prefix of its name).
     pub fn instance_path(&self, instance: &ServiceInstance) -> String {
-        path::join(&path::join(&self.base, &instance.name), &instance.id)
+        instance_path(&self.base, &instance.name, &instance.id)
     }
 
     fn complete(&mut self, request: u64, result: Result<(), Error>) {
@@ -320,10 +320,7 @@ impl RegistryMachine {
             return;
         };
         let data = entry.instance.to_json();
-        let path = path::join(
-            &path::join(&self.base, &entry.instance.name),
-            &entry.instance.id,
-        );
+        let path = instance_path(&self.base, &entry.instance.name, &entry.instance.id);
         let (want, op, target) = if want == Want::Update && entry.written {
             let target = entry.node.clone().unwrap_or(path);
             let op = Op::SetData {

@@ -28,59 +28,16 @@
 //! - **Listeners cannot stall the cache**: events go out on the driver's unbounded broadcast,
 //!   and a snapshot read takes the machine's lock only for the copy.
 
-/// The `Machine` glue the three cache machines share: each has `reads`, `events` and `closed`
-/// and its own `on_op_done`, `on_watch` and `on_connection`; closing stops everything at once.
-macro_rules! cache_machine {
-    ($machine:ty, $event:ty) => {
-        impl $crate::machine::Machine for $machine {
-            type Command = $crate::recipes::cache::CacheCommand;
-            type Event = $event;
-
-            fn handle(
-                &mut self,
-                _now: $crate::time::Instant,
-                input: $crate::machine::Input<Self::Command>,
-            ) {
-                use $crate::machine::Input;
-                match input {
-                    Input::OpDone { token, result } => self.on_op_done(token, result),
-                    Input::Watch { token, event } => self.on_watch(token, event),
-                    Input::Connection { state, session_id } => {
-                        self.on_connection(state, session_id)
-                    }
-                    Input::Timeout => {}
-                    Input::Command($crate::recipes::cache::CacheCommand::Close) => {
-                        self.closed = true;
-                        self.reads.clear_ops();
-                    }
-                }
-            }
-
-            fn poll_op(&mut self) -> Option<($crate::machine::Token, $crate::op::Op)> {
-                self.reads.poll_op()
-            }
-
-            fn poll_event(&mut self) -> Option<$event> {
-                self.events.pop_front()
-            }
-
-            fn poll_timeout(&self) -> Option<$crate::time::Instant> {
-                None
-            }
-
-            fn is_done(&self) -> bool {
-                self.closed
-            }
-        }
-    };
-}
-
 pub mod children;
+mod core;
+mod handle;
 pub mod node;
 mod reads;
 pub mod tree;
 
 pub use children::{ChildrenEvent, ChildrenMachine, ChildrenOptions, PathChildrenCache, StartMode};
+pub(crate) use handle::close_cache;
+pub use handle::CacheEventStream;
 pub use node::{NodeCache, NodeEvent, NodeMachine};
 pub use tree::{Selector, TreeCache, TreeEvent, TreeMachine, TreeOptions};
 
@@ -97,53 +54,22 @@ pub struct ChildData {
     pub data: Option<Vec<u8>>,
 }
 
+/// Whether a cache has loaded (see each cache's `state()` and `watch_state()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheState {
+    /// The initial load is in progress (or waits for the first connection).
+    Loading,
+    /// The initial load is complete; the cache follows every change.
+    Initialized,
+}
+
 /// Commands shared by the cache machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CacheCommand {
     /// Stop watching for good.
     Close,
-}
-
-/// How a fresh read of a node relates to what the cache held.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// Nothing changed.
-    Same,
-    /// The node is new to the cache.
-    Added,
-    /// The same node (same czxid) with new data or stat.
-    Updated,
-    /// Another node under the same path (deleted and re-created): remove, then add.
-    Replaced,
-}
-
-/// Compares a fresh read with the cached node.
-pub(crate) fn compare(old: Option<&ChildData>, new: &ChildData) -> Change {
-    match old {
-        None => Change::Added,
-        Some(old) if old.stat.czxid != new.stat.czxid => Change::Replaced,
-        Some(old) if old == new => Change::Same,
-        Some(_) => Change::Updated,
-    }
-}
-
-/// The connection events every cache reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Connection {
-    Suspended,
-    Reconnected,
-    Lost,
-}
-
-pub(crate) fn connection_event(state: crate::ConnectionState) -> Option<Connection> {
-    use crate::ConnectionState::*;
-    match state {
-        Suspended => Some(Connection::Suspended),
-        Reconnected => Some(Connection::Reconnected),
-        Lost => Some(Connection::Lost),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,12 @@ impl<P: Clone> Reads<P> {
         self.session.unwrap_or(0)
     }
 
+    /// True when a watch left by a read sent in `session` is gone with that session while
+    /// a newer one is connected: read again to leave a new one.
+    pub(crate) fn outlived(&self, session: i64) -> bool {
+        session != self.session() && self.is_connected()
+    }
+
     /// True while connected.
     pub(crate) fn is_connected(&self) -> bool {
         self.link.is_connected() && self.session.is_some()

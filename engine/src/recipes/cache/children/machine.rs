@@ -19,15 +19,16 @@
 
 // HashSet: membership only, in `diff` (never iterated).
 #[allow(clippy::disallowed_types)]
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet};
 
 use foldhash::fast::FixedState;
 
 use crate::framework::ConnectionState;
 use crate::machine::Token;
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
+use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
+use crate::recipes::cache::reads::{Reconnect, Sent};
+use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
@@ -66,14 +67,42 @@ pub enum ChildrenEvent {
     ConnectionLost,
 }
 
-/// Why a read was sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Purpose {
-    /// The parent's listing (or, once it is absent, its exists watch).
-    Parent,
-    /// A child's data (or stat).
-    Child(String),
+impl CacheEvents for ChildrenEvent {
+    fn added(node: ChildData) -> Self {
+        ChildrenEvent::ChildAdded(node)
+    }
+    fn updated(node: ChildData) -> Self {
+        ChildrenEvent::ChildUpdated(node)
+    }
+    fn removed(node: ChildData) -> Self {
+        ChildrenEvent::ChildRemoved(node)
+    }
+    fn initialized() -> Self {
+        ChildrenEvent::Initialized
+    }
+    fn connection(change: Connection) -> Self {
+        match change {
+            Connection::Suspended => ChildrenEvent::ConnectionSuspended,
+            Connection::Reconnected => ChildrenEvent::ConnectionReconnected,
+            Connection::Lost => ChildrenEvent::ConnectionLost,
+        }
+    }
 }
+
+/// Why a read was sent: public, as the cache's [`CacheInputs`] names it, in a private
+/// module (unreachable from outside the crate).
+mod purpose {
+    /// Why a read was sent.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Purpose {
+        /// The parent's listing (or, once it is absent, its exists watch).
+        Parent,
+        /// A child's data (or stat).
+        Child(String),
+    }
+}
+
+use purpose::Purpose;
 
 /// The parent's listing (or exists check) in flight.
 #[derive(Debug, Clone, Copy)]
@@ -101,7 +130,7 @@ pub struct ChildrenMachine {
     path: String,
     mode: StartMode,
     cache_data: bool,
-    reads: Reads<Purpose>,
+    core: CacheCore<Purpose, ChildrenEvent>,
     /// The parent's listing (or exists check) in flight.
     listing: Option<Listing>,
     /// The child (or exists) watch on the parent, and its session.
@@ -109,9 +138,6 @@ pub struct ChildrenMachine {
     children: BTreeMap<String, Child>,
     /// Which child a data watch belongs to.
     watches: BTreeMap<Token, String>,
-    initialized: bool,
-    closed: bool,
-    events: VecDeque<ChildrenEvent>,
 }
 
 impl ChildrenMachine {
@@ -121,14 +147,11 @@ impl ChildrenMachine {
             path,
             mode,
             cache_data,
-            reads: Reads::new(),
+            core: CacheCore::new(),
             listing: None,
             parent_watch: None,
             children: BTreeMap::new(),
             watches: BTreeMap::new(),
-            initialized: false,
-            closed: false,
-            events: VecDeque::new(),
         }
     }
 
@@ -153,7 +176,7 @@ impl ChildrenMachine {
 
     /// True once the initial load is complete.
     pub fn is_initialized(&self) -> bool {
-        self.initialized
+        self.core.is_initialized()
     }
 
     /// The start mode.
@@ -163,19 +186,17 @@ impl ChildrenMachine {
 
     /// Lists the parent, leaving a child watch unless one is still registered.
     fn list(&mut self) {
-        if self.closed {
-            return;
-        }
         if let Some(listing) = &mut self.listing {
             listing.again = true;
             return;
         }
-        let session = self.reads.session();
+        let session = self.core.reads.session();
         let watch = !matches!(self.parent_watch, Some((_, s)) if s == session);
         let path = self.path.clone();
-        let token = self
-            .reads
-            .send(Op::GetChildren { path, watch }, Purpose::Parent);
+        let op = Op::GetChildren { path, watch };
+        let Some(token) = self.core.send(op, Purpose::Parent) else {
+            return;
+        };
         self.listing = Some(Listing {
             token,
             watched: watch,
@@ -185,32 +206,16 @@ impl ChildrenMachine {
 
     /// Reads one child, leaving a data watch (an exists watch when data is not cached).
     fn read(&mut self, name: &str) {
-        if self.closed {
-            return;
-        }
         let path = path::join(&self.path, name);
         let op = if self.cache_data {
             Op::GetData { path, watch: true }
         } else {
             Op::Exists { path, watch: true }
         };
-        let token = self.reads.send(op, Purpose::Child(name.to_owned()));
+        let Some(token) = self.core.send(op, Purpose::Child(name.to_owned())) else {
+            return;
+        };
         self.children.entry(name.to_owned()).or_default().reading = Some(token);
-    }
-
-    fn emit_change(&mut self, old: Option<ChildData>, new: ChildData) {
-        let quiet = self.mode == StartMode::BuildInitial && !self.initialized;
-        match compare(old.as_ref(), &new) {
-            Change::Same => {}
-            Change::Added if quiet => {}
-            Change::Added => self.events.push_back(ChildrenEvent::ChildAdded(new)),
-            Change::Updated => self.events.push_back(ChildrenEvent::ChildUpdated(new)),
-            Change::Replaced => {
-                let old = old.expect("replaced implies cached");
-                self.events.push_back(ChildrenEvent::ChildRemoved(old));
-                self.events.push_back(ChildrenEvent::ChildAdded(new));
-            }
-        }
     }
 
     fn remove(&mut self, name: &str) {
@@ -221,7 +226,7 @@ impl ChildrenMachine {
             self.watches.remove(&token);
         }
         if let Some(data) = child.data {
-            self.events.push_back(ChildrenEvent::ChildRemoved(data));
+            self.core.removed(data);
         }
     }
 
@@ -263,22 +268,17 @@ impl ChildrenMachine {
                     self.remove(&name);
                 }
                 let path = self.path.clone();
-                let token = self
-                    .reads
-                    .send(Op::Exists { path, watch: true }, Purpose::Parent);
-                self.listing = Some(Listing {
-                    token,
-                    watched: true,
-                    again: false,
-                });
+                let op = Op::Exists { path, watch: true };
+                if let Some(token) = self.core.send(op, Purpose::Parent) {
+                    self.listing = Some(Listing {
+                        token,
+                        watched: true,
+                        again: false,
+                    });
+                }
             }
             other => {
-                let error = unexpected(other);
-                if self
-                    .reads
-                    .retry(Purpose::Parent, sent.epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::Parent, sent.epoch, other) {
                     self.list();
                 }
             }
@@ -306,12 +306,7 @@ impl ChildrenMachine {
             // Deleted between the listing and the read: simply not there.
             Ok(OpResult::Exists(None)) | Err(Error::NoNode) => return self.remove(&name),
             other => {
-                let error = unexpected(other);
-                if self
-                    .reads
-                    .retry(Purpose::Child(name.clone()), epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::Child(name.clone()), epoch, other) {
                     self.read(&name);
                 }
                 return;
@@ -327,115 +322,11 @@ impl ChildrenMachine {
         }
         let old = child.data.replace(new.clone());
         self.watches.insert(token, name.clone());
-        self.emit_change(old, new);
-        if session != self.reads.session() && self.reads.is_connected() {
+        let quiet = self.mode == StartMode::BuildInitial && !self.core.is_initialized();
+        self.core.report(old, new, quiet);
+        if self.core.reads.outlived(session) {
             // Read in a session that has since ended: its watch is gone.
             self.read(&name);
-        }
-    }
-
-    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
-        let Some(sent) = self.reads.complete(token) else {
-            return;
-        };
-        if self.closed {
-            return;
-        }
-        match sent.purpose {
-            Purpose::Parent => self.on_parent(token, sent, result),
-            Purpose::Child(ref name) => {
-                let name = name.clone();
-                self.on_child(token, name, sent, result)
-            }
-        }
-        self.check_initialized();
-    }
-
-    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
-        if self.closed {
-            return;
-        }
-        if matches!(self.parent_watch, Some((t, _)) if t == token) {
-            self.parent_watch = None;
-            if !matches!(event.kind, EventType::Session(_)) {
-                self.list();
-            }
-            return;
-        }
-        let Some(name) = self.watches.remove(&token) else {
-            return; // a watch we no longer care about
-        };
-        if let Some(child) = self.children.get_mut(&name) {
-            child.watch = None;
-        }
-        match event.kind {
-            EventType::NodeDeleted => self.remove(&name),
-            EventType::NodeDataChanged | EventType::NodeCreated => self.read(&name),
-            // The session ended: a new session reads everything again.
-            _ => {}
-        }
-    }
-
-    fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
-        if self.closed {
-            return;
-        }
-        // Connection events only once the cache has started (not for the state it was
-        // created in).
-        let started = self.reads.is_started();
-        match connection_event(state).filter(|_| started) {
-            Some(Connection::Suspended) => {
-                self.events.push_back(ChildrenEvent::ConnectionSuspended)
-            }
-            Some(Connection::Reconnected) => {
-                self.events.push_back(ChildrenEvent::ConnectionReconnected)
-            }
-            Some(Connection::Lost) => self.events.push_back(ChildrenEvent::ConnectionLost),
-            None => {}
-        }
-        match self.reads.connection(state, session_id) {
-            Reconnect::Down => {}
-            Reconnect::First => self.list(),
-            Reconnect::SameSession => {
-                // The watches survived: one listing, plus whatever failed meanwhile.
-                for purpose in self.reads.take_ready() {
-                    match purpose {
-                        Purpose::Parent => {}
-                        Purpose::Child(name) => {
-                            if self
-                                .children
-                                .get(&name)
-                                .is_some_and(|c| c.reading.is_none())
-                            {
-                                self.read(&name);
-                            }
-                        }
-                    }
-                }
-                self.list();
-            }
-            Reconnect::NewSession => {
-                // Every watch is gone: list and read everything again.
-                self.reads.clear_parked();
-                self.parent_watch = None;
-                self.watches.clear();
-                self.list();
-                let names: Vec<String> = self.children.keys().cloned().collect();
-                for name in names {
-                    self.children.get_mut(&name).expect("listed").watch = None;
-                    self.read(&name);
-                }
-            }
-        }
-    }
-
-    fn check_initialized(&mut self) {
-        if self.initialized || !self.reads.is_started() || !self.reads.is_idle() {
-            return;
-        }
-        self.initialized = true;
-        if self.mode != StartMode::Normal {
-            self.events.push_back(ChildrenEvent::Initialized);
         }
     }
 }
@@ -465,4 +356,93 @@ fn diff(cached: &BTreeMap<String, Child>, listed: Vec<String>) -> (Vec<String>, 
     (fresh, gone)
 }
 
-cache_machine!(ChildrenMachine, ChildrenEvent);
+impl CacheInputs for ChildrenMachine {
+    type Purpose = Purpose;
+    type Event = ChildrenEvent;
+
+    fn core(&self) -> &CacheCore<Purpose, ChildrenEvent> {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut CacheCore<Purpose, ChildrenEvent> {
+        &mut self.core
+    }
+
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        let Some(sent) = self.core.complete(token) else {
+            return;
+        };
+        match sent.purpose {
+            Purpose::Parent => self.on_parent(token, sent, result),
+            Purpose::Child(ref name) => {
+                let name = name.clone();
+                self.on_child(token, name, sent, result)
+            }
+        }
+        self.core.settle(self.mode != StartMode::Normal);
+    }
+
+    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
+        if self.core.is_closed() {
+            return;
+        }
+        if matches!(self.parent_watch, Some((t, _)) if t == token) {
+            self.parent_watch = None;
+            if !matches!(event.kind, EventType::Session(_)) {
+                self.list();
+            }
+            return;
+        }
+        let Some(name) = self.watches.remove(&token) else {
+            return; // a watch we no longer care about
+        };
+        if let Some(child) = self.children.get_mut(&name) {
+            child.watch = None;
+        }
+        match event.kind {
+            EventType::NodeDeleted => self.remove(&name),
+            EventType::NodeDataChanged | EventType::NodeCreated => self.read(&name),
+            // The session ended: a new session reads everything again.
+            _ => {}
+        }
+    }
+
+    fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
+        match self.core.connection(state, session_id) {
+            None | Some(Reconnect::Down) => {}
+            Some(Reconnect::First) => self.list(),
+            Some(Reconnect::SameSession) => {
+                // The watches survived: one listing, plus whatever failed meanwhile.
+                for purpose in self.core.reads.take_ready() {
+                    if let Purpose::Child(name) = purpose {
+                        if self
+                            .children
+                            .get(&name)
+                            .is_some_and(|c| c.reading.is_none())
+                        {
+                            self.read(&name);
+                        }
+                    }
+                }
+                self.list();
+            }
+            Some(Reconnect::NewSession) => {
+                // Every watch is gone: list and read everything again.
+                self.core.reads.clear_parked();
+                self.parent_watch = None;
+                self.watches.clear();
+                self.list();
+                let names: Vec<String> = self.children.keys().cloned().collect();
+                for name in names {
+                    self.children.get_mut(&name).expect("listed").watch = None;
+                    self.read(&name);
+                }
+            }
+        }
+    }
+
+    fn replay(&self) -> Vec<ChildrenEvent> {
+        let children = self.children.values().filter_map(|c| c.data.clone());
+        self.core.replay(children, self.mode != StartMode::Normal)
+    }
+}

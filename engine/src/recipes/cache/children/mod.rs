@@ -12,13 +12,14 @@
 //! let cache = PathChildrenCache::start(&client, "/workers", options).await?;
 //! // BuildInitial: the snapshot is complete before `start` returns.
 //! assert_eq!(cache.current_data("w1").and_then(|c| c.data), Some(b"idle".to_vec()));
-//! let mut events = cache.events();
+//! // The snapshot first (w1, then the end of the initial load), then the changes.
+//! let mut events = cache.events().skip(2);
 //! client.create().data(b"busy".to_vec()).at("/workers/w2").await?;
 //! match events.next().await {
 //!     Some(ChildrenEvent::ChildAdded(child)) => assert_eq!(child.path, "/workers/w2"),
 //!     other => panic!("unexpected {other:?}"),
 //! }
-//! cache.close().await;
+//! cache.close().await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -29,9 +30,9 @@ use std::collections::BTreeMap;
 
 pub use machine::{ChildrenEvent, ChildrenMachine, StartMode};
 
-use super::{CacheCommand, ChildData};
-use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
-use crate::framework::Client;
+use super::handle::Running;
+use super::{CacheEventStream, CacheState, ChildData};
+use crate::framework::{Client, StateWatch};
 use crate::{path, Error};
 
 /// How a [`PathChildrenCache`] starts and what it keeps.
@@ -69,7 +70,7 @@ impl ChildrenOptions {
 #[derive(Debug)]
 pub struct PathChildrenCache {
     path: String,
-    driven: Driven<ChildrenMachine>,
+    running: Running<ChildrenMachine>,
 }
 
 impl PathChildrenCache {
@@ -85,7 +86,7 @@ impl PathChildrenCache {
         let machine = ChildrenMachine::new(path.to_owned(), options.mode, options.cache_data);
         let cache = PathChildrenCache {
             path: path.to_owned(),
-            driven: spawn_machine(client, machine),
+            running: Running::start(client, machine),
         };
         if options.mode == StartMode::BuildInitial {
             cache.await_initialized().await?;
@@ -105,40 +106,52 @@ impl PathChildrenCache {
 
     /// The cached children by full path (a consistent copy).
     pub fn snapshot(&self) -> BTreeMap<String, ChildData> {
-        self.driven.inspect(ChildrenMachine::snapshot)
+        self.running.inspect(ChildrenMachine::snapshot)
     }
 
     /// One cached child, by full path or by name.
     pub fn current_data(&self, path_or_name: &str) -> Option<ChildData> {
-        self.driven
+        self.running
             .inspect(|m| m.current_data(path_or_name).cloned())
     }
 
     /// True once the initial load is complete.
     pub fn is_initialized(&self) -> bool {
-        self.driven.inspect(ChildrenMachine::is_initialized)
+        self.state() == CacheState::Initialized
+    }
+
+    /// Whether the initial load is complete.
+    pub fn state(&self) -> CacheState {
+        self.running.state()
+    }
+
+    /// The state, now and after each change (the current value first).
+    pub fn watch_state(&self) -> StateWatch<CacheState> {
+        self.running.watch_state()
     }
 
     /// Waits for the initial load. [`StartMode::Normal`] sends no event at its end, so it
     /// cannot be awaited there: [`Error::InvalidArgument`].
     pub async fn await_initialized(&self) -> Result<(), Error> {
-        if self.driven.inspect(ChildrenMachine::mode) == StartMode::Normal {
+        if self.running.inspect(ChildrenMachine::mode) == StartMode::Normal {
             return Err(Error::InvalidArgument(
                 "StartMode::Normal reports no end of the initial load".into(),
             ));
         }
-        wait_for(&self.driven, |m| m.is_initialized().then_some(())).await
+        self.running.await_initialized().await
     }
 
-    /// Events from now on (unbounded: a slow listener never stalls the cache).
-    pub fn events(&self) -> EventStream<ChildrenEvent> {
-        self.driven.subscribe()
+    /// The events, starting with a snapshot (`ChildAdded` for every cached child, then
+    /// `Initialized` once the initial load is complete, except in [`StartMode::Normal`]),
+    /// then every change (unbounded: a slow listener never stalls the cache).
+    pub fn events(&self) -> CacheEventStream<ChildrenEvent> {
+        self.running.events()
     }
 
-    /// Stops the cache; its events stream ends.
-    pub async fn close(self) {
-        let _ = self.driven.command(CacheCommand::Close);
-        self.driven.finished().await;
+    /// Stops the cache; its event streams end. [`Error::Closed`] if it had stopped already
+    /// (the client was closed).
+    pub async fn close(self) -> Result<(), Error> {
+        self.running.close().await
     }
 }
 

@@ -400,3 +400,23 @@ fn an_unreadable_child_is_left_out_without_blocking_initialization() {
     assert_eq!(last.events, vec![ChildrenEvent::Initialized]);
     assert_eq!(m.current_data("secret"), None);
 }
+
+/// A late subscriber is told every cached child, even those a `BuildInitial` load reported
+/// no `ChildAdded` for, then the end of the load.
+#[test]
+fn the_replay_lists_every_cached_child_then_the_end_of_the_load() {
+    use crate::recipes::cache::core::CacheInputs;
+    use crate::recipes::cache::CacheState;
+    let (m, _, _, _) = loaded(StartMode::BuildInitial);
+    assert_eq!(m.core().state(), CacheState::Initialized);
+    assert_eq!(
+        m.replay(),
+        vec![
+            ChildrenEvent::ChildAdded(child("a", b"x", stat(10, 10, 0))),
+            ChildrenEvent::ChildAdded(child("b", b"y", stat(11, 11, 0))),
+            ChildrenEvent::Initialized
+        ]
+    );
+    let (m, _, _, _) = loaded(StartMode::Normal);
+    assert_eq!(m.replay().len(), 2, "Normal reports no end of the load");
+}

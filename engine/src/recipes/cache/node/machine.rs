@@ -10,13 +10,12 @@
 //!  new session (after LOST): the watch is gone → read again
 //! ```
 
-use std::collections::VecDeque;
-
 use crate::framework::ConnectionState;
 use crate::machine::Token;
 use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
+use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
+use crate::recipes::cache::reads::{Reconnect, Sent};
+use crate::recipes::cache::ChildData;
 use crate::types::{EventType, WatchedEvent};
 use crate::Error;
 
@@ -40,25 +39,50 @@ pub enum NodeEvent {
     ConnectionLost,
 }
 
-/// The one read the node cache sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Purpose {
-    Read,
+impl CacheEvents for NodeEvent {
+    fn added(node: ChildData) -> Self {
+        NodeEvent::Created(node)
+    }
+    fn updated(node: ChildData) -> Self {
+        NodeEvent::Changed(node)
+    }
+    fn removed(node: ChildData) -> Self {
+        NodeEvent::Deleted(node)
+    }
+    fn initialized() -> Self {
+        NodeEvent::Initialized
+    }
+    fn connection(change: Connection) -> Self {
+        match change {
+            Connection::Suspended => NodeEvent::ConnectionSuspended,
+            Connection::Reconnected => NodeEvent::ConnectionReconnected,
+            Connection::Lost => NodeEvent::ConnectionLost,
+        }
+    }
 }
+
+/// Why a read was sent: public, as the cache's [`CacheInputs`] names it, in a private
+/// module (unreachable from outside the crate).
+mod purpose {
+    /// The one read the node cache sends.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Purpose {
+        Read,
+    }
+}
+
+use purpose::Purpose;
 
 /// The node cache machine.
 #[derive(Debug)]
 pub struct NodeMachine {
     path: String,
-    reads: Reads<Purpose>,
+    core: CacheCore<Purpose, NodeEvent>,
     data: Option<ChildData>,
     /// The read in flight.
     reading: Option<Token>,
     /// The registered watch (data or exists) and its session.
     watch: Option<(Token, i64)>,
-    initialized: bool,
-    closed: bool,
-    events: VecDeque<NodeEvent>,
 }
 
 impl NodeMachine {
@@ -66,13 +90,10 @@ impl NodeMachine {
     pub fn new(path: String) -> NodeMachine {
         NodeMachine {
             path,
-            reads: Reads::new(),
+            core: CacheCore::new(),
             data: None,
             reading: None,
             watch: None,
-            initialized: false,
-            closed: false,
-            events: VecDeque::new(),
         }
     }
 
@@ -83,12 +104,12 @@ impl NodeMachine {
 
     /// True once the first read is complete.
     pub fn is_initialized(&self) -> bool {
-        self.initialized
+        self.core.is_initialized()
     }
 
     fn send(&mut self, op: Op) {
-        if !self.closed {
-            self.reading = Some(self.reads.send(op, Purpose::Read));
+        if let Some(token) = self.core.send(op, Purpose::Read) {
+            self.reading = Some(token);
         }
     }
 
@@ -106,31 +127,8 @@ impl NodeMachine {
         let old = std::mem::replace(&mut self.data, new.clone());
         match (old, new) {
             (None, None) => {}
-            (Some(old), None) => self.events.push_back(NodeEvent::Deleted(old)),
-            (old, Some(new)) => match compare(old.as_ref(), &new) {
-                Change::Same => {}
-                Change::Added => self.events.push_back(NodeEvent::Created(new)),
-                Change::Updated => self.events.push_back(NodeEvent::Changed(new)),
-                Change::Replaced => {
-                    let old = old.expect("replaced implies cached");
-                    self.events.push_back(NodeEvent::Deleted(old));
-                    self.events.push_back(NodeEvent::Created(new));
-                }
-            },
-        }
-    }
-
-    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
-        let Some(sent) = self.reads.complete(token) else {
-            return;
-        };
-        if self.reading == Some(token) && !self.closed {
-            self.reading = None;
-            self.on_read(token, sent, result);
-        }
-        if !self.initialized && self.reads.is_idle() {
-            self.initialized = true;
-            self.events.push_back(NodeEvent::Initialized);
+            (Some(old), None) => self.core.removed(old),
+            (old, Some(new)) => self.core.report(old, new, false),
         }
     }
 
@@ -157,25 +155,44 @@ impl NodeMachine {
                 self.set(None);
             }
             other => {
-                let error = unexpected(other);
-                if self
-                    .reads
-                    .retry(Purpose::Read, sent.epoch, &error)
-                    .is_some()
-                {
+                if self.core.failed(Purpose::Read, sent.epoch, other) {
                     self.read();
                 }
                 return;
             }
         }
-        if sent.session != self.reads.session() && self.reads.is_connected() {
+        if self.core.reads.outlived(sent.session) {
             // Read in a session that has since ended: its watch is gone.
             self.read();
         }
     }
+}
+
+impl CacheInputs for NodeMachine {
+    type Purpose = Purpose;
+    type Event = NodeEvent;
+
+    fn core(&self) -> &CacheCore<Purpose, NodeEvent> {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut CacheCore<Purpose, NodeEvent> {
+        &mut self.core
+    }
+
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        let Some(sent) = self.core.complete(token) else {
+            return;
+        };
+        if self.reading == Some(token) {
+            self.reading = None;
+            self.on_read(token, sent, result);
+        }
+        self.core.settle(true);
+    }
 
     fn on_watch(&mut self, token: Token, event: WatchedEvent) {
-        if self.closed || !matches!(self.watch, Some((t, _)) if t == token) {
+        if self.core.is_closed() || !matches!(self.watch, Some((t, _)) if t == token) {
             return;
         }
         self.watch = None;
@@ -190,36 +207,24 @@ impl NodeMachine {
     }
 
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
-        if self.closed {
-            return;
-        }
-        // Connection events only once the cache has started (not for the state it was
-        // created in).
-        let started = self.reads.is_started();
-        match connection_event(state).filter(|_| started) {
-            Some(Connection::Suspended) => self.events.push_back(NodeEvent::ConnectionSuspended),
-            Some(Connection::Reconnected) => {
-                self.events.push_back(NodeEvent::ConnectionReconnected)
-            }
-            Some(Connection::Lost) => self.events.push_back(NodeEvent::ConnectionLost),
-            None => {}
-        }
-        match self.reads.connection(state, session_id) {
-            Reconnect::Down => {}
-            Reconnect::First => self.read(),
+        match self.core.connection(state, session_id) {
+            None | Some(Reconnect::Down) => {}
+            Some(Reconnect::First) => self.read(),
             // The watch survived; only a read that failed meanwhile is sent again.
-            Reconnect::SameSession => {
-                if !self.reads.take_ready().is_empty() && self.reading.is_none() {
+            Some(Reconnect::SameSession) => {
+                if !self.core.reads.take_ready().is_empty() && self.reading.is_none() {
                     self.read();
                 }
             }
-            Reconnect::NewSession => {
-                self.reads.clear_parked();
+            Some(Reconnect::NewSession) => {
+                self.core.reads.clear_parked();
                 self.watch = None;
                 self.read();
             }
         }
     }
-}
 
-cache_machine!(NodeMachine, NodeEvent);
+    fn replay(&self) -> Vec<NodeEvent> {
+        self.core.replay(self.data.iter().cloned(), true)
+    }
+}

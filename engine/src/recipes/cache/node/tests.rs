@@ -158,3 +158,31 @@ fn the_state_the_cache_was_created_in_is_not_reported() {
     assert!(out.events.is_empty());
     assert_eq!(ops(&out.ops), vec![get_data(PATH)]);
 }
+
+/// The state says when the first read is in, to a watch made before; a late subscriber's
+/// replay holds what the events said so far.
+#[test]
+fn the_state_and_the_replay_follow_the_load() {
+    use crate::recipes::cache::core::CacheInputs;
+    use crate::recipes::cache::CacheState;
+    use futures::StreamExt;
+    let mut m = NodeMachine::new(PATH.into());
+    let mut watch = m.core().watch_state();
+    assert_eq!(m.core().state(), CacheState::Loading);
+    assert!(m.replay().is_empty());
+    let out = feed(&mut m, connected(SESSION));
+    feed(&mut m, done(out.ops[0].0, Ok(data(b"v1", stat(10, 10, 0)))));
+    assert_eq!(m.core().state(), CacheState::Initialized);
+    let states = futures::executor::block_on(async {
+        vec![watch.next().await, m.core().watch_state().next().await]
+    });
+    // The watch made before sees the latest value; a new one the current value first.
+    assert_eq!(states, vec![Some(CacheState::Initialized); 2]);
+    assert_eq!(
+        m.replay(),
+        vec![
+            NodeEvent::Created(node(b"v1", stat(10, 10, 0))),
+            NodeEvent::Initialized
+        ]
+    );
+}

@@ -24,15 +24,20 @@
 //!        czxid takes its old subtree with it (descendants first) and is listed again
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
+mod load;
+mod oneshot;
+mod store;
+
+use std::collections::BTreeMap;
 
 use super::options::TreeOptions;
 use crate::framework::ConnectionState;
 use crate::machine::Token;
-use crate::op::{Op, OpResult};
-use crate::recipes::cache::reads::{unexpected, Reads, Reconnect, Sent};
-use crate::recipes::cache::{compare, connection_event, Change, ChildData, Connection};
-use crate::types::{AddWatchMode, EventType, WatchedEvent};
+use crate::op::OpResult;
+use crate::recipes::cache::core::{CacheCore, CacheEvents, CacheInputs, Connection};
+use crate::recipes::cache::reads::Reconnect;
+use crate::recipes::cache::ChildData;
+use crate::types::{EventType, WatchedEvent};
 use crate::{path, Error};
 
 /// What the tree cache reports.
@@ -55,6 +60,28 @@ pub enum TreeEvent {
     ConnectionLost,
 }
 
+impl CacheEvents for TreeEvent {
+    fn added(node: ChildData) -> Self {
+        TreeEvent::NodeCreated(node)
+    }
+    fn updated(node: ChildData) -> Self {
+        TreeEvent::NodeChanged(node)
+    }
+    fn removed(node: ChildData) -> Self {
+        TreeEvent::NodeDeleted(node)
+    }
+    fn initialized() -> Self {
+        TreeEvent::Initialized
+    }
+    fn connection(change: Connection) -> Self {
+        match change {
+            Connection::Suspended => TreeEvent::ConnectionSuspended,
+            Connection::Reconnected => TreeEvent::ConnectionReconnected,
+            Connection::Lost => TreeEvent::ConnectionLost,
+        }
+    }
+}
+
 /// How changes reach the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -66,15 +93,21 @@ enum Mode {
     OneShot,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Purpose {
-    AddWatch,
-    Data(String),
-    Children(String),
-    /// A refresh's stat check of a node whose children are not listed.
-    Check(String),
-    RootExists,
+/// Why a read was sent: public, as the cache's [`CacheInputs`] names it, in a private
+/// module (unreachable from outside the crate).
+mod purpose {
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Purpose {
+        AddWatch,
+        Data(String),
+        Children(String),
+        /// A refresh's stat check of a node whose children are not listed.
+        Check(String),
+        RootExists,
+    }
 }
+
+use purpose::Purpose;
 
 /// Which one-shot watch a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +140,7 @@ struct Node {
 pub struct TreeMachine {
     root: String,
     options: TreeOptions,
-    reads: Reads<Purpose>,
+    core: CacheCore<Purpose, TreeEvent>,
     mode: Mode,
     /// The registered persistent watch (its token) once `addWatch` succeeded.
     persistent: Option<Token>,
@@ -116,9 +149,6 @@ pub struct TreeMachine {
     nodes: BTreeMap<String, Node>,
     /// One-shot watches: which node and which kind.
     watches: BTreeMap<Token, (String, Kind)>,
-    initialized: bool,
-    closed: bool,
-    events: VecDeque<TreeEvent>,
 }
 
 impl TreeMachine {
@@ -127,15 +157,12 @@ impl TreeMachine {
         TreeMachine {
             root,
             options,
-            reads: Reads::new(),
+            core: CacheCore::new(),
             mode: Mode::Probing,
             persistent: None,
             adding: false,
             nodes: BTreeMap::new(),
             watches: BTreeMap::new(),
-            initialized: false,
-            closed: false,
-            events: VecDeque::new(),
         }
     }
 
@@ -168,577 +195,13 @@ impl TreeMachine {
 
     /// True once the initial load is complete.
     pub fn is_initialized(&self) -> bool {
-        self.initialized
+        self.core.is_initialized()
     }
 
     /// True when the server took the persistent recursive watch (false before it answered
     /// and after a fall back to one-shot watches).
     pub fn is_persistent(&self) -> bool {
         self.mode == Mode::Persistent
-    }
-
-    // ---- scope ----
-
-    fn depth(&self, p: &str) -> usize {
-        if p == self.root {
-            return 0;
-        }
-        let rest = if self.root == "/" {
-            &p[1..]
-        } else {
-            &p[self.root.len() + 1..]
-        };
-        rest.split('/').count()
-    }
-
-    fn under_root(&self, p: &str) -> bool {
-        p != self.root
-            && (self.root == "/" && p.starts_with('/')
-                || p.starts_with(&self.root) && p[self.root.len()..].starts_with('/'))
-    }
-
-    /// True when the children of the cached node `p` are listed.
-    fn descendable(&self, p: &str) -> bool {
-        self.depth(p) < self.options.max_depth && self.options.selector.descends(p)
-    }
-
-    /// True when `p` belongs in the cache.
-    fn in_scope(&self, p: &str) -> bool {
-        if p == self.root {
-            return true;
-        }
-        if !self.under_root(p)
-            || self.depth(p) > self.options.max_depth
-            || !self.options.selector.accepts(p)
-            || !self.descendable(&self.root)
-        {
-            return false;
-        }
-        path::ancestors(p)
-            .filter(|a| self.under_root(a))
-            .all(|a| self.options.selector.accepts(a) && self.descendable(a))
-    }
-
-    /// True for the root and for a node whose parent is cached or being read.
-    fn parent_known(&self, p: &str) -> bool {
-        p == self.root || path::parent(p).is_some_and(|parent| self.nodes.contains_key(parent))
-    }
-
-    /// The known direct children of `p`.
-    fn children_of(&self, p: &str) -> Vec<String> {
-        let prefix = if p == "/" {
-            "/".to_owned()
-        } else {
-            format!("{p}/")
-        };
-        self.nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k)
-            .filter(|k| *k != p && !k[prefix.len()..].contains('/'))
-            .cloned()
-            .collect()
-    }
-
-    // ---- reads ----
-
-    fn watched(&self) -> bool {
-        self.mode == Mode::OneShot
-    }
-
-    fn add_watch(&mut self) {
-        let path = self.root.clone();
-        let op = Op::AddWatch {
-            path,
-            mode: AddWatchMode::PersistentRecursive,
-        };
-        self.reads.send(op, Purpose::AddWatch);
-        self.adding = true;
-    }
-
-    /// Reads `p`'s data and, if it is descended into, its children.
-    fn load(&mut self, p: &str) {
-        self.read_data(p);
-        if self.descendable(p) {
-            self.list(p);
-        }
-    }
-
-    fn read_data(&mut self, p: &str) {
-        if self.closed {
-            return;
-        }
-        let watch = self.watched();
-        let path = p.to_owned();
-        let op = if self.options.cache_data {
-            Op::GetData { path, watch }
-        } else {
-            Op::Exists { path, watch }
-        };
-        let token = self.reads.send(op, Purpose::Data(p.to_owned()));
-        let node = self.nodes.entry(p.to_owned()).or_default();
-        node.since.get_or_insert(token);
-        node.reading = Some(token);
-    }
-
-    fn list(&mut self, p: &str) {
-        if self.closed {
-            return;
-        }
-        let watch = self.watched();
-        let path = p.to_owned();
-        let token = self.reads.send(
-            Op::GetChildren { path, watch },
-            Purpose::Children(p.to_owned()),
-        );
-        let epoch = self.reads.epoch();
-        let node = self.nodes.entry(p.to_owned()).or_default();
-        node.since.get_or_insert(token);
-        node.listing = Some(token);
-        node.listed = epoch;
-        node.check = false;
-    }
-
-    fn root_exists(&mut self) {
-        if self.closed {
-            return;
-        }
-        let path = self.root.clone();
-        self.reads
-            .send(Op::Exists { path, watch: true }, Purpose::RootExists);
-    }
-
-    /// Reads every known node (and the root) again.
-    fn reload_all(&mut self) {
-        let mut paths: Vec<String> = self.nodes.keys().cloned().collect();
-        if !self.nodes.contains_key(&self.root) {
-            paths.insert(0, self.root.clone());
-        }
-        for p in paths {
-            self.load(&p);
-        }
-    }
-
-    /// Persistent mode after a reconnect: the watch's missed events are not replayed, so look
-    /// at every node again, cheaply: a listing (whose stat tells whether the data changed) for
-    /// nodes whose children are cached, then a data read only where that stat changed; the
-    /// leaves' data read again (batched; a stat check each when data is not cached). Only
-    /// real changes make events.
-    fn refresh_all(&mut self) {
-        let paths: Vec<String> = self.nodes.keys().cloned().collect();
-        if !self.nodes.contains_key(&self.root) {
-            let root = self.root.clone();
-            self.load(&root);
-        }
-        for p in paths {
-            self.refresh(&p);
-        }
-    }
-
-    fn refresh(&mut self, p: &str) {
-        if self.closed {
-            return;
-        }
-        if self.nodes.get(p).is_none_or(|n| n.data.is_none()) {
-            return self.load(p);
-        }
-        if self.descendable(p) {
-            self.list(p);
-            self.nodes.get_mut(p).expect("listed").check = true;
-        } else if self.options.cache_data {
-            // Leaves' data reads leave together (the driver sends them as multiRead batches):
-            // a few requests for the lot, where a stat check each would be one per node.
-            self.read_data(p);
-        } else {
-            let path = p.to_owned();
-            let token = self.reads.send(
-                Op::Exists { path, watch: false },
-                Purpose::Check(p.to_owned()),
-            );
-            self.nodes.get_mut(p).expect("listed").reading = Some(token);
-        }
-    }
-
-    /// Reads again the known children of the newly cached `p` that were held back while it
-    /// was not cached.
-    fn adopt(&mut self, p: &str) {
-        let waiting: Vec<String> = self
-            .children_of(p)
-            .into_iter()
-            .filter(|c| {
-                self.nodes
-                    .get(c)
-                    .is_some_and(|n| n.data.is_none() && n.reading.is_none())
-            })
-            .collect();
-        for c in waiting {
-            self.read_data(&c);
-        }
-    }
-
-    /// True when `stat` shows another node or other data than the cached one.
-    fn stale(&self, p: &str, stat: &crate::types::Stat) -> bool {
-        self.current_data(p)
-            .is_none_or(|d| d.stat.czxid != stat.czxid || d.stat.mzxid != stat.mzxid)
-    }
-
-    fn arm(&mut self, p: &str, token: Token, kind: Kind) {
-        let Some(node) = self.nodes.get_mut(p) else {
-            return;
-        };
-        let slot = match kind {
-            Kind::Data => &mut node.data_watch,
-            Kind::Children => &mut node.child_watch,
-            Kind::RootExists => return,
-        };
-        if let Some(old) = slot.replace(token) {
-            self.watches.remove(&old);
-        }
-        self.watches.insert(token, (p.to_owned(), kind));
-    }
-
-    // ---- changes ----
-
-    fn apply(&mut self, p: &str, new: ChildData) {
-        let node = self.nodes.entry(p.to_owned()).or_default();
-        let old = node.data.replace(new.clone());
-        match compare(old.as_ref(), &new) {
-            Change::Same => {}
-            Change::Added => self.events.push_back(TreeEvent::NodeCreated(new)),
-            Change::Updated => self.events.push_back(TreeEvent::NodeChanged(new)),
-            Change::Replaced => {
-                let old = old.expect("replaced implies cached");
-                self.events.push_back(TreeEvent::NodeDeleted(old));
-                self.events.push_back(TreeEvent::NodeCreated(new));
-            }
-        }
-    }
-
-    /// Drops `p` and everything cached below it, deepest first.
-    fn remove_subtree(&mut self, p: &str) {
-        let prefix = if p == "/" {
-            "/".to_owned()
-        } else {
-            format!("{p}/")
-        };
-        let mut doomed: Vec<String> = self
-            .nodes
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, _)| k.clone())
-            .filter(|k| k != p)
-            .collect();
-        if self.nodes.contains_key(p) {
-            doomed.insert(0, p.to_owned());
-        }
-        // A descendant sorts after its ancestors: reversed, descendants come first.
-        for k in doomed.into_iter().rev() {
-            let node = self.nodes.remove(&k).expect("listed");
-            for token in [node.data_watch, node.child_watch].into_iter().flatten() {
-                self.watches.remove(&token);
-            }
-            if let Some(data) = node.data {
-                self.events.push_back(TreeEvent::NodeDeleted(data));
-            }
-        }
-    }
-
-    fn root_gone(&mut self) {
-        let root = self.root.clone();
-        self.remove_subtree(&root);
-        // A persistent recursive watch reports the root's creation; one-shot watches need an
-        // exists watch.
-        if self.mode == Mode::OneShot {
-            self.root_exists();
-        }
-    }
-
-    // ---- inputs ----
-
-    fn on_data(
-        &mut self,
-        token: Token,
-        p: String,
-        sent: Sent<Purpose>,
-        result: Result<OpResult, Error>,
-    ) {
-        let Some(node) = self.nodes.get_mut(&p) else {
-            return;
-        };
-        // A read superseded by a later one (the node changed meanwhile) still brings a state
-        // newer than the cached one (replies come in order): a success is applied, which
-        // keeps a parent ahead of the children read after it. Its failure is left to the
-        // later read.
-        let latest = node.reading == Some(token);
-        if !latest && node.since.is_none_or(|since| token < since) {
-            return; // sent before the node was (last) found
-        }
-        if latest {
-            node.reading = None;
-        }
-        let (stat, data) = match result {
-            Ok(OpResult::Data { data, stat }) => (stat, self.options.cache_data.then_some(data)),
-            Ok(OpResult::Exists(Some(stat))) => (stat, None),
-            _ if !latest => return,
-            Ok(OpResult::Exists(None)) | Err(Error::NoNode) => {
-                if p == self.root {
-                    return self.root_gone();
-                }
-                return self.remove_subtree(&p);
-            }
-            other => {
-                let error = unexpected(other);
-                if self
-                    .reads
-                    .retry(Purpose::Data(p.clone()), sent.epoch, &error)
-                    .is_some()
-                {
-                    self.read_data(&p);
-                }
-                return;
-            }
-        };
-        if p != self.root && path::parent(&p).is_some_and(|up| self.current_data(up).is_none()) {
-            // Its parent is not cached (the parent's read failed, or is still to come after a
-            // reconnect): hold the node back, so that no node is cached without its parent.
-            // It is read again once the parent is cached.
-            return;
-        }
-        let replaced = self
-            .current_data(&p)
-            .is_some_and(|d| d.stat.czxid != stat.czxid);
-        let found = replaced || self.current_data(&p).is_none();
-        if replaced {
-            // Another node under the same path: the old one went with its whole subtree (a
-            // node is deleted only once its children are). Report that, descendants first,
-            // then look for the new node's children.
-            let reading = self.nodes.get(&p).and_then(|n| n.reading);
-            self.remove_subtree(&p);
-            let node = self.nodes.entry(p.clone()).or_default();
-            node.since = Some(token);
-            node.reading = reading;
-        }
-        if self.watched() && latest {
-            self.arm(&p, token, Kind::Data);
-        }
-        let path = p.clone();
-        self.apply(&p, ChildData { path, stat, data });
-        if replaced && self.descendable(&p) {
-            self.list(&p);
-        }
-        if found {
-            self.adopt(&p);
-        }
-        if latest
-            && self.watched()
-            && sent.session != self.reads.session()
-            && self.reads.is_connected()
-        {
-            self.read_data(&p);
-        }
-    }
-
-    fn on_children(
-        &mut self,
-        token: Token,
-        p: String,
-        sent: Sent<Purpose>,
-        result: Result<OpResult, Error>,
-    ) {
-        let Some(node) = self.nodes.get_mut(&p) else {
-            return;
-        };
-        if node.listing != Some(token) {
-            return;
-        }
-        node.listing = None;
-        let check = std::mem::take(&mut node.check);
-        let names = match result {
-            Ok(OpResult::Children { children, stat }) => {
-                if check && self.stale(&p, &stat) {
-                    self.read_data(&p);
-                    if self
-                        .current_data(&p)
-                        .is_some_and(|d| d.stat.czxid != stat.czxid)
-                    {
-                        return; // another node: its read drops the old subtree, lists again
-                    }
-                }
-                children
-            }
-            Err(Error::NoNode) => return self.remove_subtree(&p),
-            other => {
-                let error = unexpected(other);
-                if self
-                    .reads
-                    .retry(Purpose::Children(p.clone()), sent.epoch, &error)
-                    .is_some()
-                {
-                    self.list(&p);
-                }
-                return;
-            }
-        };
-        if self.watched() {
-            self.arm(&p, token, Kind::Children);
-        }
-        let listed: Vec<String> = names.iter().map(|n| path::join(&p, n)).collect();
-        // A child first read after this listing was sent was found later (a persistent
-        // watch's event is fed before an older reply that was ready with it): the listing
-        // says nothing about it, and its own read settles it.
-        let known_before = |n: &Node| n.since.is_none_or(|since| since < token);
-        for gone in self.children_of(&p) {
-            if !listed.contains(&gone) && self.nodes.get(&gone).is_some_and(known_before) {
-                self.remove_subtree(&gone);
-            }
-        }
-        // Every unknown child is loaded now, all at once. With a persistent watch, a known
-        // child not listed since the connection came back was found by an event that may
-        // have come late (its children made meanwhile sent none): it is looked at again.
-        let epoch = self.reads.epoch();
-        for c in listed {
-            match self.nodes.get(&c) {
-                None if self.in_scope(&c) => self.load(&c),
-                Some(n)
-                    if !self.watched()
-                        && n.listed < epoch
-                        && n.listing.is_none()
-                        && self.descendable(&c) =>
-                {
-                    self.refresh(&c)
-                }
-                _ => {}
-            }
-        }
-        if self.watched() && sent.session != self.reads.session() && self.reads.is_connected() {
-            self.list(&p);
-        }
-    }
-
-    fn on_check(
-        &mut self,
-        token: Token,
-        p: String,
-        sent: Sent<Purpose>,
-        result: Result<OpResult, Error>,
-    ) {
-        let Some(node) = self.nodes.get_mut(&p) else {
-            return;
-        };
-        if node.reading != Some(token) {
-            return;
-        }
-        node.reading = None;
-        match result {
-            Ok(OpResult::Exists(Some(stat))) => {
-                if self.stale(&p, &stat) {
-                    self.read_data(&p);
-                }
-            }
-            Ok(OpResult::Exists(None)) | Err(Error::NoNode) if p == self.root => self.root_gone(),
-            Ok(OpResult::Exists(None)) | Err(Error::NoNode) => self.remove_subtree(&p),
-            other => {
-                let error = unexpected(other);
-                if let Some(purpose) = self.reads.retry(Purpose::Check(p), sent.epoch, &error) {
-                    self.resend(purpose);
-                }
-            }
-        }
-    }
-
-    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
-        let Some(sent) = self.reads.complete(token) else {
-            return;
-        };
-        if !self.closed {
-            if sent.purpose == Purpose::AddWatch {
-                self.adding = false;
-            }
-            match sent.purpose.clone() {
-                Purpose::AddWatch => match result {
-                    _ if self.mode == Mode::OneShot => {}
-                    Ok(_) => {
-                        if self.mode == Mode::Probing {
-                            self.mode = Mode::Persistent;
-                        }
-                        self.persistent = Some(token);
-                    }
-                    Err(Error::Unimplemented) => {
-                        // ZooKeeper before 3.6: fall back to one-shot watches, reading every
-                        // node again with watches (the reads in flight are superseded).
-                        self.mode = Mode::OneShot;
-                        self.reload_all();
-                    }
-                    Err(error) => {
-                        if self
-                            .reads
-                            .retry(Purpose::AddWatch, sent.epoch, &error)
-                            .is_some()
-                        {
-                            self.add_watch();
-                            self.refresh_all();
-                        }
-                    }
-                },
-                Purpose::Data(p) => self.on_data(token, p, sent, result),
-                Purpose::Children(p) => self.on_children(token, p, sent, result),
-                Purpose::Check(p) => self.on_check(token, p, sent, result),
-                Purpose::RootExists => match result {
-                    Ok(OpResult::Exists(Some(_))) => {
-                        let root = self.root.clone();
-                        self.load(&root);
-                    }
-                    Ok(OpResult::Exists(None)) => {
-                        let root = self.root.clone();
-                        self.watches.insert(token, (root, Kind::RootExists));
-                    }
-                    other => {
-                        let error = unexpected(other);
-                        if self
-                            .reads
-                            .retry(Purpose::RootExists, sent.epoch, &error)
-                            .is_some()
-                        {
-                            self.root_exists();
-                        }
-                    }
-                },
-            }
-        }
-        if !self.initialized && self.reads.is_started() && self.reads.is_idle() {
-            self.initialized = true;
-            self.events.push_back(TreeEvent::Initialized);
-        }
-    }
-
-    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
-        if self.closed {
-            return;
-        }
-        if self.persistent == Some(token) {
-            return self.on_persistent(event);
-        }
-        let Some((p, kind)) = self.watches.remove(&token) else {
-            return;
-        };
-        if let Some(node) = self.nodes.get_mut(&p) {
-            match kind {
-                Kind::Data => node.data_watch = None,
-                Kind::Children => node.child_watch = None,
-                Kind::RootExists => {}
-            }
-        }
-        match (kind, event.kind) {
-            (_, EventType::Session(_)) => {} // a new session reloads
-            (Kind::RootExists, _) => {
-                let root = self.root.clone();
-                self.load(&root);
-            }
-            (Kind::Data, EventType::NodeDeleted) if p == self.root => self.root_gone(),
-            (_, EventType::NodeDeleted) => self.remove_subtree(&p),
-            (Kind::Data, _) => self.read_data(&p),
-            (Kind::Children, _) => self.list(&p),
-        }
     }
 
     fn on_persistent(&mut self, event: WatchedEvent) {
@@ -755,62 +218,6 @@ impl TreeMachine {
             // The session ended: the next one adds the watch again.
             EventType::Session(_) => self.persistent = None,
             _ => {}
-        }
-    }
-
-    fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
-        if self.closed {
-            return;
-        }
-        // Connection events only once the cache has started (not for the state it was
-        // created in).
-        let started = self.reads.is_started();
-        match connection_event(state).filter(|_| started) {
-            Some(Connection::Suspended) => self.events.push_back(TreeEvent::ConnectionSuspended),
-            Some(Connection::Reconnected) => {
-                self.events.push_back(TreeEvent::ConnectionReconnected)
-            }
-            Some(Connection::Lost) => self.events.push_back(TreeEvent::ConnectionLost),
-            None => {}
-        }
-        match self.reads.connection(state, session_id) {
-            Reconnect::Down => {}
-            Reconnect::First => {
-                self.add_watch();
-                let root = self.root.clone();
-                self.load(&root);
-            }
-            Reconnect::SameSession if self.mode == Mode::OneShot => {
-                // The one-shot watches survived and fire what was missed: only failed reads.
-                for purpose in self.reads.take_ready() {
-                    self.resend(purpose);
-                }
-            }
-            Reconnect::SameSession => {
-                // A persistent watch's missed events are not replayed: look at everything
-                // again (stats first; data only where it changed).
-                let ready = self.reads.take_ready();
-                if ready.contains(&Purpose::AddWatch) || self.persistent.is_none() && !self.adding {
-                    self.add_watch();
-                }
-                self.refresh_all();
-            }
-            Reconnect::NewSession => {
-                self.reads.clear_parked();
-                self.persistent = None;
-                self.watches.clear();
-                for node in self.nodes.values_mut() {
-                    node.data_watch = None;
-                    node.child_watch = None;
-                }
-                if self.mode == Mode::OneShot {
-                    // Every one-shot watch must be left again: read everything.
-                    self.reload_all();
-                } else {
-                    self.add_watch();
-                    self.refresh_all();
-                }
-            }
         }
     }
 
@@ -840,4 +247,93 @@ impl TreeMachine {
     }
 }
 
-cache_machine!(TreeMachine, TreeEvent);
+impl CacheInputs for TreeMachine {
+    type Purpose = Purpose;
+    type Event = TreeEvent;
+
+    fn core(&self) -> &CacheCore<Purpose, TreeEvent> {
+        &self.core
+    }
+
+    fn core_mut(&mut self) -> &mut CacheCore<Purpose, TreeEvent> {
+        &mut self.core
+    }
+
+    fn on_op_done(&mut self, token: Token, result: Result<OpResult, Error>) {
+        let Some(sent) = self.core.complete(token) else {
+            return;
+        };
+        match sent.purpose.clone() {
+            Purpose::AddWatch => {
+                self.adding = false;
+                self.on_add_watch(token, sent, result)
+            }
+            Purpose::Data(p) => self.on_data(token, p, sent, result),
+            Purpose::Children(p) => self.on_children(token, p, sent, result),
+            Purpose::Check(p) => self.on_check(token, p, sent, result),
+            Purpose::RootExists => self.on_root_exists(token, sent, result),
+        }
+        self.core.settle(true);
+    }
+
+    fn on_watch(&mut self, token: Token, event: WatchedEvent) {
+        if self.core.is_closed() {
+            return;
+        }
+        if self.persistent == Some(token) {
+            return self.on_persistent(event);
+        }
+        self.on_one_shot(token, event);
+    }
+
+    fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
+        let Some(reconnect) = self.core.connection(state, session_id) else {
+            return;
+        };
+        match reconnect {
+            Reconnect::Down => {}
+            Reconnect::First => {
+                self.add_watch();
+                let root = self.root.clone();
+                self.load(&root);
+            }
+            Reconnect::SameSession if self.mode == Mode::OneShot => {
+                // The one-shot watches survived and fire what was missed: only failed reads.
+                for purpose in self.core.reads.take_ready() {
+                    self.resend(purpose);
+                }
+            }
+            Reconnect::SameSession => {
+                // A persistent watch's missed events are not replayed: look at everything
+                // again (stats first; data only where it changed).
+                let ready = self.core.reads.take_ready();
+                if ready.contains(&Purpose::AddWatch) || self.persistent.is_none() && !self.adding {
+                    self.add_watch();
+                }
+                self.refresh_all();
+            }
+            Reconnect::NewSession => {
+                self.core.reads.clear_parked();
+                self.persistent = None;
+                self.watches.clear();
+                for node in self.nodes.values_mut() {
+                    node.data_watch = None;
+                    node.child_watch = None;
+                }
+                if self.mode == Mode::OneShot {
+                    // Every one-shot watch must be left again: read everything.
+                    self.reload_all();
+                } else {
+                    self.add_watch();
+                    self.refresh_all();
+                }
+            }
+        }
+    }
+
+    fn replay(&self) -> Vec<TreeEvent> {
+        // By path: every node after its parent.
+        let nodes = self.nodes.values().filter_map(|n| n.data.clone());
+        self.core.replay(nodes, true)
+    }
+}

@@ -4,22 +4,24 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), docent::Error> {
-//! use docent::recipes::cache::{TreeCache, TreeEvent, TreeOptions};
+//! use docent::recipes::cache::{CacheState, TreeCache, TreeEvent, TreeOptions};
 //! use futures::StreamExt;
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
 //! client.create().parents().data(b"8080".to_vec()).at("/services/web/port").await?;
-//! let cache = TreeCache::start(&client, "/services", TreeOptions::default().max_depth(1))?;
+//! let cache = TreeCache::start(&client, "/services", TreeOptions::default().max_depth(1)).await?;
 //! cache.await_initialized().await?;
+//! assert_eq!(cache.state(), CacheState::Initialized);
 //! assert!(cache.current_data("/services/web").is_some());
 //! assert!(cache.current_data("/services/web/port").is_none()); // below max depth
-//! let mut events = cache.events();
+//! // The snapshot first: every cached node, then `Initialized`.
+//! let mut events = cache.events().skip(3);
 //! client.set_data().at("/services/web", b"up".to_vec()).await?;
 //! match events.next().await {
 //!     Some(TreeEvent::NodeChanged(node)) => assert_eq!(node.data, Some(b"up".to_vec())),
 //!     other => panic!("unexpected {other:?}"),
 //! }
-//! cache.close().await;
+//! cache.close().await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -32,27 +34,31 @@ use std::collections::BTreeMap;
 pub use machine::{TreeEvent, TreeMachine};
 pub use options::{Selector, TreeOptions};
 
-use super::{CacheCommand, ChildData};
-use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
-use crate::framework::Client;
+use super::handle::Running;
+use super::{CacheEventStream, CacheState, ChildData};
+use crate::framework::{Client, StateWatch};
 use crate::{path, Error};
 
 /// A cache of a whole subtree (Curator's `CuratorCache`, with `TreeCache`'s options).
 #[derive(Debug)]
 pub struct TreeCache {
     root: String,
-    driven: Driven<TreeMachine>,
+    running: Running<TreeMachine>,
 }
 
 impl TreeCache {
-    /// Starts caching the tree at `root` (which need not exist). Loads in the background; see
-    /// [`await_initialized`](Self::await_initialized).
-    pub fn start(client: &Client, root: &str, options: TreeOptions) -> Result<TreeCache, Error> {
+    /// Starts caching the tree at `root` (which need not exist): the cache runs when this
+    /// returns and loads in the background; see [`await_initialized`](Self::await_initialized).
+    pub async fn start(
+        client: &Client,
+        root: &str,
+        options: TreeOptions,
+    ) -> Result<TreeCache, Error> {
         path::validate(root)?;
         let machine = TreeMachine::new(root.to_owned(), options);
         Ok(TreeCache {
             root: root.to_owned(),
-            driven: spawn_machine(client, machine),
+            running: Running::start(client, machine),
         })
     }
 
@@ -63,38 +69,50 @@ impl TreeCache {
 
     /// Every cached node by full path (a consistent copy).
     pub fn snapshot(&self) -> BTreeMap<String, ChildData> {
-        self.driven.inspect(TreeMachine::snapshot)
+        self.running.inspect(TreeMachine::snapshot)
     }
 
     /// One cached node.
     pub fn current_data(&self, path: &str) -> Option<ChildData> {
-        self.driven.inspect(|m| m.current_data(path).cloned())
+        self.running.inspect(|m| m.current_data(path).cloned())
     }
 
     /// The cached children of `path` by name (`None` when `path` is not cached).
     pub fn current_children(&self, path: &str) -> Option<BTreeMap<String, ChildData>> {
-        self.driven.inspect(|m| m.current_children(path))
+        self.running.inspect(|m| m.current_children(path))
     }
 
     /// True once the initial load is complete.
     pub fn is_initialized(&self) -> bool {
-        self.driven.inspect(TreeMachine::is_initialized)
+        self.state() == CacheState::Initialized
+    }
+
+    /// Whether the initial load is complete.
+    pub fn state(&self) -> CacheState {
+        self.running.state()
+    }
+
+    /// The state, now and after each change (the current value first).
+    pub fn watch_state(&self) -> StateWatch<CacheState> {
+        self.running.watch_state()
     }
 
     /// Waits for the initial load (it waits for a connection).
     pub async fn await_initialized(&self) -> Result<(), Error> {
-        wait_for(&self.driven, |m| m.is_initialized().then_some(())).await
+        self.running.await_initialized().await
     }
 
-    /// Events from now on (unbounded: a slow listener never stalls the cache).
-    pub fn events(&self) -> EventStream<TreeEvent> {
-        self.driven.subscribe()
+    /// The events, starting with a snapshot (`NodeCreated` for every cached node, parents
+    /// first, then `Initialized` once the initial load is complete), then every change
+    /// (unbounded: a slow listener never stalls the cache).
+    pub fn events(&self) -> CacheEventStream<TreeEvent> {
+        self.running.events()
     }
 
-    /// Stops the cache; its events stream ends.
-    pub async fn close(self) {
-        let _ = self.driven.command(CacheCommand::Close);
-        self.driven.finished().await;
+    /// Stops the cache; its event streams end. [`Error::Closed`] if it had stopped already
+    /// (the client was closed).
+    pub async fn close(self) -> Result<(), Error> {
+        self.running.close().await
     }
 }
 

@@ -1,0 +1,116 @@
+//! What the cache handles share: a running cache machine ([`Running`]) with its state, its
+//! events for subscribers that may come late ([`CacheEventStream`]), and closing.
+//!
+//! A late subscriber's stream starts with a snapshot of what the cache holds (an addition per
+//! cached node, then the end of the initial load if it is over), then every change; the
+//! snapshot is taken and the subscription made under the machine's lock, so no change falls
+//! between them and none is in both.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::{Stream, StreamExt};
+
+use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
+use crate::framework::{Client, StateWatch};
+use crate::machine::Machine;
+use crate::recipes::cache::core::CacheInputs;
+use crate::recipes::cache::{CacheCommand, CacheState};
+use crate::Error;
+
+/// A cache machine running on its driver: the part every cache handle delegates to.
+#[derive(Debug)]
+pub(crate) struct Running<M: Machine> {
+    driven: Driven<M>,
+}
+
+impl<M: CacheInputs> Running<M>
+where
+    <M as CacheInputs>::Event: Clone,
+{
+    /// Runs `machine` (it starts loading on the first connection).
+    pub(crate) fn start(client: &Client, machine: M) -> Running<M> {
+        Running {
+            driven: spawn_machine(client, machine),
+        }
+    }
+
+    /// Runs `f` on the machine's current state.
+    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&M) -> R) -> R {
+        self.driven.inspect(f)
+    }
+
+    pub(crate) fn state(&self) -> CacheState {
+        self.driven.inspect(|m| m.core().state())
+    }
+
+    pub(crate) fn watch_state(&self) -> StateWatch<CacheState> {
+        self.driven.inspect(|m| m.core().watch_state())
+    }
+
+    /// Waits for the initial load; [`Error::Closed`] if the cache stops first.
+    pub(crate) async fn await_initialized(&self) -> Result<(), Error> {
+        wait_for(&self.driven, |m| m.core().is_initialized().then_some(())).await
+    }
+
+    /// The events, starting with the machine's replay.
+    pub(crate) fn events(&self) -> CacheEventStream<<M as CacheInputs>::Event> {
+        CacheEventStream::subscribe(&self.driven, M::replay)
+    }
+
+    /// Stops the machine; [`Error::Closed`] if it had stopped already (the client was closed).
+    pub(crate) async fn close(self) -> Result<(), Error> {
+        close_cache(&self.driven).await
+    }
+}
+
+/// Stops a cache machine and waits for its driver to end; [`Error::Closed`] if it had stopped
+/// already (the client was closed first). A cache has nothing to clean up on the ensemble.
+pub(crate) async fn close_cache<M>(driven: &Driven<M>) -> Result<(), Error>
+where
+    M: Machine<Command = CacheCommand>,
+    M::Event: Clone,
+{
+    let sent = driven.command(CacheCommand::Close);
+    driven.finished().await;
+    sent
+}
+
+/// A cache's events: a snapshot of its contents first, then each change. Ends when the cache
+/// is closed.
+#[derive(Debug)]
+pub struct CacheEventStream<E> {
+    snapshot: std::vec::IntoIter<E>,
+    changes: EventStream<E>,
+}
+
+impl<E> CacheEventStream<E> {
+    /// Subscribes to `driven`, starting with the events `snapshot` makes of its state.
+    pub(crate) fn subscribe<M>(
+        driven: &Driven<M>,
+        snapshot: impl FnOnce(&M) -> Vec<E>,
+    ) -> CacheEventStream<E>
+    where
+        M: Machine<Event = E>,
+    {
+        // `inspect` holds the machine's lock, and events are broadcast only under it.
+        driven.inspect(|m| CacheEventStream {
+            snapshot: snapshot(m).into_iter(),
+            changes: driven.subscribe(),
+        })
+    }
+}
+
+// Nothing in it is pinned structurally: the events are moved out, never polled in place.
+impl<E> Unpin for CacheEventStream<E> {}
+
+impl<E> Stream for CacheEventStream<E> {
+    type Item = E;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<E>> {
+        match self.snapshot.next() {
+            Some(event) => Poll::Ready(Some(event)),
+            None => self.changes.poll_next_unpin(cx),
+        }
+    }
+}
