@@ -17,8 +17,8 @@ pub mod protected;
 mod read;
 mod retry;
 mod retry_loop;
-pub(crate) mod sub;
 mod state;
+pub(crate) mod sub;
 mod tasks;
 mod write;
 

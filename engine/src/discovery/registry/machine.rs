@@ -440,7 +440,10 @@ impl RegistryMachine {
                     return; // sent again on the next (re)connection
                 }
             }
-            (_, Ok(other)) => self.fail(&id, unexpected(other)),
+            (_, Ok(other)) => {
+                let error = Error::unexpected_reply(&flight.path, "registry write", &other);
+                self.fail(&id, error)
+            }
             (_, Err(error)) => self.fail(&id, error),
         }
         self.advance(&id);
@@ -498,11 +501,6 @@ impl RegistryMachine {
             self.withdraw(&id, None);
         }
     }
-}
-
-fn unexpected(result: OpResult) -> Error {
-    tracing::error!(?result, "unexpected result for a registry write");
-    Error::MarshallingError
 }
 
 impl Machine for RegistryMachine {
