@@ -17,6 +17,7 @@ pub mod protected;
 mod read;
 mod retry;
 mod retry_loop;
+mod state;
 mod tasks;
 mod write;
 
@@ -30,6 +31,7 @@ pub use read::{
     TransactionBuilder, MULTI_READ_BATCH,
 };
 pub use retry::{RetryPolicy, MAX_EXPONENTIAL_RETRIES};
+pub use state::{StateCell, StateWatch};
 pub use write::{CreateBuilder, DeleteBuilder};
 
 /// Curator's connection states, as recipes and users see them.
