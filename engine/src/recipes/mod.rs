@@ -4,6 +4,7 @@ pub mod cache;
 pub(crate) mod enroll;
 pub mod fencing;
 pub mod latch;
+mod lease;
 pub mod lock;
 pub mod order;
 pub mod participants;
@@ -11,3 +12,4 @@ pub mod selector;
 #[cfg(test)]
 mod testing;
 mod wait;
+mod watched;
