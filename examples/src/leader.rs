@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
+use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
 use docent::recipes::participants;
 use docent::recipes::selector::{LeaderSelector, LOCK_NAME};
 use docent::{Client, Error, Instant};
@@ -88,7 +88,8 @@ async fn latch_participant(
 ) -> Result<(), Error> {
     let deadline = client.now() + config.run_for;
     while client.now() < deadline {
-        let latch = LeaderLatch::start(&client, &config.path, &id)?;
+        let options = LatchOptions::default().id(&id);
+        let latch = LeaderLatch::start(&client, &config.path, options).await?;
         let mut events = latch.events();
         let mut leading = None;
         loop {
@@ -115,7 +116,7 @@ async fn latch_participant(
         if leading.is_some() {
             out(format!("not-leader {id}"));
         }
-        latch.close(CloseMode::Silent).await?;
+        latch.close().await?;
     }
     client.close().await
 }
@@ -136,7 +137,7 @@ pub async fn run_selector(
         let client = backend.client().await?;
         selectors.push((
             client.clone(),
-            start_selector(&client, config, id, hold, &out)?,
+            start_selector(&client, config, id, hold, &out).await?,
         ));
     }
     let Some((first_client, _)) = selectors.first() else {
@@ -167,7 +168,7 @@ pub async fn run_selector(
     Ok(())
 }
 
-fn start_selector(
+async fn start_selector(
     client: &Client,
     config: &ElectionConfig,
     id: &str,
@@ -189,7 +190,7 @@ fn start_selector(
             lead_id.clone(),
         );
         async move {
-            out(format!("leader {id} token={}", leadership.token));
+            out(format!("leader {id} token={}", leadership.token()));
             print_participants(&client, &path, &out).await;
             sleep(&client, hold).await;
             out(format!("not-leader {id}"));
@@ -206,6 +207,7 @@ fn start_selector(
         .auto_requeue(true)
         .on_losing(losing)
         .start()
+        .await
 }
 
 /// Prints `participants A,B,…` (the leader first).

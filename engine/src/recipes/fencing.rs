@@ -130,6 +130,9 @@ mod tests {
             }
         );
         assert!(!is_fenced_out(&second));
-        assert_eq!(without_check(node, Error::ConnectionLoss), Error::ConnectionLoss);
+        assert_eq!(
+            without_check(node, Error::ConnectionLoss),
+            Error::ConnectionLoss
+        );
     }
 }

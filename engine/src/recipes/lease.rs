@@ -104,7 +104,11 @@ impl<S: LeaseState> LeaseCore<S> {
             }
         };
         let deleted = node_gone(self.client.clone(), self.node.clone());
-        let waits = [counted.boxed(), deleted.boxed(), self.stopped.clone().boxed()];
+        let waits = [
+            counted.boxed(),
+            deleted.boxed(),
+            self.stopped.clone().boxed(),
+        ];
         future::select_all(waits).map(|_| ())
     }
 

@@ -38,7 +38,10 @@ pub(crate) async fn finish_closing<M: Machine>(
     driven: Arc<Driven<M>>,
 ) -> Result<(), Error> {
     let deadline = client.now() + client.session_timeout();
-    if until(client, Some(deadline), driven.finished()).await.is_none() {
+    if until(client, Some(deadline), driven.finished())
+        .await
+        .is_none()
+    {
         let finished = driven.finished();
         client.coordinator().spawn(Box::pin(async move {
             finished.await;

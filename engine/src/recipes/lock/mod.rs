@@ -208,7 +208,14 @@ impl Mutex {
         let inner = &self.inner;
         let (state, losses) = inner.driven.inspect(|m| (m.watch(), m.losses()));
         let finished = inner.driven.finished();
-        let lease = LeaseCore::new(&inner.client, lease.node, lease.token, state, losses, finished);
+        let lease = LeaseCore::new(
+            &inner.client,
+            lease.node,
+            lease.token,
+            state,
+            losses,
+            finished,
+        );
         LockGuard {
             lease,
             mutex: Some(inner.clone()),
