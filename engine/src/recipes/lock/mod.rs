@@ -254,9 +254,9 @@ impl Mutex {
         })
     }
 
-    /// Releases every hold and stops the lock's machine; `Ok` once our node is deleted (see
-    /// the crate's rules for `close`: [`Error::Timeout`] if that took longer than a session
-    /// timeout and goes on in the background). Guards still alive become stale.
+    /// Releases every hold and stops the lock's machine; `Ok` once our node is deleted,
+    /// [`Error::Timeout`] if that takes longer than a session timeout (the delete goes on in
+    /// the background). Guards still alive become stale.
     pub async fn close(self) -> Result<(), Error> {
         let inner = &self.inner;
         *inner.holds() = None;
@@ -295,11 +295,16 @@ impl Inner {
 /// One hold of a [`Mutex`]: the lock is ours while it lives. Dropping it releases the hold in
 /// the background (with the last hold the lock node is deleted, a guaranteed delete);
 /// [`release`](LockGuard::release) does the same and waits.
-#[derive(Debug)]
 #[must_use = "dropping the guard releases the lock"]
 pub struct LockGuard {
     lease: LeaseCore<LockState>,
     mutex: Option<Arc<Inner>>,
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LockGuard").field(&self.lease).finish()
+    }
 }
 
 impl LockGuard {
