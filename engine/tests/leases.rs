@@ -281,3 +281,16 @@ async fn selector_state_follows_its_leadership_function() {
     );
     selector.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn close_after_a_timed_out_try_acquire_finishes_its_clean_up() {
+    let ensemble = ensemble();
+    let (a, probe) = (
+        mutex(&client(&ensemble)).await,
+        mutex(&client(&ensemble)).await,
+    );
+    let _held = a.acquire().await.unwrap();
+    let tried = probe.try_acquire(Duration::from_millis(300)).await;
+    assert!(matches!(tried, Ok(None)), "{tried:?}");
+    assert_eq!(probe.close().await, Ok(()));
+}

@@ -213,7 +213,7 @@ fn mutex_release_connection_loss() {
                 })
                 .await?;
                 lease.release().await?;
-                a.acquire().await?;
+                a.acquire().await?.release().await?;
                 Ok::<_, Box<dyn std::error::Error>>(())
             });
     }
