@@ -154,6 +154,13 @@ pub enum Error {
     /// An argument that makes no sense (zero permits, empty id, …).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A lease (lock, leadership) was used that is not held, or no longer: it was released,
+    /// lost with the session, or its node was deleted. Guarded writes made with it are refused.
+    #[error("the lease at {path} is not held")]
+    NotHeld {
+        /// The lease node, or the recipe's path when there is no node.
+        path: String,
+    },
 
     // ---- peers and the client itself ----
     /// A node holds data that this recipe cannot read (written by a foreign or broken peer).
@@ -229,6 +236,7 @@ impl Error {
             | DataTooLarge { .. }
             | InvalidConnectString { .. }
             | InvalidArgument(_)
+            | NotHeld { .. }
             | BadArguments
             | InvalidAcl
             | InvalidCallback

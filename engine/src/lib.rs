@@ -23,14 +23,15 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), docent::Error> {
-//! use docent::recipes::latch::{CloseMode, LeaderLatch};
+//! use docent::recipes::latch::{LatchOptions, LeaderLatch};
 //! // An in-process simulated ensemble; `docent_zk::ZkCoordinator::connect` for a real one.
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(3);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
-//! let latch = LeaderLatch::start(&client, "/services/billing/leader", "host-a")?;
-//! let token = latch.await_leadership().await?; // fence your writes with it
-//! println!("leading with token {token}");
-//! latch.close(CloseMode::Silent).await?;
+//! let options = LatchOptions::default().id("host-a");
+//! let latch = LeaderLatch::start(&client, "/services/billing/leader", options).await?;
+//! let leadership = latch.await_leadership().await?; // fence your writes with it
+//! println!("leading with token {}", leadership.token());
+//! latch.close().await?;
 //! # Ok(())
 //! # }
 //! ```

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
+use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
 use docent::recipes::participants;
 use docent::recipes::selector::{LeaderSelector, LOCK_NAME};
 use docent::{Client, Error, Instant};
@@ -103,7 +103,8 @@ async fn latch_participant(
 ) -> Result<(), Error> {
     let deadline = client.now() + config.run_for;
     while client.now() < deadline {
-        let latch = LeaderLatch::start(&client, &config.path, &id)?;
+        let options = LatchOptions::default().id(&id);
+        let latch = LeaderLatch::start(&client, &config.path, options).await?;
         let mut events = latch.events();
         let mut leading = None;
         loop {
@@ -130,7 +131,7 @@ async fn latch_participant(
         if leading.is_some() {
             out(format!("not-leader {id}"));
         }
-        latch.close(CloseMode::Silent).await?;
+        latch.close().await?;
     }
     client.close().await
 }
@@ -151,7 +152,7 @@ pub async fn run_selector(
         let client = backend.client().await?;
         selectors.push((
             client.clone(),
-            start_selector(&client, config, id, hold, &out)?,
+            start_selector(&client, config, id, hold, &out).await?,
         ));
     }
     let Some((first_client, _)) = selectors.first() else {
@@ -182,7 +183,7 @@ pub async fn run_selector(
     Ok(())
 }
 
-fn start_selector(
+async fn start_selector(
     client: &Client,
     config: &ElectionConfig,
     id: &str,
@@ -204,7 +205,7 @@ fn start_selector(
             lead_id.clone(),
         );
         async move {
-            out(format!("leader {id} token={}", leadership.token));
+            out(format!("leader {id} token={}", leadership.token()));
             print_participants(&client, &path, &out).await;
             sleep(&client, hold).await;
             out(format!("not-leader {id}"));
@@ -221,6 +222,7 @@ fn start_selector(
         .auto_requeue(true)
         .on_losing(losing)
         .start()
+        .await
 }
 
 /// Prints `participants A,B,…` (the leader first).

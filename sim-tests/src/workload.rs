@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 
-use docent::recipes::latch::{LatchEvent, LeaderLatch};
-use docent::recipes::lock::{LockEvent, Mutex};
+use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
+use docent::recipes::lock::{LockEvent, LockState, Mutex};
 use docent::rng::Rng;
 use docent::Error;
 use docent_sim::Sim;
@@ -43,10 +43,14 @@ pub fn observe_latch(
 }
 
 /// Starts one [`LeaderLatch`] per client of `sim` on [`ELECTION`], observed by `timeline`.
-pub fn start_latches(sim: &Sim, timeline: &Timeline) -> Result<Vec<(String, LeaderLatch)>, Error> {
+pub async fn start_latches(
+    sim: &Sim,
+    timeline: &Timeline,
+) -> Result<Vec<(String, LeaderLatch)>, Error> {
     let mut out = Vec::new();
     for who in sim.names() {
-        let latch = LeaderLatch::start(&sim.client(who), ELECTION, who)?;
+        let options = LatchOptions::default().id(who);
+        let latch = LeaderLatch::start(&sim.client(who), ELECTION, options).await?;
         observe_latch(sim, timeline, who, latch.events());
         out.push((who.clone(), latch));
     }
@@ -149,8 +153,8 @@ pub fn spawn_mutex_worker(
             match event {
                 LockEvent::Suspended | LockEvent::Lost => r.timeline.set(&w, None, s.now()),
                 LockEvent::Reconnected if h.load(Ordering::SeqCst) => {
-                    if let Some(lease) = m.lease() {
-                        r.timeline.set(&w, Some(lease.token), s.now());
+                    if let LockState::Held { token } = m.state() {
+                        r.timeline.set(&w, Some(token), s.now());
                     }
                 }
                 _ => {}
@@ -169,10 +173,11 @@ pub fn spawn_mutex_worker(
             let attempt = mutex.try_acquire(Duration::from_secs(30)).await;
             trace(&sim, &who, &attempt);
             match attempt {
-                Ok(Some(lease)) => {
+                Ok(Some(guard)) => {
+                    let token = guard.token();
                     holding.store(true, Ordering::SeqCst);
-                    if mutex.lease().is_some() {
-                        record.timeline.set(&who, Some(lease.token), sim.now());
+                    if mutex.is_held() {
+                        record.timeline.set(&who, Some(token), sim.now());
                     }
                     record
                         .grants
@@ -184,13 +189,13 @@ pub fn spawn_mutex_worker(
                     doing("holding");
                     sim.sleep(Duration::from_millis(50 + rng.below(1450))).await;
                     doing("guarded write");
-                    let result = mutex.guarded(write_ops(&who, lease.token)).await;
+                    let result = guard.guarded(write_ops(&who, token)).await;
                     trace(&sim, &who, &result);
-                    record.fence.record(&who, lease.token, &result);
+                    record.fence.record(&who, token, &result);
                     record.timeline.set(&who, None, sim.now());
                     holding.store(false, Ordering::SeqCst);
                     doing("releasing");
-                    let released = mutex.release().await;
+                    let released = guard.release().await;
                     trace(&sim, &who, &released);
                 }
                 Ok(None) => {}

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use docent::recipes::lock::Mutex;
+use docent::recipes::lock::{Mutex, MutexOptions};
 use docent_sim::harness;
 use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{
@@ -26,7 +26,7 @@ fn latch_swarm_is_deterministic() {
             .quiet()
             .run(|sim| async move {
                 let timeline = Timeline::new();
-                let latches = start_latches(&sim, &timeline)?;
+                let latches = start_latches(&sim, &timeline).await?;
                 let leading = || {
                     latches
                         .iter()
@@ -54,7 +54,8 @@ fn mutex_swarm_is_deterministic() {
                 create_data_node(&sim).await;
                 let stop = sim.healed_at() + SETTLE;
                 for who in sim.names() {
-                    let mutex = Mutex::new(&sim.client(who), LOCK)?;
+                    let mutex =
+                        Mutex::start(&sim.client(who), LOCK, MutexOptions::default()).await?;
                     spawn_mutex_worker(&sim, who, mutex, &record, stop);
                 }
                 sim.sleep_until(stop).await;

@@ -17,7 +17,7 @@ fn latch_safety_and_liveness_under_swarm() {
         .swarm(Duration::from_secs(60))
         .run(|sim| async move {
             let timeline = Timeline::new();
-            let latches = start_latches(&sim, &timeline)?;
+            let latches = start_latches(&sim, &timeline).await?;
             sim.sleep_until(sim.healed_at()).await;
             await_one_leader(&sim, ELECTION, sim.healed_at() + SETTLE, || {
                 latches
@@ -40,7 +40,7 @@ fn latch_churn_under_swarm() {
     use std::collections::BTreeMap;
     use std::sync::{Arc, Mutex};
 
-    use docent::recipes::latch::{CloseMode, LeaderLatch};
+    use docent::recipes::latch::{LatchOptions, LeaderLatch};
     use docent::rng::Rng;
     use docent_sim_tests::workload::{check_election, observe_latch};
 
@@ -57,7 +57,9 @@ fn latch_churn_under_swarm() {
                 let mut rng = Rng::new(sim.seed(), 0x4000 + i as u64);
                 sim.clone().spawn(async move {
                     loop {
-                        let Ok(latch) = LeaderLatch::start(&sim.client(&who), ELECTION, &who)
+                        let options = LatchOptions::default().id(&who);
+                        let Ok(latch) =
+                            LeaderLatch::start(&sim.client(&who), ELECTION, options).await
                         else {
                             return;
                         };
@@ -73,7 +75,7 @@ fn latch_churn_under_swarm() {
                         // The process stops acting as leader before it leaves.
                         timeline.set(&who, None, sim.now());
                         let latch = Arc::try_unwrap(latch).expect("the registry let go of it");
-                        let _ = latch.close(CloseMode::Silent).await;
+                        let _ = latch.close().await;
                         sim.sleep(Duration::from_millis(rng.below(1_000))).await;
                     }
                 });

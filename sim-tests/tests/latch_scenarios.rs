@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use docent::recipes::latch::{CloseMode, LeaderLatch};
+use docent::recipes::latch::{CloseMode, LatchOptions, LeaderLatch};
 use docent::Client;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
@@ -46,7 +46,11 @@ async fn a_leads_first(
 ) -> Result<Vec<(String, LeaderLatch)>, Box<dyn std::error::Error>> {
     let mut latches = Vec::new();
     for who in sim.names() {
-        let latch = LeaderLatch::start(&sim.client(who), ELECTION, who)?;
+        // `a` is closed by some scenarios: its leaving is reported.
+        let options = LatchOptions::default()
+            .id(who)
+            .close_mode(CloseMode::NotifyLeader);
+        let latch = LeaderLatch::start(&sim.client(who), ELECTION, options).await?;
         observe_latch(sim, timeline, who, latch.events());
         if who == "a" {
             latch.await_leadership().await?;
@@ -164,7 +168,9 @@ fn latch_parent_vanished() {
             let timeline = Timeline::new();
             let mut latches = Vec::new();
             for who in ["a", "b", "c"] {
-                let latch = LeaderLatch::start(&sim.client(who), ELECTION, who)?;
+                let latch =
+                    LeaderLatch::start(&sim.client(who), ELECTION, LatchOptions::default().id(who))
+                        .await?;
                 observe_latch(&sim, &timeline, who, latch.events());
                 latches.push((who.to_string(), latch));
             }
@@ -233,7 +239,8 @@ fn herd_on_reconnect() {
             for who in sim.names() {
                 let counting = Counting::new(sim.session(who));
                 let client = Client::builder(Arc::new(counting.clone())).build()?;
-                let latch = LeaderLatch::start(&client, ELECTION, who)?;
+                let latch =
+                    LeaderLatch::start(&client, ELECTION, LatchOptions::default().id(who)).await?;
                 observe_latch(&sim, &timeline, who, latch.events());
                 latches.push((who.clone(), latch));
                 counters.push(counting);
@@ -273,7 +280,7 @@ fn latch_handover_on_close() {
             let mut latches = a_leads_first(&sim, &timeline).await?;
             sim.sleep_until(s(1.0)).await;
             let (_, a) = latches.remove(0);
-            a.close(CloseMode::NotifyLeader).await?;
+            a.close().await?;
             timeline.set("a", None, sim.now());
             sim.sleep_until(s(1.1)).await;
             let now = leading(&latches);
@@ -305,7 +312,7 @@ fn latch_follower_cut_off_one_way() {
             let mut latches = a_leads_first(&sim, &timeline).await?;
             sim.sleep_until(s(3.5)).await;
             let (_, a) = latches.remove(0);
-            a.close(CloseMode::NotifyLeader).await?;
+            a.close().await?;
             timeline.set("a", None, sim.now());
             settle(&sim, &timeline, &latches).await
         });

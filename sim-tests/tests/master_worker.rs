@@ -206,7 +206,7 @@ async fn start_master(sim: Sim, name: &str, reporter: Reporter, keep: Arc<Mutex<
     let client = sim.client(name);
     while !sim.crashed(name) {
         if master_worker::setup(&client).await.is_ok() {
-            if let Ok(master) = Master::start(&client, name, reporter.clone()) {
+            if let Ok(master) = Master::start(&client, name, reporter.clone()).await {
                 keep.lock().unwrap_or_else(|e| e.into_inner()).push(master);
                 return;
             }

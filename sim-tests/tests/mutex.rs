@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use docent::recipes::lock::Mutex;
+use docent::recipes::lock::{Mutex, MutexOptions};
 use docent_sim::harness;
 use docent_sim_tests::workload::{create_data_node, spawn_mutex_worker, MutexRecord, LOCK};
 
@@ -21,7 +21,7 @@ fn mutex_safety_and_liveness_under_swarm() {
             create_data_node(&sim).await;
             let stop = sim.healed_at() + SETTLE;
             for who in sim.names() {
-                let mutex = Mutex::new(&sim.client(who), LOCK)?;
+                let mutex = Mutex::start(&sim.client(who), LOCK, MutexOptions::default()).await?;
                 spawn_mutex_worker(&sim, who, mutex, &record, stop);
             }
             sim.sleep_until(stop).await;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use docent::recipes::fencing::is_fenced_out;
-use docent::recipes::lock::Mutex;
+use docent::recipes::lock::{Mutex, MutexOptions};
 use docent::ErrorPolicy;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
@@ -77,7 +77,7 @@ fn workers_under(test: &str, schedule: FaultSchedule) {
             create_data_node(&sim).await;
             let stop = sim.healed_at() + SETTLE;
             for who in sim.names() {
-                let mutex = Mutex::new(&sim.client(who), LOCK)?;
+                let mutex = Mutex::start(&sim.client(who), LOCK, MutexOptions::default()).await?;
                 spawn_mutex_worker(&sim, who, mutex, &record, stop);
             }
             sim.sleep_until(stop).await;
@@ -133,8 +133,8 @@ fn mutex_holder_partitioned() {
             .limit(SEEDS)
             .run(|sim| async move {
                 create_data_node(&sim).await;
-                let a = Mutex::new(&sim.client("a"), LOCK)?;
-                let b = Mutex::new(&sim.client("b"), LOCK)?;
+                let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
+                let b = Mutex::start(&sim.client("b"), LOCK, MutexOptions::default()).await?;
                 let fence = FenceLog::new();
                 let lease = a.acquire().await?;
                 let b_task = {
@@ -142,16 +142,16 @@ fn mutex_holder_partitioned() {
                     async move {
                         let lease = b.acquire().await?;
                         let at = sim.now();
-                        let result = b.guarded(write_ops("b", lease.token)).await;
-                        fence.record("b", lease.token, &result);
+                        let result = lease.guarded(write_ops("b", lease.token())).await;
+                        fence.record("b", lease.token(), &result);
                         result?;
                         Ok::<_, docent::Error>(at)
                     }
                 };
                 // a, still believing it holds, writes while b waits and after b took over.
                 sim.sleep_until(s(3.0)).await;
-                let early = a.guarded(write_ops("a", lease.token)).await;
-                fence.record("a", lease.token, &early);
+                let early = lease.guarded(write_ops("a", lease.token())).await;
+                fence.record("a", lease.token(), &early);
                 let granted = b_task.await?;
                 if granted < s(2.0) + sim.session_timeout() {
                     return Err(format!(
@@ -159,8 +159,8 @@ fn mutex_holder_partitioned() {
                     )
                     .into());
                 }
-                let late = a.guarded(write_ops("a", lease.token)).await;
-                fence.record("a", lease.token, &late);
+                let late = lease.guarded(write_ops("a", lease.token())).await;
+                fence.record("a", lease.token(), &late);
                 if late.is_ok() {
                     return Err("a stale holder's guarded write landed".into());
                 }
@@ -192,12 +192,12 @@ fn mutex_release_connection_loss() {
             .schedule(FaultSchedule::new().at(s(1.999), fault))
             .limit(SEEDS)
             .run(|sim| async move {
-                let a = Mutex::new(&sim.client("a"), LOCK)?;
-                let b = Mutex::new(&sim.client("b"), LOCK)?;
-                a.acquire().await?;
+                let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
+                let b = Mutex::start(&sim.client("b"), LOCK, MutexOptions::default()).await?;
+                let held = a.acquire().await?;
                 let waiter = b.acquire();
                 sim.sleep_until(s(2.0)).await;
-                a.release().await?;
+                held.release().await?;
                 if a.is_held() {
                     return Err("a still holds after release".into());
                 }
@@ -207,13 +207,13 @@ fn mutex_release_connection_loss() {
                 let futures::future::Either::Left((lease, _)) = lease else {
                     return Err("b never acquired after a's release".into());
                 };
-                lease?;
+                let lease = lease?;
                 eventually(&sim, deadline, "a's node deleted", || {
                     nodes_of(&sim, "a").is_empty()
                 })
                 .await?;
-                b.release().await?;
-                a.acquire().await?;
+                lease.release().await?;
+                a.acquire().await?.release().await?;
                 Ok::<_, Box<dyn std::error::Error>>(())
             });
     }
@@ -240,14 +240,14 @@ fn protected_create_lost_reply() {
         )
         .limit(SEEDS)
         .run(|sim| async move {
-            let a = Mutex::new(&sim.client("a"), LOCK)?;
+            let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
             let lease = a.acquire().await?;
             let mine = nodes_of(&sim, "a");
-            if mine.len() != 1 || !lease.node.ends_with(&mine[0]) {
-                return Err(format!("a holds {} but owns {mine:?}", lease.node).into());
+            if mine.len() != 1 || !lease.node().ends_with(&mine[0]) {
+                return Err(format!("a holds {} but owns {mine:?}", lease.node()).into());
             }
-            a.release().await?;
-            let b = Mutex::new(&sim.client("b"), LOCK)?;
+            lease.release().await?;
+            let b = Mutex::start(&sim.client("b"), LOCK, MutexOptions::default()).await?;
             match b.try_acquire(SETTLE).await? {
                 Some(_) => {}
                 None => {
@@ -277,25 +277,25 @@ fn suspended_tolerated_two_leaders() {
                     .build()
             };
             create_data_node(&sim).await;
-            let a = Mutex::new(&tolerant("a")?, LOCK)?;
-            let b = Mutex::new(&tolerant("b")?, LOCK)?;
+            let a = Mutex::start(&tolerant("a")?, LOCK, MutexOptions::default()).await?;
+            let b = Mutex::start(&tolerant("b")?, LOCK, MutexOptions::default()).await?;
             let timeline = Timeline::new();
             let fence = FenceLog::new();
             let lease = a.acquire().await?;
-            timeline.set("a", Some(lease.token), sim.now());
+            timeline.set("a", Some(lease.token()), sim.now());
             let b_lease = b.acquire().await?;
-            timeline.set("b", Some(b_lease.token), sim.now());
+            timeline.set("b", Some(b_lease.token()), sim.now());
             let overlap = a.is_held();
             if overlap {
                 // a still holds by its own account: write as it would.
-                let stale = a.guarded(write_ops("a", lease.token)).await;
-                fence.record("a", lease.token, &stale);
+                let stale = lease.guarded(write_ops("a", lease.token())).await;
+                fence.record("a", lease.token(), &stale);
                 if stale.is_ok() {
                     return Err("a's guarded write landed while b held the lock".into());
                 }
             }
-            let fresh = b.guarded(write_ops("b", b_lease.token)).await;
-            fence.record("b", b_lease.token, &fresh);
+            let fresh = b_lease.guarded(write_ops("b", b_lease.token())).await;
+            fence.record("b", b_lease.token(), &fresh);
             fresh?;
             fence.check()?;
             if !overlap {
@@ -323,12 +323,13 @@ fn guarded_write_of_a_deleted_lease_is_fenced_out() {
         .limit(SEEDS)
         .run(|sim| async move {
             create_data_node(&sim).await;
-            let a = Mutex::new(&sim.client("a"), LOCK)?;
+            let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
             let lease = a.acquire().await?;
             // Sent before the deletion, queued behind it on the way: a still believes.
             let janitor = sim.client("janitor");
-            let delete = janitor.delete().at(&lease.node);
-            let write = docent::recipes::fencing::guarded(&lease.node, write_ops("a", lease.token));
+            let delete = janitor.delete().at(lease.node());
+            let write =
+                docent::recipes::fencing::guarded(lease.node(), write_ops("a", lease.token()));
             delete.await?;
             let result = sim.client("a").submit(write).await;
             match result {
@@ -355,25 +356,29 @@ fn mutex_waiter_cut_off_one_way() {
         )
         .limit(64) // the flaw it guards against shows in some seeds only (seed 10 first)
         .run(|sim| async move {
-            let a = Mutex::new(&sim.client("a"), LOCK)?;
-            let b = std::sync::Arc::new(Mutex::new(&sim.client("b"), LOCK)?);
-            let c = Mutex::new(&sim.client("c"), LOCK)?;
-            a.acquire().await?;
+            let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
+            let b = std::sync::Arc::new(
+                Mutex::start(&sim.client("b"), LOCK, MutexOptions::default()).await?,
+            );
+            let c = Mutex::start(&sim.client("c"), LOCK, MutexOptions::default()).await?;
+            let held = a.acquire().await?;
             let waiter = b.clone();
             sim.spawn(async move {
-                let _ = waiter.acquire().await;
+                // b keeps what it gets (the run's end ends this task).
+                let _lease = waiter.acquire().await;
+                futures::future::pending::<()>().await;
             });
             sim.sleep(s(0.5)).await; // b's node is in, right behind a's
             let (granted, c_granted) = futures::channel::oneshot::channel();
             sim.spawn(async move {
-                let _ = granted.send(c.acquire().await.map(|_| c));
+                let _ = granted.send(c.acquire().await.map(|lease| (c, lease)));
             });
             // The holder releases soon after the cut. A b on a lagging follower hears of it
             // late, while it still counts itself connected, and then counts itself connected
             // for two thirds of a session timeout more; its session expires at the leader
             // before that, and a c on the leader takes over at once.
             sim.sleep_until(s(3.5)).await;
-            a.release().await?;
+            held.release().await?;
             let _c = c_granted.await??;
             if b.is_held() {
                 return Err(

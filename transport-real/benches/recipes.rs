@@ -38,8 +38,8 @@ use std::time::{Duration, Instant};
 
 use docent::discovery::{ServiceDiscovery, ServiceInstance, ServiceProvider};
 use docent::recipes::cache::{ChildrenEvent, ChildrenOptions, PathChildrenCache, StartMode};
-use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
-use docent::recipes::lock::Mutex;
+use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
+use docent::recipes::lock::{Mutex, MutexOptions};
 use docent::{Acl, Client, Coordinator, CreateMode, Op};
 use docent_zk::testing::{ServerOptions, TestingServer};
 use docent_zk::{ZkCoordinator, ZkOptions};
@@ -393,21 +393,21 @@ async fn client(cs: &str) -> Client {
 async fn uncontended(cs: &str, base: &str, n: usize) -> (f64, Traced) {
     let trace = Trace::default();
     let c = traced(cs, &trace, "holder").await;
-    let lock = Mutex::new(&c, &format!("{base}/uncontended")).unwrap();
+    let path = format!("{base}/uncontended");
+    let lock = Mutex::start(&c, &path, MutexOptions::default())
+        .await
+        .unwrap();
     for _ in 0..n / 3 {
-        lock.acquire().await.unwrap();
-        lock.release().await.unwrap();
+        lock.acquire().await.unwrap().release().await.unwrap();
     }
     let t = Instant::now();
     for _ in 0..n {
-        lock.acquire().await.unwrap();
-        lock.release().await.unwrap();
+        lock.acquire().await.unwrap().release().await.unwrap();
     }
     let took = t.elapsed();
     let origin = trace.start();
     for _ in 0..3 {
-        lock.acquire().await.unwrap();
-        lock.release().await.unwrap();
+        lock.acquire().await.unwrap().release().await.unwrap();
     }
     let cycle = (origin, trace.stop());
     lock.close().await.unwrap();
@@ -429,16 +429,18 @@ async fn contended(cs: &str, base: &str, measure: Duration) -> (f64, Vec<f64>, T
             std::thread::spawn(move || {
                 own_runtime().block_on(async move {
                     let c = traced(&cs, &trace, name).await;
-                    let lock = Mutex::new(&c, &path).unwrap();
+                    let lock = Mutex::start(&c, &path, MutexOptions::default())
+                        .await
+                        .unwrap();
                     let mut waits = Vec::new();
                     loop {
                         let a = Instant::now();
                         if a >= end {
                             break;
                         }
-                        lock.acquire().await.unwrap();
+                        let held = lock.acquire().await.unwrap();
                         let b = Instant::now();
-                        lock.release().await.unwrap();
+                        held.release().await.unwrap();
                         if a >= warm_end {
                             waits.push(micros(b - a));
                         }
@@ -476,12 +478,17 @@ async fn failover(cs: &str, base: &str, n: usize) -> (Vec<f64>, Traced) {
     let sides = [traced(cs, &trace, "A").await, traced(cs, &trace, "B").await];
     let mut one = None;
     let path = &format!("{base}/latch");
-    let mut leader = LeaderLatch::start(&sides[0], path, "a").unwrap();
+    let id = |id: String| LatchOptions::default().id(id);
+    let mut leader = LeaderLatch::start(&sides[0], path, id("a".into()))
+        .await
+        .unwrap();
     leader.await_leadership().await.unwrap();
     let warm = n / 5;
     let mut times = Vec::new();
     for i in 0..n + warm {
-        let follower = LeaderLatch::start(&sides[(i + 1) % 2], path, &format!("p{i}")).unwrap();
+        let follower = LeaderLatch::start(&sides[(i + 1) % 2], path, id(format!("p{i}")))
+            .await
+            .unwrap();
         while leader.participants().await.unwrap().len() < 2 {
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
@@ -496,7 +503,7 @@ async fn failover(cs: &str, base: &str, n: usize) -> (Vec<f64>, Traced) {
             }
             panic!("follower's events ended");
         };
-        let (closed, took) = tokio::join!(leader.close(CloseMode::Silent), led);
+        let (closed, took) = tokio::join!(leader.close(), led);
         closed.unwrap();
         if last {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -507,7 +514,7 @@ async fn failover(cs: &str, base: &str, n: usize) -> (Vec<f64>, Traced) {
         }
         leader = follower;
     }
-    leader.close(CloseMode::Silent).await.unwrap();
+    leader.close().await.unwrap();
     (times, one.expect("traced"))
 }
 

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use common::*;
 use docent::discovery::{Payload, ServiceDiscovery, ServiceInstance, UriSpec};
-use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
-use docent::recipes::lock::Mutex;
+use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
+use docent::recipes::lock::{Mutex, MutexOptions};
 use docent::Client;
 use futures::StreamExt;
 use java::{JavaBuild, JavaPeer};
@@ -132,7 +132,10 @@ async fn latch_one_leader_across_docent_and_curator_with_handover_both_ways() {
     let c = client(&cs).await;
 
     // docent leads first; Curator joins behind it.
-    let latch = LeaderLatch::start(&c, "/interop/latch", "docent-1").unwrap();
+    let options = LatchOptions::default().id("docent-1");
+    let latch = LeaderLatch::start(&c, "/interop/latch", options)
+        .await
+        .unwrap();
     within(LONG, latch.await_leadership()).await.unwrap();
     marker.take();
     let start = format!("latch-start /interop/latch java-1 {}", marker.path());
@@ -153,7 +156,7 @@ async fn latch_one_leader_across_docent_and_curator_with_handover_both_ways() {
 
     // docent → Curator.
     marker.give_back();
-    latch.close(CloseMode::Silent).await.unwrap();
+    latch.close().await.unwrap();
     loop {
         let line = peer.line(LONG).await;
         no_overlap(&line);
@@ -164,7 +167,10 @@ async fn latch_one_leader_across_docent_and_curator_with_handover_both_ways() {
     assert!(java_leads(&mut peer).await);
 
     // docent joins behind Curator and stays a follower.
-    let latch = LeaderLatch::start(&c, "/interop/latch", "docent-2").unwrap();
+    let options = LatchOptions::default().id("docent-2");
+    let latch = LeaderLatch::start(&c, "/interop/latch", options)
+        .await
+        .unwrap();
     let mut events = latch.events();
     let both = participants(&latch, 2).await;
     assert_eq!(
@@ -188,7 +194,7 @@ async fn latch_one_leader_across_docent_and_curator_with_handover_both_ways() {
         vec![("docent-2".into(), true)]
     );
     marker.give_back();
-    latch.close(CloseMode::Silent).await.unwrap();
+    latch.close().await.unwrap();
     assert_eq!(peer.ask("quit", no_overlap).await, "bye");
 }
 
@@ -208,12 +214,13 @@ async fn mutex_shared_with_curator_never_has_two_holders() {
     let marker = Arc::new(Marker::new("mutex"));
     let mut peer = peer(&cs).await;
     let c = client(&cs).await;
-    let lock = Arc::new(Mutex::new(&c, "/interop/mutex").unwrap());
+    let lock = Mutex::start(&c, "/interop/mutex", MutexOptions::default());
+    let lock = Arc::new(lock.await.unwrap());
     let new = format!("mutex-new /interop/mutex {}", marker.path());
     assert_eq!(peer.ask(&new, no_overlap).await, "ok");
 
     // docent holds: Curator cannot get in, and waits.
-    lock.acquire().await.unwrap();
+    let held = lock.acquire().await.unwrap();
     marker.take();
     assert_eq!(peer.ask("mutex-try 300", no_overlap).await, "timeout");
     peer.send("mutex-acquire");
@@ -224,15 +231,15 @@ async fn mutex_shared_with_curator_never_has_two_holders() {
 
     // docent → Curator.
     marker.give_back();
-    lock.release().await.unwrap();
+    held.release().await.unwrap();
     assert_eq!(peer.line(LONG).await, "acquired");
     // A second handle: right after a timed-out try_acquire, the same handle refuses the next
     // acquire until its node's delete has come back (an engine issue, reported).
-    let probe = Mutex::new(&c, "/interop/mutex").unwrap();
-    assert_eq!(
-        probe.try_acquire(Duration::from_millis(300)).await,
-        Ok(None)
-    );
+    let probe = Mutex::start(&c, "/interop/mutex", MutexOptions::default())
+        .await
+        .unwrap();
+    let tried = probe.try_acquire(Duration::from_millis(300)).await;
+    assert!(matches!(tried, Ok(None)), "{tried:?}");
     probe.close().await.unwrap();
 
     // Curator → docent.
@@ -247,19 +254,19 @@ async fn mutex_shared_with_curator_never_has_two_holders() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiter.is_finished(), "docent got in while Curator held");
     assert_eq!(peer.ask("mutex-release", no_overlap).await, "released");
-    within(LONG, waiter).await.unwrap();
+    let held = within(LONG, waiter).await.unwrap();
     marker.give_back();
-    lock.release().await.unwrap();
+    held.release().await.unwrap();
 
     // Both sides cycle on the lock at once.
     const CYCLES: usize = 40;
     peer.send(&format!("mutex-cycles {CYCLES}"));
     for _ in 0..CYCLES {
-        lock.acquire().await.unwrap();
+        let held = lock.acquire().await.unwrap();
         marker.take();
         tokio::time::sleep(Duration::from_millis(1)).await;
         marker.give_back();
-        lock.release().await.unwrap();
+        held.release().await.unwrap();
     }
     let line = peer.line(LONG).await;
     assert_eq!(line, format!("cycles {CYCLES}"));

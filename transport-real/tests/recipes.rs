@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
-use docent::recipes::lock::Mutex;
+use docent::recipes::latch::{CloseMode, LatchEvent, LatchOptions, LeaderLatch, LeaderState};
+use docent::recipes::lock::{Mutex, MutexOptions};
 use docent::recipes::selector::LeaderSelector;
 use docent::{Client, MultiOp};
 use futures::StreamExt;
@@ -25,7 +25,14 @@ async fn three_latch_participants_hand_over_in_order_with_rising_tokens() {
     let mut latches = Vec::new();
     for i in 0..3 {
         let c = client(&server.connect_string()).await;
-        latches.push(LeaderLatch::start(&c, "/recipes/latch", &format!("p{i}")).unwrap());
+        let options = LatchOptions::default()
+            .id(format!("p{i}"))
+            .close_mode(CloseMode::NotifyLeader);
+        latches.push(
+            LeaderLatch::start(&c, "/recipes/latch", options)
+                .await
+                .unwrap(),
+        );
     }
     // Everyone has joined before we look.
     for _ in 0..200 {
@@ -50,7 +57,9 @@ async fn three_latch_participants_hand_over_in_order_with_rising_tokens() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let leader = leader.expect("a leader within 2 s");
-        let token = latches[leader].token().unwrap();
+        let LeaderState::Leader { token } = latches[leader].state() else {
+            panic!("the leader left");
+        };
         assert!(
             token > last_token,
             "tokens rise: {token} after {last_token}"
@@ -63,7 +72,9 @@ async fn three_latch_participants_hand_over_in_order_with_rising_tokens() {
         assert!(participants[1..].iter().all(|p| !p.is_leader));
         let latch = latches.remove(leader);
         let mut events = latch.events();
-        latch.close(CloseMode::NotifyLeader).await.unwrap();
+        // A late subscriber first gets the snapshot: we lead.
+        assert_eq!(events.next().await, Some(LatchEvent::IsLeader { token }));
+        latch.close().await.unwrap();
         assert_eq!(events.next().await, Some(LatchEvent::NotLeader));
     }
 }
@@ -77,24 +88,28 @@ async fn mutex_holders_never_overlap_and_guarded_writes_apply() {
         let c = client(&server.connect_string()).await;
         let inside = inside.clone();
         tasks.push(tokio::spawn(async move {
-            let lock = Mutex::new(&c, "/recipes/mutex").unwrap();
+            let lock = Mutex::start(&c, "/recipes/mutex", MutexOptions::default())
+                .await
+                .unwrap();
             let mut tokens = Vec::new();
             for _ in 0..5 {
                 let lease = lock.acquire().await.unwrap();
                 // Re-entrant on the same handle.
-                assert_eq!(lock.acquire().await.unwrap(), lease);
-                lock.release().await.unwrap();
+                let again = lock.acquire().await.unwrap();
+                assert_eq!((again.token(), again.node()), (lease.token(), lease.node()));
+                again.release().await.unwrap();
                 assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "overlap");
-                lock.guarded(vec![MultiOp::Check {
-                    path: "/recipes".into(),
-                    version: None,
-                }])
-                .await
-                .unwrap();
+                lease
+                    .guarded(vec![MultiOp::Check {
+                        path: "/recipes".into(),
+                        version: None,
+                    }])
+                    .await
+                    .unwrap();
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 inside.fetch_sub(1, Ordering::SeqCst);
-                tokens.push(lease.token);
-                lock.release().await.unwrap();
+                tokens.push(lease.token());
+                lease.release().await.unwrap();
                 assert!(!lock.is_held());
             }
             lock.close().await.unwrap();
@@ -145,6 +160,7 @@ async fn selector_runs_the_leadership_function_once_at_a_time() {
         .id(format!("s{i}"))
         .auto_requeue(true)
         .start()
+        .await
         .unwrap();
         selectors.push(selector);
     }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use docent::recipes::fencing;
-use docent::recipes::latch::{CloseMode, LatchEvent, LeaderLatch};
-use docent::recipes::lock::{LockEvent, Mutex};
+use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
+use docent::recipes::lock::{LockEvent, Mutex, MutexOptions};
 use docent::{Client, MultiOp};
 use docent_zk::testing::{ChaosProxy, TestingCluster};
 use futures::StreamExt;
@@ -49,11 +49,21 @@ async fn partitioned_latch_leader_steps_down_and_is_replaced_only_after_expiry()
     let behind = client(&proxy.connect_string()).await;
     let other = client(&server.connect_string()).await;
 
-    let a = LeaderLatch::start(&behind, "/faults/latch", "a").unwrap();
-    let token_a = a.await_leadership().await.unwrap();
-    let b = LeaderLatch::start(&other, "/faults/latch", "b").unwrap();
+    let id = |id: &str| LatchOptions::default().id(id);
+    let a = LeaderLatch::start(&behind, "/faults/latch", id("a"))
+        .await
+        .unwrap();
+    let token_a = a.await_leadership().await.unwrap().token();
+    let b = LeaderLatch::start(&other, "/faults/latch", id("b"))
+        .await
+        .unwrap();
     let mut a_events = a.events();
     let mut b_events = b.events();
+    // a's stream starts with the snapshot: it leads.
+    assert_eq!(
+        next_latch_event(&mut a_events).await,
+        LatchEvent::IsLeader { token: token_a }
+    );
 
     // A short cut: a is suspended (not leader), then leads again with the same node.
     proxy.cut();
@@ -88,12 +98,12 @@ async fn partitioned_latch_leader_steps_down_and_is_replaced_only_after_expiry()
     }
     assert!(rejoined, "a rejoins the election with its new session");
     assert!(!a.has_leadership() && b.has_leadership());
-    b.close(CloseMode::Silent).await.unwrap();
+    b.close().await.unwrap();
     let LatchEvent::IsLeader { token } = next_latch_event(&mut a_events).await else {
         panic!("a should lead after b leaves");
     };
     assert!(token > token_b);
-    a.close(CloseMode::Silent).await.unwrap();
+    a.close().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,17 +114,27 @@ async fn an_expired_lock_holder_is_fenced_out() {
     let other = client(&server.connect_string()).await;
     other.create().parents().at("/faults/data").await.ok();
 
-    let stale = Mutex::new(&behind, "/faults/mutex").unwrap();
+    let options = MutexOptions::default;
+    let stale = Mutex::start(&behind, "/faults/mutex", options())
+        .await
+        .unwrap();
     let first = stale.acquire().await.unwrap();
     let mut events = stale.events();
-    let fresh = Mutex::new(&other, "/faults/mutex").unwrap();
+    // The stream starts with the snapshot: the lock is held.
+    let Some(LockEvent::Acquired(lease)) = events.next().await else {
+        panic!("no snapshot of the held lock");
+    };
+    assert_eq!(lease.token, first.token());
+    let fresh = Mutex::start(&other, "/faults/mutex", options())
+        .await
+        .unwrap();
 
     proxy.cut();
     let second = tokio::time::timeout(Duration::from_secs(15), fresh.acquire())
         .await
         .expect("the other client acquires once the holder's session expired")
         .unwrap();
-    assert!(second.token > first.token);
+    assert!(second.token() > first.token());
     let seen = tokio::time::timeout(Duration::from_secs(5), events.next())
         .await
         .unwrap()
@@ -136,7 +156,7 @@ async fn an_expired_lock_holder_is_fenced_out() {
     // refusal, but not the one we are after).
     let mut refused = Err(docent::Error::SessionExpired);
     for _ in 0..100 {
-        refused = docent::recipes::lock::guarded_on(&behind, &first.node, write.clone()).await;
+        refused = fencing::guarded_on(&behind, first.node(), write.clone()).await;
         if !refused.as_ref().is_err_and(docent::Error::is_retryable) {
             break;
         }
@@ -146,8 +166,8 @@ async fn an_expired_lock_holder_is_fenced_out() {
         refused.as_ref().is_err_and(fencing::is_fenced_out),
         "{refused:?}"
     );
-    fresh.guarded(write).await.unwrap();
-    fresh.release().await.unwrap();
+    second.guarded(write).await.unwrap();
+    second.release().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,11 +178,15 @@ async fn latch_survives_the_loss_of_its_cluster_member() {
         client(&cluster.member_connect_string(1).unwrap()).await,
         client(&cluster.connect_string()).await,
     ];
-    let latches: Vec<LeaderLatch> = clients
-        .iter()
-        .enumerate()
-        .map(|(i, c)| LeaderLatch::start(c, "/faults/cluster", &format!("p{i}")).unwrap())
-        .collect();
+    let mut latches = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        let options = LatchOptions::default().id(format!("p{i}"));
+        latches.push(
+            LeaderLatch::start(c, "/faults/cluster", options)
+                .await
+                .unwrap(),
+        );
+    }
     let leaders = || latches.iter().filter(|l| l.has_leadership()).count();
     assert!(eventually(Duration::from_secs(10), || leaders() == 1).await);
     let leader = latches.iter().position(|l| l.has_leadership()).unwrap();
@@ -175,6 +199,6 @@ async fn latch_survives_the_loss_of_its_cluster_member() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(eventually(Duration::from_secs(20), || leaders() == 1).await);
     for latch in latches {
-        latch.close(CloseMode::Silent).await.unwrap();
+        latch.close().await.unwrap();
     }
 }

@@ -150,6 +150,25 @@ impl<M: Machine> Driven<M> {
         EventStream(rx)
     }
 
+    /// Like [`subscribe`](Self::subscribe), but the stream starts with the events `snapshot`
+    /// makes of the machine's current state. Both happen under the machine's lock: no event
+    /// falls between the snapshot and the subscription, none is in both.
+    pub fn subscribe_from(
+        &self,
+        snapshot: impl FnOnce(&M) -> Vec<M::Event>,
+    ) -> EventStream<M::Event> {
+        let core = self.core.lock().expect("machine poisoned");
+        let (tx, rx) = mpsc::unbounded();
+        for event in snapshot(&core.machine) {
+            let _ = tx.unbounded_send(event);
+        }
+        let mut subs = self.subscribers.lock().expect("subscribers poisoned");
+        if subs.open {
+            subs.senders.push(tx);
+        }
+        EventStream(rx)
+    }
+
     /// Resolves when the driver has stopped.
     pub fn finished(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         self.finished.clone().map(|_| ())

@@ -114,11 +114,7 @@ pub async fn run(
     let mut masters = Vec::new();
     for i in 1..=config.masters {
         let client = backend.client().await?;
-        masters.push(Master::start(
-            &client,
-            &format!("master-{i}"),
-            reporter.clone(),
-        )?);
+        masters.push(Master::start(&client, &format!("master-{i}"), reporter.clone()).await?);
     }
     // Tasks that arrive before any worker: the master holds them.
     let early = (config.tasks / 10).max(1).min(config.tasks);

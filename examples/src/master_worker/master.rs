@@ -25,7 +25,7 @@ pub struct Master {
 
 impl Master {
     /// Joins the election at [`MASTER`] as `id`.
-    pub fn start(client: &Client, id: &str, reporter: Reporter) -> Result<Master, Error> {
+    pub async fn start(client: &Client, id: &str, reporter: Reporter) -> Result<Master, Error> {
         let (lead_client, lead_reporter, lead_id) =
             (client.clone(), reporter.clone(), id.to_owned());
         let (losing_reporter, losing_id) = (reporter, id.to_owned());
@@ -35,7 +35,7 @@ impl Master {
             async move {
                 reporter.report(Event::Elected {
                     master: id.clone(),
-                    token: leadership.token,
+                    token: leadership.token(),
                 });
                 let mut duty = Duty::new(&client, &leadership, &reporter);
                 let reason = match duty.run().await {
@@ -54,7 +54,8 @@ impl Master {
                 reason: format!("{reason:?}"),
             });
         })
-        .start()?;
+        .start()
+        .await?;
         Ok(Master {
             id: id.to_owned(),
             client: client.clone(),
@@ -156,7 +157,7 @@ impl<'a> Duty<'a> {
             }
         }
         self.reporter.report(Event::Recovered {
-            master: self.leadership.id.clone(),
+            master: self.leadership.id().to_owned(),
             kept,
             returned,
         });
@@ -274,13 +275,13 @@ impl<'a> Duty<'a> {
             Ok(_) => Ok(true),
             Err(e) if is_fenced_out(&e) => {
                 self.reporter.report(Event::FencedOut {
-                    master: self.leadership.id.clone(),
+                    master: self.leadership.id().to_owned(),
                     task: task.to_owned(),
                 });
                 Err(e)
             }
-            Err(Error::MultiFailed { index: 1, error }) if *error == Error::NodeExists => Ok(false),
-            Err(Error::MultiFailed { index: 2, error }) if *error == Error::NoNode => Ok(false),
+            Err(Error::MultiFailed { index: 0, error }) if *error == Error::NodeExists => Ok(false),
+            Err(Error::MultiFailed { index: 1, error }) if *error == Error::NoNode => Ok(false),
             Err(e) => Err(e),
         }
     }

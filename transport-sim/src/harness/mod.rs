@@ -35,7 +35,7 @@
 //! # Example: testing your own leader logic
 //! ```
 //! use std::time::Duration;
-//! use docent::recipes::latch::LeaderLatch;
+//! use docent::recipes::latch::{LatchOptions, LeaderLatch};
 //! use docent_sim::harness;
 //!
 //! # fn main() {
@@ -44,8 +44,9 @@
 //!     .swarm(Duration::from_secs(20))
 //!     .seeds(0..3)
 //!     .run(|sim| async move {
-//!         let a = LeaderLatch::start(&sim.client("a"), "/election", "a")?;
-//!         let b = LeaderLatch::start(&sim.client("b"), "/election", "b")?;
+//!         let id = |id: &str| LatchOptions::default().id(id);
+//!         let a = LeaderLatch::start(&sim.client("a"), "/election", id("a")).await?;
+//!         let b = LeaderLatch::start(&sim.client("b"), "/election", id("b")).await?;
 //!         // Faults strike until `healed_at`; then someone must lead again, soon.
 //!         sim.sleep_until(sim.healed_at() + Duration::from_secs(30)).await;
 //!         let leaders = [&a, &b].iter().filter(|l| l.has_leadership()).count();

@@ -18,7 +18,7 @@
 //! RECONNECTED re-reads the children and checks again. The predecessor's deletion is always
 //! followed by a new listing, never taken as leadership on its own: an event proves nothing
 //! about our own session, whose requests may no longer reach the ensemble. All of the queue is
-//! the lease queue's (`recipes/lease.rs`, latch mode); this machine turns its turns into
+//! the lease queue's (`recipes/lease/`, latch mode); this machine turns its turns into
 //! leadership and applies the error policy.
 
 use std::collections::VecDeque;

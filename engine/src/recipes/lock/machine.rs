@@ -13,7 +13,7 @@
 //!
 //! Everything about the queue itself (the pipelined create and listing, the predecessor's
 //! watch, listing again before any grant, the owner check, giving a waiting node up on LOST)
-//! is the lease queue's (`recipes/lease.rs`, lock mode); this machine adds the deadline, the
+//! is the lease queue's (`recipes/lease/`, lock mode); this machine adds the deadline, the
 //! suspension events and the commands. Giving a node up never blocks it: the node's guaranteed
 //! delete runs in the background while the machine is already idle, so a release followed by
 //! an acquire sends delete, create and listing in one batch — ZooKeeper applies them in that

@@ -2,26 +2,36 @@
 //!
 //! Lock nodes are `<path>/_c_<uuid>-lock-<seq>` (protected, ephemeral-sequential), sorted the
 //! way Curator sorts them, so docent and Java processes contend for the same lock. Each waiter
-//! watches only its predecessor (a getData watch: no herd). Every grant carries a fencing
-//! token — the lock node's creation zxid — and [`Mutex::guarded`] writes only while the lock
-//! is still ours.
+//! watches only its predecessor (a getData watch: no herd). Every grant is a [`LockGuard`]
+//! with a fencing token — the lock node's creation zxid — whose [`LockGuard::guarded`] writes
+//! only while the lock is still ours, and whose [`LockGuard::lost`] says when it no longer is.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), docent::Error> {
+//! use docent::recipes::lock::{LockState, Mutex, MutexOptions};
 //! let ensemble = docent_sim::EmbeddedEnsemble::start(1);
 //! let client = docent::Client::builder(ensemble.connect()).build()?;
-//! let lock = docent::recipes::lock::Mutex::new(&client, "/locks/orders")?;
-//! let lease = lock.acquire().await?;
-//! assert!(lease.token > 0);
-//! lock.release().await?;
+//! let lock = Mutex::start(&client, "/locks/orders", MutexOptions::default()).await?;
+//! let guard = lock.acquire().await?;
+//! assert_eq!(lock.state(), LockState::Held { token: guard.token() });
+//! guard.release().await?; // or drop it: released in the background
+//! lock.close().await?;
 //! # Ok(())
 //! # }
+//! ```
+//!
+//! ```text
+//!          acquire                 granted
+//!   Idle ───────────► Acquiring ───────────► Held{token} ◄── RECONNECTED ──┐
+//!    ▲  ◄── timed out ────┘                    │ │ SUSPENDED (standard policy)
+//!    │                                         │ └──────────► Suspended{token}
+//!    └──────── last guard released, LOST ──────┴──────────────────┘
 //! ```
 
 pub mod machine;
 
-use std::sync::Mutex as StdMutex;
+use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -29,78 +39,161 @@ use futures::StreamExt;
 pub use machine::{Lease, LockCommand, LockEvent, LockMachine};
 
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
-use crate::framework::Client;
-use crate::op::{MultiOp, OpResult};
-use crate::recipes::fencing;
+use crate::framework::{Client, StateWatch};
+use crate::op::MultiOp;
+use crate::recipes::guard::LeaseCore;
 use crate::recipes::wait::finish_closing;
+use crate::recipes::watched::{LeaseState, Watched};
 use crate::{path, Error, MultiResult};
+
+/// Whether a [`Mutex`] handle holds its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockState {
+    /// Neither holding nor acquiring.
+    Idle,
+    /// An acquire is in progress.
+    Acquiring,
+    /// The lock is ours, with this fencing token.
+    Held {
+        /// The fencing token (the lock node's creation zxid).
+        token: i64,
+    },
+    /// The lock may still be ours, but the connection is SUSPENDED (standard error policy):
+    /// stop acting on it until it is [`Held`](LockState::Held) again.
+    Suspended {
+        /// The fencing token of the lock we had.
+        token: i64,
+    },
+}
+
+impl LeaseState for LockState {
+    fn current(&self) -> Option<i64> {
+        match self {
+            LockState::Held { token } => Some(*token),
+            _ => None,
+        }
+    }
+}
+
+impl LockState {
+    /// The state the lock machine is in, after an input that emitted `events`.
+    fn of(m: &LockMachine, events: &[LockEvent], old: &LockState) -> LockState {
+        if let Some(lease) = m.lease() {
+            return LockState::Held { token: lease.token };
+        }
+        if m.is_acquiring() {
+            return LockState::Acquiring;
+        }
+        // A node while neither acquiring nor leased: held, but suspended.
+        let granted = events.iter().rev().find_map(|e| match e {
+            LockEvent::Acquired(lease) => Some(lease.token),
+            _ => None,
+        });
+        let had = match old {
+            LockState::Held { token } | LockState::Suspended { token } => Some(*token),
+            _ => None,
+        };
+        match granted.or(had) {
+            Some(token) if m.node().is_some() => LockState::Suspended { token },
+            _ => LockState::Idle,
+        }
+    }
+}
+
+/// Options of a [`Mutex`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct MutexOptions {
+    data: Vec<u8>,
+}
+
+impl MutexOptions {
+    /// The data of our lock nodes (default: empty; Curator writes the local IP address).
+    pub fn data(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.data = data.into();
+        self
+    }
+}
+
+type Core = Watched<LockMachine, LockState>;
 
 /// A distributed, re-entrant lock (Curator's `InterProcessMutex`).
 ///
-/// Re-entrancy is per handle: a second `acquire` on a handle that holds the lock only counts
-/// up, and the lock is released when `release` has been called as many times. One acquire at a
-/// time per handle; share the lock between tasks with one handle per task.
+/// Re-entrancy is per handle: an `acquire` on a handle that holds the lock returns another
+/// guard at once, and the lock node is deleted when the last guard is released or dropped.
+/// One acquire at a time per handle; share the lock between tasks with one handle per task.
 #[derive(Debug)]
 pub struct Mutex {
+    inner: Arc<Inner>,
+}
+
+/// What a handle and its guards share.
+#[derive(Debug)]
+struct Inner {
     client: Client,
-    driven: Driven<LockMachine>,
-    holds: StdMutex<u32>,
+    driven: Arc<Driven<Core>>,
+    /// The lease the guards stand for, and how many guards there are.
+    holds: StdMutex<Option<(i64, u32)>>,
 }
 
 impl Mutex {
-    /// A mutex on `path`; node data is empty.
-    pub fn new(client: &Client, path: &str) -> Result<Mutex, Error> {
-        Mutex::with_data(client, path, Vec::new())
-    }
-
-    /// A mutex on `path` whose lock nodes carry `data` (Curator writes the local IP address).
-    pub fn with_data(client: &Client, path: &str, data: Vec<u8>) -> Result<Mutex, Error> {
-        Ok(Mutex::over(
-            client,
-            LockMachine::new(
-                checked(path)?,
-                "lock-",
-                1,
-                data,
-                client.error_policy(),
-                client.next_rng(),
-            ),
-        ))
-    }
-
-    pub(crate) fn over(client: &Client, machine: LockMachine) -> Mutex {
-        Mutex {
-            client: client.clone(),
-            driven: spawn_machine(client, machine),
-            holds: StdMutex::new(0),
-        }
+    /// Starts a mutex on `path`; it runs (and acquires nothing) when this returns.
+    pub async fn start(client: &Client, path: &str, options: MutexOptions) -> Result<Mutex, Error> {
+        let machine = LockMachine::new(
+            checked(path)?,
+            "lock-",
+            1,
+            options.data,
+            client.error_policy(),
+            client.next_rng(),
+        );
+        let machine = Watched::new(machine, LockState::Idle, LockState::of);
+        Ok(Mutex {
+            inner: Arc::new(Inner {
+                client: client.clone(),
+                driven: Arc::new(spawn_machine(client, machine)),
+                holds: StdMutex::new(None),
+            }),
+        })
     }
 
     /// Acquires the lock, waiting as long as it takes.
-    pub async fn acquire(&self) -> Result<Lease, Error> {
+    pub async fn acquire(&self) -> Result<LockGuard, Error> {
         self.acquire_until(None).await?.ok_or(Error::Timeout)
     }
 
     /// Acquires the lock within `timeout`; `Ok(None)` when the time ran out (our node is
     /// deleted).
-    pub async fn try_acquire(&self, timeout: Duration) -> Result<Option<Lease>, Error> {
-        self.acquire_until(Some(self.client.now() + timeout)).await
+    pub async fn try_acquire(&self, timeout: Duration) -> Result<Option<LockGuard>, Error> {
+        let deadline = self.inner.client.now() + timeout;
+        self.acquire_until(Some(deadline)).await
     }
 
     async fn acquire_until(
         &self,
         deadline: Option<crate::Instant>,
-    ) -> Result<Option<Lease>, Error> {
-        if let Some(lease) = self.reenter() {
-            return Ok(Some(lease));
-        }
-        let mut events = self.driven.subscribe();
-        self.driven.command(LockCommand::Acquire { deadline })?;
+    ) -> Result<Option<LockGuard>, Error> {
+        let inner = &self.inner;
+        let mut events = {
+            let mut holds = inner.holds();
+            let current = inner.driven.inspect(|m| m.lease().cloned());
+            match (&mut *holds, current) {
+                (Some((token, count)), Some(lease)) if lease.token == *token => {
+                    *count += 1;
+                    return Ok(Some(self.guard(lease)));
+                }
+                _ => *holds = None,
+            }
+            let events = inner.driven.subscribe();
+            inner.driven.command(LockCommand::Acquire { deadline })?;
+            events
+        };
         while let Some(event) = events.next().await {
             match event {
                 LockEvent::Acquired(lease) => {
-                    *self.holds.lock().expect("poisoned") = 1;
-                    return Ok(Some(lease));
+                    *inner.holds() = Some((lease.token, 1));
+                    return Ok(Some(self.guard(lease)));
                 }
                 LockEvent::AcquireFailed(Error::Timeout) => return Ok(None),
                 LockEvent::AcquireFailed(e) => return Err(e),
@@ -110,93 +203,158 @@ impl Mutex {
         Err(Error::Closed)
     }
 
-    fn reenter(&self) -> Option<Lease> {
-        let mut holds = self.holds.lock().expect("poisoned");
-        let lease = self.driven.inspect(|m| m.lease().cloned());
-        if *holds > 0 && lease.is_some() {
-            *holds += 1;
-            return lease;
+    /// A guard for `lease`.
+    fn guard(&self, lease: Lease) -> LockGuard {
+        let inner = &self.inner;
+        let (state, losses) = inner.driven.inspect(|m| (m.watch(), m.losses()));
+        let finished = inner.driven.finished();
+        let lease = LeaseCore::new(
+            &inner.client,
+            lease.node,
+            lease.token,
+            state,
+            losses,
+            finished,
+        );
+        LockGuard {
+            lease,
+            mutex: Some(inner.clone()),
         }
-        *holds = 0;
-        None
     }
 
-    /// Releases one hold; the lock node is deleted (guaranteed) with the last.
-    pub async fn release(&self) -> Result<(), Error> {
-        {
-            let mut holds = self.holds.lock().expect("poisoned");
-            if *holds > 1 {
-                *holds -= 1;
-                return Ok(());
-            }
-            if *holds == 0 && self.driven.inspect(|m| m.node().is_none()) {
-                return Err(Error::InvalidArgument(
-                    "release of a lock this handle does not hold".into(),
-                ));
-            }
-            *holds = 0;
-        }
-        let mut events = self.driven.subscribe();
-        self.driven.command(LockCommand::Release)?;
-        while let Some(event) = events.next().await {
-            if event == LockEvent::Released {
-                return Ok(());
-            }
-        }
-        Ok(())
+    /// Whether we hold the lock.
+    pub fn state(&self) -> LockState {
+        self.inner.driven.inspect(|m| m.state())
     }
 
-    /// The lease while we hold the lock and the connection is not suspended.
-    pub fn lease(&self) -> Option<Lease> {
-        self.driven.inspect(|m| m.lease().cloned())
+    /// The state, now and after each change (the current value first).
+    pub fn watch_state(&self) -> StateWatch<LockState> {
+        self.inner.driven.inspect(|m| m.watch())
     }
 
     /// True while we hold the lock and may act on it.
     pub fn is_held(&self) -> bool {
-        self.lease().is_some()
+        matches!(self.state(), LockState::Held { .. })
     }
 
-    /// Acquisitions, suspensions, losses and releases from now on.
+    /// Acquisitions, suspensions, losses and releases. The stream starts with a snapshot of
+    /// the current state — `Acquired` if we hold the lock, then `Suspended` if we are
+    /// suspended — so that a late subscriber misses nothing it needs.
     pub fn events(&self) -> EventStream<LockEvent> {
-        self.driven.subscribe()
+        self.inner.driven.subscribe_from(|m| {
+            let lease = |token| {
+                let node = m.node().unwrap_or_default().to_owned();
+                LockEvent::Acquired(Lease { node, token })
+            };
+            match m.state() {
+                LockState::Held { token } => vec![lease(token)],
+                LockState::Suspended { token } => vec![lease(token), LockEvent::Suspended],
+                _ => Vec::new(),
+            }
+        })
     }
 
-    /// Applies `ops` atomically only if our lock node still exists: a holder that lost the
-    /// lock (expired, or paused while another took over) is refused with an error for which
-    /// [`fencing::is_fenced_out`] is true.
-    pub async fn guarded(&self, ops: Vec<MultiOp>) -> Result<Vec<MultiResult>, Error> {
-        let node = self
-            .driven
-            .inspect(|m| m.node().map(str::to_owned))
-            .ok_or(Error::NotConnected)?;
-        guarded_on(&self.client, &node, ops).await
-    }
-
-    /// Releases (if held) and stops the lock's machine.
+    /// Releases every hold and stops the lock's machine; `Ok` once our node is deleted,
+    /// [`Error::Timeout`] if that takes longer than a session timeout (the delete goes on in
+    /// the background). Guards still alive become stale.
     pub async fn close(self) -> Result<(), Error> {
-        let _ = self.driven.command(LockCommand::Close);
-        finish_closing(&self.client, self.driven).await;
+        let inner = &self.inner;
+        *inner.holds() = None;
+        let _ = inner.driven.command(LockCommand::Close);
+        finish_closing(&inner.client, inner.driven.clone()).await
+    }
+}
+
+impl Inner {
+    fn holds(&self) -> MutexGuard<'_, Option<(i64, u32)>> {
+        self.holds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives up one hold of the lease `token`; with the last, tells the machine to release
+    /// and returns the events to wait on. `None`: nothing to release (other guards remain,
+    /// or the lease is no longer this handle's).
+    fn unhold(&self, token: i64) -> Option<EventStream<LockEvent>> {
+        let mut holds = self.holds();
+        match *holds {
+            Some((held, ref mut count)) if held == token && *count > 1 => {
+                *count -= 1;
+                None
+            }
+            Some((held, _)) if held == token => {
+                *holds = None;
+                // Sent under the holds' lock: no acquire of this handle slips in between.
+                let events = self.driven.subscribe();
+                self.driven.command(LockCommand::Release).ok()?;
+                Some(events)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One hold of a [`Mutex`]: the lock is ours while it lives. Dropping it releases the hold in
+/// the background (with the last hold the lock node is deleted, a guaranteed delete);
+/// [`release`](LockGuard::release) does the same and waits.
+#[must_use = "dropping the guard releases the lock"]
+pub struct LockGuard {
+    lease: LeaseCore<LockState>,
+    mutex: Option<Arc<Inner>>,
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LockGuard").field(&self.lease).finish()
+    }
+}
+
+impl LockGuard {
+    /// The fencing token: the lock node's creation zxid. Strictly increases in grant order.
+    pub fn token(&self) -> i64 {
+        self.lease.token()
+    }
+
+    /// Our lock node.
+    pub fn node(&self) -> &str {
+        self.lease.node()
+    }
+
+    /// Resolves once the lock is gone or must be presumed gone: SUSPENDED (standard error
+    /// policy), LOST, our node deleted, the mutex closed. Made for `select!`.
+    pub fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.lease.lost()
+    }
+
+    /// Applies `ops` atomically only while our lock node exists. The results are the ops'
+    /// own (no check op), and a failing op's [`Error::MultiFailed`] index counts only `ops`.
+    /// [`Error::NotHeld`] when the lock is not held (here, or by the ensemble's account: a
+    /// holder that lost the lock — expired, or paused while another took over — is refused);
+    /// [`fencing::is_fenced_out`](crate::recipes::fencing::is_fenced_out) is true for it.
+    pub async fn guarded(&self, ops: Vec<MultiOp>) -> Result<Vec<MultiResult>, Error> {
+        self.lease.guarded(ops).await
+    }
+
+    /// Releases this hold; with the last one, waits until the machine has let the node go
+    /// (its delete goes on in the background if the ensemble is unreachable).
+    pub async fn release(mut self) -> Result<(), Error> {
+        let Some(mutex) = self.mutex.take() else {
+            return Ok(());
+        };
+        if let Some(mut events) = mutex.unhold(self.token()) {
+            while let Some(event) = events.next().await {
+                if event == LockEvent::Released {
+                    break;
+                }
+            }
+        }
         Ok(())
     }
 }
 
-/// Applies `ops` atomically only while the lease node `node` exists (the results leave out
-/// the leading check). For a lease kept outside its handle, e.g. a node path written down by
-/// a process that may since have lost it.
-pub async fn guarded_on(
-    client: &Client,
-    node: &str,
-    ops: Vec<MultiOp>,
-) -> Result<Vec<MultiResult>, Error> {
-    match client.submit(fencing::guarded(node, ops)).await?.result {
-        OpResult::Multi(mut results) => {
-            results.remove(0);
-            Ok(results)
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(mutex) = self.mutex.take() {
+            mutex.unhold(self.token());
         }
-        other => Err(Error::CorruptData {
-            path: node.to_owned(),
-            reason: format!("unexpected reply to a multi: {other:?}"),
-        }),
     }
 }
 

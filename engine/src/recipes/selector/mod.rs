@@ -19,12 +19,13 @@
 //!     let tx = tx.lock().unwrap().take();
 //!     async move {
 //!         if let Some(tx) = tx {
-//!             let _ = tx.send(leadership.token);
+//!             let _ = tx.send(leadership.token());
 //!         }
 //!     }
 //! })
 //! .id("worker-1")
-//! .start()?;
+//! .start()
+//! .await?;
 //! let token = rx.await.unwrap();
 //! assert!(token > 0);
 //! selector.close().await?;
@@ -41,37 +42,29 @@ use std::sync::Arc;
 use futures::future::{self, Either};
 use futures::{FutureExt, StreamExt};
 
+pub use crate::recipes::guard::{LeaderState, Leadership};
 pub use machine::{CancelReason, SelectorCommand, SelectorEvent, SelectorMachine, LOCK_NAME};
 
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
-use crate::framework::Client;
-use crate::op::MultiOp;
-use crate::recipes::lock::{checked, guarded_on};
+use crate::framework::{Client, StateWatch};
+use crate::recipes::guard::LeaseCore;
+use crate::recipes::lock::checked;
 use crate::recipes::participants::{self, Participant};
-use crate::recipes::wait::until;
-use crate::{Error, MultiResult};
+use crate::recipes::wait::finish_closing;
+use crate::recipes::watched::Watched;
+use crate::Error;
 
 type LeadFn = dyn Fn(Leadership) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync;
 type LosingFn = dyn Fn(CancelReason) + Send + Sync;
+type Core = Watched<SelectorMachine, LeaderState>;
 
-/// What the leadership function gets: who leads, with which fencing token, and a way to make
-/// fenced writes.
-#[derive(Debug, Clone)]
-pub struct Leadership {
-    /// The fencing token (our lock node's creation zxid).
-    pub token: i64,
-    /// Our participant id.
-    pub id: String,
-    /// Our lock node.
-    pub node: String,
-    client: Client,
-}
-
-impl Leadership {
-    /// Applies `ops` atomically only while our leadership node exists.
-    pub async fn guarded(&self, ops: Vec<MultiOp>) -> Result<Vec<MultiResult>, Error> {
-        guarded_on(&self.client, &self.node, ops).await
-    }
+/// The selector leads from `TakeLeadership` until the function must stop or was released.
+fn leader_state(_: &SelectorMachine, events: &[SelectorEvent], old: &LeaderState) -> LeaderState {
+    events.iter().fold(*old, |state, event| match event {
+        SelectorEvent::TakeLeadership { token, .. } => LeaderState::Leader { token: *token },
+        SelectorEvent::Cancel(_) | SelectorEvent::Released => LeaderState::NotLeader,
+        _ => state,
+    })
 }
 
 /// Configures a [`LeaderSelector`].
@@ -114,8 +107,8 @@ impl SelectorBuilder {
         self
     }
 
-    /// Validates the path and joins the election.
-    pub fn start(self) -> Result<LeaderSelector, Error> {
+    /// Validates the path and joins the election; the selector runs when this returns.
+    pub async fn start(self) -> Result<LeaderSelector, Error> {
         let path = checked(&self.path)?;
         let machine = SelectorMachine::new(
             path.clone(),
@@ -124,6 +117,7 @@ impl SelectorBuilder {
             self.auto_requeue,
             self.client.next_rng(),
         );
+        let machine = Watched::new(machine, LeaderState::NotLeader, leader_state);
         let driven = Arc::new(spawn_machine(&self.client, machine));
         let runner = run(
             self.client.clone(),
@@ -146,7 +140,7 @@ impl SelectorBuilder {
 /// Runs the user's function while the machine says we lead.
 async fn run(
     client: Client,
-    driven: Arc<Driven<SelectorMachine>>,
+    driven: Arc<Driven<Core>>,
     id: String,
     lead: Arc<LeadFn>,
     losing: Option<Arc<LosingFn>>,
@@ -156,13 +150,9 @@ async fn run(
         let SelectorEvent::TakeLeadership { token, node } = event else {
             continue;
         };
-        let leadership = Leadership {
-            token,
-            id: id.clone(),
-            node,
-            client: client.clone(),
-        };
-        let work = lead(leadership);
+        let (state, losses) = driven.inspect(|m| (m.watch(), m.losses()));
+        let lease = LeaseCore::new(&client, node, token, state, losses, driven.finished());
+        let work = lead(Leadership::new(&id, lease));
         let cancelled = async {
             while let Some(event) = events.next().await {
                 if let SelectorEvent::Cancel(reason) = event {
@@ -188,11 +178,13 @@ pub struct LeaderSelector {
     client: Client,
     path: String,
     id: String,
-    driven: Arc<Driven<SelectorMachine>>,
+    driven: Arc<Driven<Core>>,
 }
 
 impl LeaderSelector {
     /// Starts configuring a selector on `path` that runs `take_leadership` while it leads.
+    /// The function's [`Leadership`] is a view: its leadership ends when the function returns
+    /// (or is cancelled), not when the value is dropped.
     pub fn builder<F, Fut>(client: &Client, path: &str, take_leadership: F) -> SelectorBuilder
     where
         F: Fn(Leadership) -> Fut + Send + Sync + 'static,
@@ -213,9 +205,20 @@ impl LeaderSelector {
         &self.id
     }
 
+    /// Whether we lead: [`LeaderState::Leader`] from the moment the leadership function is
+    /// started until it must stop or has returned.
+    pub fn state(&self) -> LeaderState {
+        self.driven.inspect(|m| m.state())
+    }
+
+    /// The state, now and after each change (the current value first).
+    pub fn watch_state(&self) -> StateWatch<LeaderState> {
+        self.driven.inspect(|m| m.watch())
+    }
+
     /// True while our leadership function should be running.
     pub fn has_leadership(&self) -> bool {
-        self.driven.inspect(SelectorMachine::is_leading)
+        self.driven.inspect(|m| m.is_leading())
     }
 
     /// Queue again after a leadership ended (without auto-requeue).
@@ -228,9 +231,16 @@ impl LeaderSelector {
         self.driven.command(SelectorCommand::Interrupt)
     }
 
-    /// Everything the selector does, from now on.
+    /// Everything the selector does. The stream starts with a snapshot: `TakeLeadership`
+    /// first if we lead, so that a late subscriber misses nothing it needs.
     pub fn events(&self) -> EventStream<SelectorEvent> {
-        self.driven.subscribe()
+        self.driven.subscribe_from(|m| match (m.state(), m.node()) {
+            (LeaderState::Leader { token }, Some(node)) => vec![SelectorEvent::TakeLeadership {
+                token,
+                node: node.to_owned(),
+            }],
+            _ => Vec::new(),
+        })
     }
 
     /// Everyone in the election, the leader first.
@@ -238,14 +248,12 @@ impl LeaderSelector {
         participants::read(&self.client, &self.path, LOCK_NAME).await
     }
 
-    /// Leaves the election: a running leadership is cancelled and our node deleted.
+    /// Leaves the election: a running leadership is cancelled and our node deleted; `Ok` once
+    /// it is ([`Error::Timeout`] if that took longer than a session timeout; it goes on in
+    /// the background).
     pub async fn close(self) -> Result<(), Error> {
         let _ = self.driven.command(SelectorCommand::Close);
-        let deadline = self.client.now() + self.client.session_timeout();
-        // Past one session timeout the clean-up goes on in the background (the runner task
-        // keeps the machine alive until it has finished).
-        until(&self.client, Some(deadline), self.driven.finished()).await;
-        Ok(())
+        finish_closing(&self.client, self.driven).await
     }
 }
 
