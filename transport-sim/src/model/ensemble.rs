@@ -360,10 +360,6 @@ impl Ensemble {
 
     // ---- faults ----
 
-    fn client(&mut self, c: u32) -> Option<&mut Client> {
-        self.clients.get_mut(c as usize)
-    }
-
     fn fire_fault(&mut self, i: usize) {
         let fault = self.faults[i].clone();
         self.ctx
@@ -419,7 +415,7 @@ impl Ensemble {
             }
             Fault::LoseReply { client } => self.ctx.faults.lose_reply(client),
             Fault::PauseClient { client, duration } => {
-                if let Some(c) = self.client(client) {
+                if let Some(c) = self.clients.get_mut(client as usize) {
                     c.pause(now + duration);
                 }
             }
@@ -429,13 +425,13 @@ impl Ensemble {
                 }
             }
             Fault::ExpireSession { client } => {
-                let session = self.client(client).map_or(0, |c| c.session());
+                let session = self.clients.get(client as usize).map_or(0, |c| c.session());
                 if self.quorum.serving() && session != 0 {
                     self.quorum.expire(&mut self.ctx, session);
                 }
             }
             Fault::ClockDrift { client, offset_ms } => {
-                if let Some(c) = self.client(client) {
+                if let Some(c) = self.clients.get_mut(client as usize) {
                     c.drift(offset_ms);
                 }
             }
