@@ -47,11 +47,12 @@ pub struct ZkOptions {
 }
 
 impl Default for ZkOptions {
-    /// `127.0.0.1:2181`, a 30 s session timeout, a 15 s connection timeout (Curator's default).
+    /// `127.0.0.1:2181`, a 40 s session timeout (the Clojure `curator` guide's default; Curator's
+    /// is 60 s), a 15 s connection timeout (Curator's default).
     fn default() -> Self {
         ZkOptions {
             connect_string: "127.0.0.1:2181".into(),
-            session_timeout: Duration::from_secs(30),
+            session_timeout: Duration::from_secs(40),
             connection_timeout: Duration::from_secs(15),
             auth: Vec::new(),
             read_only: false,

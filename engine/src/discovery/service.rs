@@ -10,7 +10,7 @@ use futures::StreamExt;
 use crate::discovery::instance::{check_segment, instance_path, service_path, ServiceInstance};
 use crate::discovery::json::read_at;
 use crate::discovery::registry::{RegistryCommand, RegistryEvent, RegistryMachine};
-use crate::framework::driver::{spawn_machine, Driven, EventStream};
+use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStream};
 use crate::framework::Client;
 use crate::{path, Error};
 
@@ -67,7 +67,11 @@ impl ServiceDiscovery {
         Ok(ServiceDiscovery {
             client: client.clone(),
             base: base_path.to_owned(),
-            registry: Arc::new(spawn_machine(client, RegistryMachine::new(base_path))),
+            registry: Arc::new(spawn_machine_in(
+                client,
+                RegistryMachine::new(base_path),
+                recipe_span("service registry", base_path, ""),
+            )),
             requests: AtomicU64::new(0),
         })
     }

@@ -37,10 +37,7 @@ pub async fn guarded_on(
             results.remove(0);
             Ok(results)
         }
-        Ok(other) => Err(Error::CorruptData {
-            path: node.to_owned(),
-            reason: format!("unexpected reply to a multi: {other:?}"),
-        }),
+        Ok(other) => Err(Error::unexpected_reply(node, "multi", &other)),
         Err(error) => Err(without_check(node, error)),
     }
 }

@@ -15,7 +15,7 @@ pub use machine::{CacheCommand, CacheEvent, CacheMachine, Snapshot};
 use crate::discovery::instance::{check_segment, service_path, ServiceInstance};
 use crate::discovery::strategy::ProviderStrategy;
 use crate::discovery::ServiceDiscovery;
-use crate::framework::driver::{spawn_machine, wait_for, Driven};
+use crate::framework::driver::{recipe_span, spawn_machine_in, wait_for, Driven};
 use crate::framework::StateWatch;
 use crate::recipes::cache::{close_cache, CacheEventStream};
 use crate::Error;
@@ -89,7 +89,11 @@ impl ServiceCache {
         let machine = CacheMachine::new(service_path(discovery.base_path(), name));
         let cache = ServiceCache {
             name: name.to_owned(),
-            driven: spawn_machine(discovery.client(), machine),
+            driven: spawn_machine_in(
+                discovery.client(),
+                machine,
+                recipe_span("service cache", discovery.base_path(), name),
+            ),
         };
         if options.await_load {
             cache.ready().await?;

@@ -11,12 +11,13 @@ use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt};
 
-use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
+use crate::framework::driver::{spawn_machine_in, wait_for, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::machine::Machine;
 use crate::recipes::cache::core::CacheInputs;
 use crate::recipes::cache::{CacheCommand, CacheState};
 use crate::Error;
+use tracing::Span;
 
 /// A cache machine running on its driver: the part every cache handle delegates to.
 #[derive(Debug)]
@@ -29,9 +30,9 @@ where
     <M as CacheInputs>::Event: Clone,
 {
     /// Runs `machine` (it starts loading on the first connection).
-    pub(crate) fn start(client: &Client, machine: M) -> Running<M> {
+    pub(crate) fn start(client: &Client, machine: M, span: Span) -> Running<M> {
         Running {
-            driven: spawn_machine(client, machine),
+            driven: spawn_machine_in(client, machine, span),
         }
     }
 

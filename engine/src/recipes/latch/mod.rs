@@ -33,7 +33,7 @@ use std::time::Duration;
 pub use crate::recipes::guard::{LeaderState, Leadership};
 pub use machine::{CloseMode, LatchCommand, LatchEvent, LatchMachine, LATCH_NAME};
 
-use crate::framework::driver::{spawn_machine, wait_for, Driven, EventStream};
+use crate::framework::driver::{recipe_span, spawn_machine_in, wait_for, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::recipes::guard::LeaseCore;
 use crate::recipes::lock::checked;
@@ -97,11 +97,12 @@ impl LeaderLatch {
             client.next_rng(),
         );
         let machine = Watched::new(machine, LeaderState::NotLeader, leader_state);
+        let span = recipe_span("latch", &path, &options.id);
         Ok(LeaderLatch {
             client: client.clone(),
             path,
             options,
-            driven: Arc::new(spawn_machine(client, machine)),
+            driven: Arc::new(spawn_machine_in(client, machine, span)),
         })
     }
 

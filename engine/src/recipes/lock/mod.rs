@@ -38,7 +38,7 @@ use futures::StreamExt;
 
 pub use machine::{Lease, LockCommand, LockEvent, LockMachine};
 
-use crate::framework::driver::{spawn_machine, Driven, EventStream};
+use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::op::MultiOp;
 use crate::recipes::guard::LeaseCore;
@@ -140,6 +140,7 @@ struct Inner {
 impl Mutex {
     /// Starts a mutex on `path`; it runs (and acquires nothing) when this returns.
     pub async fn start(client: &Client, path: &str, options: MutexOptions) -> Result<Mutex, Error> {
+        let span = recipe_span("mutex", path, "");
         let machine = LockMachine::new(
             checked(path)?,
             "lock-",
@@ -152,7 +153,7 @@ impl Mutex {
         Ok(Mutex {
             inner: Arc::new(Inner {
                 client: client.clone(),
-                driven: Arc::new(spawn_machine(client, machine)),
+                driven: Arc::new(spawn_machine_in(client, machine, span)),
                 holds: StdMutex::new(None),
             }),
         })

@@ -45,7 +45,7 @@ use futures::{FutureExt, StreamExt};
 pub use crate::recipes::guard::{LeaderState, Leadership};
 pub use machine::{CancelReason, SelectorCommand, SelectorEvent, SelectorMachine, LOCK_NAME};
 
-use crate::framework::driver::{spawn_machine, Driven, EventStream};
+use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::recipes::guard::LeaseCore;
 use crate::recipes::lock::checked;
@@ -118,7 +118,8 @@ impl SelectorBuilder {
             self.client.next_rng(),
         );
         let machine = Watched::new(machine, LeaderState::NotLeader, leader_state);
-        let driven = Arc::new(spawn_machine(&self.client, machine));
+        let span = recipe_span("selector", &path, &self.id);
+        let driven = Arc::new(spawn_machine_in(&self.client, machine, span));
         let runner = run(
             self.client.clone(),
             driven.clone(),

@@ -32,6 +32,7 @@ pub use machine::{ChildrenEvent, ChildrenMachine, StartMode};
 
 use super::handle::Running;
 use super::{CacheEventStream, CacheState, ChildData};
+use crate::framework::driver::recipe_span;
 use crate::framework::{Client, StateWatch};
 use crate::{path, Error};
 
@@ -86,7 +87,7 @@ impl PathChildrenCache {
         let machine = ChildrenMachine::new(path.to_owned(), options.mode, options.cache_data);
         let cache = PathChildrenCache {
             path: path.to_owned(),
-            running: Running::start(client, machine),
+            running: Running::start(client, machine, recipe_span("children cache", path, "")),
         };
         if options.mode == StartMode::BuildInitial {
             cache.await_initialized().await?;

@@ -29,6 +29,7 @@ pub use machine::{NodeEvent, NodeMachine};
 
 use super::handle::Running;
 use super::{CacheEventStream, CacheState, ChildData};
+use crate::framework::driver::recipe_span;
 use crate::framework::{Client, StateWatch};
 use crate::{path, Error};
 
@@ -46,7 +47,11 @@ impl NodeCache {
         path::validate(path)?;
         Ok(NodeCache {
             path: path.to_owned(),
-            running: Running::start(client, NodeMachine::new(path.to_owned())),
+            running: Running::start(
+                client,
+                NodeMachine::new(path.to_owned()),
+                recipe_span("node cache", path, ""),
+            ),
         })
     }
 

@@ -36,6 +36,7 @@ pub use options::{Selector, TreeOptions};
 
 use super::handle::Running;
 use super::{CacheEventStream, CacheState, ChildData};
+use crate::framework::driver::recipe_span;
 use crate::framework::{Client, StateWatch};
 use crate::{path, Error};
 
@@ -58,7 +59,7 @@ impl TreeCache {
         let machine = TreeMachine::new(root.to_owned(), options);
         Ok(TreeCache {
             root: root.to_owned(),
-            running: Running::start(client, machine),
+            running: Running::start(client, machine, recipe_span("tree cache", root, "")),
         })
     }
 
