@@ -37,6 +37,7 @@ use crate::{path, Error};
 
 /// How a [`PathChildrenCache`] starts and what it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
 pub struct ChildrenOptions {
     mode: StartMode,
     cache_data: bool,
