@@ -126,8 +126,8 @@ impl ServiceCache {
         self.driven.inspect(CacheMachine::watch_snapshot)
     }
 
-    /// Picks one instance with `strategy` (no filters; see
-    /// [`ServiceProvider`](crate::discovery::ServiceProvider) for those).
+    /// Picks one instance with `strategy` (no filters: a service provider, built on a cache,
+    /// adds those).
     pub fn pick(&self, strategy: &mut dyn ProviderStrategy) -> Option<Arc<ServiceInstance>> {
         let snapshot = self.instances();
         strategy

@@ -40,6 +40,10 @@ pub trait CacheInputs: fmt::Debug + Send + 'static {
     /// What a late subscriber is told first: the cached nodes, then the end of the initial
     /// load if it is over.
     fn replay(&self) -> Vec<Self::Event>;
+    /// True when the cache reports the end of its initial load.
+    fn reports_initialized(&self) -> bool {
+        true
+    }
 }
 
 impl<C: CacheInputs> Machine for C {

@@ -1,5 +1,5 @@
-//! What the cache handles share: a running cache machine ([`Running`]) with its state, its
-//! events for subscribers that may come late ([`CacheEventStream`]), and closing.
+//! The cache handle ([`Cache`]) every cache is: its state, its events for subscribers that may
+//! come late ([`CacheEventStream`]), and closing.
 //!
 //! A late subscriber's stream starts with a snapshot of what the cache holds (an addition per
 //! cached node, then the end of the initial load if it is over), then every change; the
@@ -11,28 +11,31 @@ use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt};
 
-use crate::framework::driver::{spawn_machine_in, wait_for, Driven, EventStream};
+use crate::framework::driver::{recipe_span, spawn_machine_in, wait_for, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::machine::Machine;
 use crate::recipes::cache::core::CacheInputs;
 use crate::recipes::cache::{CacheCommand, CacheState};
 use crate::Error;
-use tracing::Span;
 
-/// A cache machine running on its driver: the part every cache handle delegates to.
+/// A running cache: [`NodeCache`](super::NodeCache), [`PathChildrenCache`](super::PathChildrenCache)
+/// and [`TreeCache`](super::TreeCache) are this handle over their machines, each with its own
+/// `start` and reads.
 #[derive(Debug)]
-pub(crate) struct Running<M: Machine> {
+pub struct Cache<M: Machine> {
+    path: String,
     driven: Driven<M>,
 }
 
-impl<M: CacheInputs> Running<M>
+impl<M: CacheInputs> Cache<M>
 where
     <M as CacheInputs>::Event: Clone,
 {
-    /// Runs `machine` (it starts loading on the first connection).
-    pub(crate) fn start(client: &Client, machine: M, span: Span) -> Running<M> {
-        Running {
-            driven: spawn_machine_in(client, machine, span),
+    /// Runs `machine`, a `recipe` cache of `path` (it starts loading on the first connection).
+    pub(crate) fn run(client: &Client, recipe: &'static str, path: &str, machine: M) -> Cache<M> {
+        Cache {
+            path: path.to_owned(),
+            driven: spawn_machine_in(client, machine, recipe_span(recipe, path, "")),
         }
     }
 
@@ -41,26 +44,48 @@ where
         self.driven.inspect(f)
     }
 
-    pub(crate) fn state(&self) -> CacheState {
+    /// The cached path: the node, the parent of the children, the root of the tree.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// True once the initial load is complete.
+    pub fn is_initialized(&self) -> bool {
+        self.state() == CacheState::Initialized
+    }
+
+    /// Whether the initial load is complete.
+    pub fn state(&self) -> CacheState {
         self.driven.inspect(|m| m.core().state())
     }
 
-    pub(crate) fn watch_state(&self) -> StateWatch<CacheState> {
+    /// The state, now and after each change (the current value first).
+    pub fn watch_state(&self) -> StateWatch<CacheState> {
         self.driven.inspect(|m| m.core().watch_state())
     }
 
-    /// Waits for the initial load; [`Error::Closed`] if the cache stops first.
-    pub(crate) async fn await_initialized(&self) -> Result<(), Error> {
+    /// Waits for the initial load (it waits for a connection); [`Error::Closed`] if the cache
+    /// stops first. A children cache in [`StartMode::Normal`](super::StartMode::Normal)
+    /// reports no end of its initial load, so it cannot be awaited: [`Error::InvalidArgument`].
+    pub async fn await_initialized(&self) -> Result<(), Error> {
+        if !self.driven.inspect(M::reports_initialized) {
+            return Err(Error::InvalidArgument(
+                "StartMode::Normal reports no end of the initial load".into(),
+            ));
+        }
         wait_for(&self.driven, |m| m.core().is_initialized().then_some(())).await
     }
 
-    /// The events, starting with the machine's replay.
-    pub(crate) fn events(&self) -> CacheEventStream<<M as CacheInputs>::Event> {
+    /// The events, starting with a snapshot (an addition per cached node, parents first,
+    /// then the end of the initial load if it is over and the cache reports it), then every
+    /// change (unbounded: a slow listener never stalls the cache).
+    pub fn events(&self) -> CacheEventStream<<M as CacheInputs>::Event> {
         CacheEventStream::subscribe(&self.driven, M::replay)
     }
 
-    /// Stops the machine; [`Error::Closed`] if it had stopped already (the client was closed).
-    pub(crate) async fn close(self) -> Result<(), Error> {
+    /// Stops the cache; its event streams end. [`Error::Closed`] if it had stopped already
+    /// (the client was closed).
+    pub async fn close(self) -> Result<(), Error> {
         close_cache(&self.driven).await
     }
 }

@@ -37,7 +37,7 @@ pub mod tree;
 
 pub use children::{ChildrenEvent, ChildrenMachine, ChildrenOptions, PathChildrenCache, StartMode};
 pub(crate) use handle::close_cache;
-pub use handle::CacheEventStream;
+pub use handle::{Cache, CacheEventStream};
 pub use node::{NodeCache, NodeEvent, NodeMachine};
 pub use tree::{Selector, TreeCache, TreeEvent, TreeMachine, TreeOptions};
 

@@ -379,7 +379,7 @@ impl CacheInputs for ChildrenMachine {
                 self.on_child(token, name, sent, result)
             }
         }
-        self.core.settle(self.mode != StartMode::Normal);
+        self.core.settle(self.reports_initialized());
     }
 
     fn on_watch(&mut self, token: Token, event: WatchedEvent) {
@@ -443,6 +443,10 @@ impl CacheInputs for ChildrenMachine {
 
     fn replay(&self) -> Vec<ChildrenEvent> {
         let children = self.children.values().filter_map(|c| c.data.clone());
-        self.core.replay(children, self.mode != StartMode::Normal)
+        self.core.replay(children, self.reports_initialized())
+    }
+
+    fn reports_initialized(&self) -> bool {
+        self.mode != StartMode::Normal
     }
 }

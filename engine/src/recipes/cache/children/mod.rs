@@ -30,14 +30,13 @@ use std::collections::BTreeMap;
 
 pub use machine::{ChildrenEvent, ChildrenMachine, StartMode};
 
-use super::handle::Running;
-use super::{CacheEventStream, CacheState, ChildData};
-use crate::framework::driver::recipe_span;
-use crate::framework::{Client, StateWatch};
+use super::{Cache, ChildData};
+use crate::framework::Client;
 use crate::{path, Error};
 
 /// How a [`PathChildrenCache`] starts and what it keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
 pub struct ChildrenOptions {
     mode: StartMode,
     cache_data: bool,
@@ -68,16 +67,12 @@ impl ChildrenOptions {
 }
 
 /// A cache of the children of one node (Curator's `PathChildrenCache`).
-#[derive(Debug)]
-pub struct PathChildrenCache {
-    path: String,
-    running: Running<ChildrenMachine>,
-}
+pub type PathChildrenCache = Cache<ChildrenMachine>;
 
-impl PathChildrenCache {
-    /// Starts caching the children of `path` (which need not exist yet). With
-    /// [`StartMode::BuildInitial`] this returns once the initial children are loaded; it then
-    /// waits for a connection.
+impl Cache<ChildrenMachine> {
+    /// Starts caching the children of `path` (which need not exist yet): the cache runs when
+    /// this returns. With [`StartMode::BuildInitial`] it returns once the initial children
+    /// are loaded; it then waits for a connection.
     pub async fn start(
         client: &Client,
         path: &str,
@@ -85,19 +80,11 @@ impl PathChildrenCache {
     ) -> Result<PathChildrenCache, Error> {
         path::validate(path)?;
         let machine = ChildrenMachine::new(path.to_owned(), options.mode, options.cache_data);
-        let cache = PathChildrenCache {
-            path: path.to_owned(),
-            running: Running::start(client, machine, recipe_span("children cache", path, "")),
-        };
+        let cache = Cache::run(client, "children cache", path, machine);
         if options.mode == StartMode::BuildInitial {
             cache.await_initialized().await?;
         }
         Ok(cache)
-    }
-
-    /// The parent path.
-    pub fn path(&self) -> &str {
-        &self.path
     }
 
     /// Every cached child, sorted by path (a consistent copy).
@@ -107,52 +94,12 @@ impl PathChildrenCache {
 
     /// The cached children by full path (a consistent copy).
     pub fn snapshot(&self) -> BTreeMap<String, ChildData> {
-        self.running.inspect(ChildrenMachine::snapshot)
+        self.inspect(ChildrenMachine::snapshot)
     }
 
     /// One cached child, by full path or by name.
     pub fn current_data(&self, path_or_name: &str) -> Option<ChildData> {
-        self.running
-            .inspect(|m| m.current_data(path_or_name).cloned())
-    }
-
-    /// True once the initial load is complete.
-    pub fn is_initialized(&self) -> bool {
-        self.state() == CacheState::Initialized
-    }
-
-    /// Whether the initial load is complete.
-    pub fn state(&self) -> CacheState {
-        self.running.state()
-    }
-
-    /// The state, now and after each change (the current value first).
-    pub fn watch_state(&self) -> StateWatch<CacheState> {
-        self.running.watch_state()
-    }
-
-    /// Waits for the initial load. [`StartMode::Normal`] sends no event at its end, so it
-    /// cannot be awaited there: [`Error::InvalidArgument`].
-    pub async fn await_initialized(&self) -> Result<(), Error> {
-        if self.running.inspect(ChildrenMachine::mode) == StartMode::Normal {
-            return Err(Error::InvalidArgument(
-                "StartMode::Normal reports no end of the initial load".into(),
-            ));
-        }
-        self.running.await_initialized().await
-    }
-
-    /// The events, starting with a snapshot (`ChildAdded` for every cached child, then
-    /// `Initialized` once the initial load is complete, except in [`StartMode::Normal`]),
-    /// then every change (unbounded: a slow listener never stalls the cache).
-    pub fn events(&self) -> CacheEventStream<ChildrenEvent> {
-        self.running.events()
-    }
-
-    /// Stops the cache; its event streams end. [`Error::Closed`] if it had stopped already
-    /// (the client was closed).
-    pub async fn close(self) -> Result<(), Error> {
-        self.running.close().await
+        self.inspect(|m| m.current_data(path_or_name).cloned())
     }
 }
 

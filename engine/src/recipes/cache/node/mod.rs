@@ -27,75 +27,25 @@ pub mod machine;
 
 pub use machine::{NodeEvent, NodeMachine};
 
-use super::handle::Running;
-use super::{CacheEventStream, CacheState, ChildData};
-use crate::framework::driver::recipe_span;
-use crate::framework::{Client, StateWatch};
+use super::{Cache, ChildData};
+use crate::framework::Client;
 use crate::{path, Error};
 
 /// A cache of one node (Curator's `NodeCache`).
-#[derive(Debug)]
-pub struct NodeCache {
-    path: String,
-    running: Running<NodeMachine>,
-}
+pub type NodeCache = Cache<NodeMachine>;
 
-impl NodeCache {
+impl Cache<NodeMachine> {
     /// Starts caching the node at `path` (which need not exist): the cache runs when this
     /// returns and loads in the background; see [`await_initialized`](Self::await_initialized).
     pub async fn start(client: &Client, path: &str) -> Result<NodeCache, Error> {
         path::validate(path)?;
-        Ok(NodeCache {
-            path: path.to_owned(),
-            running: Running::start(
-                client,
-                NodeMachine::new(path.to_owned()),
-                recipe_span("node cache", path, ""),
-            ),
-        })
-    }
-
-    /// The node's path.
-    pub fn path(&self) -> &str {
-        &self.path
+        let machine = NodeMachine::new(path.to_owned());
+        Ok(Cache::run(client, "node cache", path, machine))
     }
 
     /// The node as last read; `None` while it does not exist or before the first read.
     pub fn current_data(&self) -> Option<ChildData> {
-        self.running.inspect(|m| m.current_data().cloned())
-    }
-
-    /// True once the first read is complete.
-    pub fn is_initialized(&self) -> bool {
-        self.state() == CacheState::Initialized
-    }
-
-    /// Whether the first read is complete.
-    pub fn state(&self) -> CacheState {
-        self.running.state()
-    }
-
-    /// The state, now and after each change (the current value first).
-    pub fn watch_state(&self) -> StateWatch<CacheState> {
-        self.running.watch_state()
-    }
-
-    /// Waits for the first read (it waits for a connection).
-    pub async fn await_initialized(&self) -> Result<(), Error> {
-        self.running.await_initialized().await
-    }
-
-    /// The events, starting with a snapshot (`Created` with the node if it exists, then
-    /// `Initialized` once the first read is complete), then every change (unbounded: a slow
-    /// listener never stalls the cache).
-    pub fn events(&self) -> CacheEventStream<NodeEvent> {
-        self.running.events()
-    }
-
-    /// Stops the cache; its event streams end. [`Error::Closed`] if it had stopped already
-    /// (the client was closed).
-    pub async fn close(self) -> Result<(), Error> {
-        self.running.close().await
+        self.inspect(|m| m.current_data().cloned())
     }
 }
 

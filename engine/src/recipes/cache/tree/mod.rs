@@ -34,20 +34,14 @@ use std::collections::BTreeMap;
 pub use machine::{TreeEvent, TreeMachine};
 pub use options::{Selector, TreeOptions};
 
-use super::handle::Running;
-use super::{CacheEventStream, CacheState, ChildData};
-use crate::framework::driver::recipe_span;
-use crate::framework::{Client, StateWatch};
+use super::{Cache, ChildData};
+use crate::framework::Client;
 use crate::{path, Error};
 
 /// A cache of a whole subtree (Curator's `CuratorCache`, with `TreeCache`'s options).
-#[derive(Debug)]
-pub struct TreeCache {
-    root: String,
-    running: Running<TreeMachine>,
-}
+pub type TreeCache = Cache<TreeMachine>;
 
-impl TreeCache {
+impl Cache<TreeMachine> {
     /// Starts caching the tree at `root` (which need not exist): the cache runs when this
     /// returns and loads in the background; see [`await_initialized`](Self::await_initialized).
     pub async fn start(
@@ -57,63 +51,27 @@ impl TreeCache {
     ) -> Result<TreeCache, Error> {
         path::validate(root)?;
         let machine = TreeMachine::new(root.to_owned(), options);
-        Ok(TreeCache {
-            root: root.to_owned(),
-            running: Running::start(client, machine, recipe_span("tree cache", root, "")),
-        })
+        Ok(Cache::run(client, "tree cache", root, machine))
     }
 
     /// The root path.
     pub fn root(&self) -> &str {
-        &self.root
+        self.path()
     }
 
     /// Every cached node by full path (a consistent copy).
     pub fn snapshot(&self) -> BTreeMap<String, ChildData> {
-        self.running.inspect(TreeMachine::snapshot)
+        self.inspect(TreeMachine::snapshot)
     }
 
     /// One cached node.
     pub fn current_data(&self, path: &str) -> Option<ChildData> {
-        self.running.inspect(|m| m.current_data(path).cloned())
+        self.inspect(|m| m.current_data(path).cloned())
     }
 
     /// The cached children of `path` by name (`None` when `path` is not cached).
     pub fn current_children(&self, path: &str) -> Option<BTreeMap<String, ChildData>> {
-        self.running.inspect(|m| m.current_children(path))
-    }
-
-    /// True once the initial load is complete.
-    pub fn is_initialized(&self) -> bool {
-        self.state() == CacheState::Initialized
-    }
-
-    /// Whether the initial load is complete.
-    pub fn state(&self) -> CacheState {
-        self.running.state()
-    }
-
-    /// The state, now and after each change (the current value first).
-    pub fn watch_state(&self) -> StateWatch<CacheState> {
-        self.running.watch_state()
-    }
-
-    /// Waits for the initial load (it waits for a connection).
-    pub async fn await_initialized(&self) -> Result<(), Error> {
-        self.running.await_initialized().await
-    }
-
-    /// The events, starting with a snapshot (`NodeCreated` for every cached node, parents
-    /// first, then `Initialized` once the initial load is complete), then every change
-    /// (unbounded: a slow listener never stalls the cache).
-    pub fn events(&self) -> CacheEventStream<TreeEvent> {
-        self.running.events()
-    }
-
-    /// Stops the cache; its event streams end. [`Error::Closed`] if it had stopped already
-    /// (the client was closed).
-    pub async fn close(self) -> Result<(), Error> {
-        self.running.close().await
+        self.inspect(|m| m.current_children(path))
     }
 }
 

@@ -58,6 +58,7 @@ impl Selector {
 
 /// How much of the tree a [`TreeCache`](super::TreeCache) keeps.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct TreeOptions {
     pub(crate) max_depth: usize,
     pub(crate) cache_data: bool,
