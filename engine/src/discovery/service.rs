@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use std::sync::Arc;
 
-use futures::future::{self, Either};
+use futures::future;
 use futures::StreamExt;
 
 use crate::discovery::instance::{check_segment, instance_path, service_path, ServiceInstance};
@@ -12,6 +12,7 @@ use crate::discovery::json::read_at;
 use crate::discovery::registry::{RegistryCommand, RegistryEvent, RegistryMachine};
 use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStream};
 use crate::framework::Client;
+use crate::recipes::wait::until;
 use crate::{path, Error};
 
 /// What a query for a service's instances found.
@@ -212,10 +213,9 @@ impl ServiceDiscovery {
         let registered = self.registered();
         let deadline = self.client.now() + self.client.session_timeout();
         let unregisters = future::join_all(registered.iter().map(|i| self.unregister(i)));
-        let sleep = self.client.coordinator().sleep_until(deadline);
-        let outcome = match future::select(Box::pin(unregisters), sleep).await {
-            Either::Left((results, _)) => results.into_iter().collect(),
-            Either::Right(_) => Err(Error::Timeout),
+        let outcome = match until(&self.client, Some(deadline), unregisters).await {
+            Some(results) => results.into_iter().collect(),
+            None => Err(Error::Timeout),
         };
         // Stop once the deletes (and those of withdrawn creates) are done; the registry runs
         // in the background until then.

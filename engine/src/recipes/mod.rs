@@ -30,5 +30,5 @@ pub mod participants;
 pub mod selector;
 #[cfg(test)]
 mod testing;
-mod wait;
+pub(crate) mod wait;
 mod watched;
