@@ -294,3 +294,20 @@ async fn close_after_a_timed_out_try_acquire_finishes_its_clean_up() {
     assert!(matches!(tried, Ok(None)), "{tried:?}");
     assert_eq!(probe.close().await, Ok(()));
 }
+
+#[tokio::test]
+async fn a_cancelled_acquire_gives_its_node_up() {
+    let ensemble = ensemble();
+    let (a, b) = (
+        mutex(&client(&ensemble)).await,
+        mutex(&client(&ensemble)).await,
+    );
+    let held = a.acquire().await.unwrap();
+    // b's acquire is dropped while it waits, then a lets go: b's node must not take the lock.
+    let waiting = tokio::time::timeout(Duration::from_millis(200), b.acquire()).await;
+    assert!(waiting.is_err());
+    held.release().await.unwrap();
+    let again = a.acquire().await.unwrap();
+    assert_eq!(b.state(), LockState::Idle);
+    again.release().await.unwrap();
+}

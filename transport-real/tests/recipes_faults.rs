@@ -199,6 +199,12 @@ async fn latch_survives_the_loss_of_its_cluster_member() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(eventually(Duration::from_secs(20), || leaders() == 1).await);
     for latch in latches {
-        latch.close().await.unwrap();
+        // A client whose member died may not finish deleting its node within a session
+        // timeout: close says so (the delete goes on in the background).
+        let closed = latch.close().await;
+        assert!(
+            matches!(closed, Ok(()) | Err(docent::Error::Timeout)),
+            "{closed:?}"
+        );
     }
 }

@@ -190,18 +190,21 @@ impl Mutex {
             inner.driven.command(LockCommand::Acquire { deadline })?;
             events
         };
-        while let Some(event) = events.next().await {
-            match event {
-                LockEvent::Acquired(lease) => {
+        let abandon = Abandon(inner);
+        let outcome = loop {
+            match events.next().await {
+                Some(LockEvent::Acquired(lease)) => {
                     *inner.holds() = Some((lease.token, 1));
-                    return Ok(Some(self.guard(lease)));
+                    break Ok(Some(self.guard(lease)));
                 }
-                LockEvent::AcquireFailed(Error::Timeout) => return Ok(None),
-                LockEvent::AcquireFailed(e) => return Err(e),
-                _ => {}
+                Some(LockEvent::AcquireFailed(Error::Timeout)) => break Ok(None),
+                Some(LockEvent::AcquireFailed(e)) => break Err(e),
+                Some(_) => {}
+                None => break Err(Error::Closed),
             }
-        }
-        Err(Error::Closed)
+        };
+        std::mem::forget(abandon);
+        outcome
     }
 
     /// A guard for `lease`.
@@ -263,6 +266,16 @@ impl Mutex {
         *inner.holds() = None;
         let _ = inner.driven.command(LockCommand::Close);
         finish_closing(&inner.client, inner.driven.clone()).await
+    }
+}
+
+/// Cancel safety: an acquire whose future is dropped before it ended gives its node up (as a
+/// release does), so that a lock granted to nobody does not stay taken.
+struct Abandon<'a>(&'a Inner);
+
+impl Drop for Abandon<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.driven.command(LockCommand::Release);
     }
 }
 
