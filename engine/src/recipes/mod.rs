@@ -28,6 +28,7 @@ pub mod lock;
 pub mod order;
 pub mod participants;
 pub mod selector;
+pub mod semaphore;
 #[cfg(test)]
 mod testing;
 mod wait;
