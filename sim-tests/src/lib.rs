@@ -9,6 +9,7 @@
 //! - [`fence`]: the commit-order check of guarded writes (a stale holder's write never lands
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
+//! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
@@ -36,5 +37,6 @@ pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod planted;
+pub mod semaphores;
 pub mod timeline;
 pub mod workload;
