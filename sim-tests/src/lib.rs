@@ -11,6 +11,7 @@
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
 //! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
+//! - [`planted_semaphore`]: naive semaphores (no creation mutex, unprotected lease create);
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
@@ -37,6 +38,7 @@ pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod planted;
+pub mod planted_semaphore;
 pub mod semaphores;
 pub mod timeline;
 pub mod workload;

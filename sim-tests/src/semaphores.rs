@@ -1,5 +1,5 @@
-//! Semaphore workloads: workers that take one lease at a time and feed a [`MutexRecord`]
-//! (holds, guarded writes, grant times), and the permit-leak check.
+//! Semaphore workloads: workers that take one lease at a time and feed a [`SemaphoreRecord`]
+//! (holds, grants, guarded writes), and the permit-leak check.
 
 use std::time::Duration;
 
@@ -10,7 +10,19 @@ use docent::rng::Rng;
 use docent_sim::Sim;
 
 use crate::fence::write_ops;
+use crate::timeline::Timeline;
 use crate::workload::{trace, MutexRecord};
+
+/// What semaphore workers record.
+#[derive(Debug, Clone, Default)]
+pub struct SemaphoreRecord {
+    /// Holds (while the handle shows the lease usable), guarded writes, grant times.
+    pub holds: MutexRecord,
+    /// Each lease from its grant to its release, whatever the connection did meanwhile: the
+    /// order tokens were granted in (a hold resumed after a suspension is not a grant, and a
+    /// lease granted and suspended at once shows first as it resumes).
+    pub granted: Timeline,
+}
 
 /// The semaphore path every semaphore suite uses.
 pub const SEMAPHORE: &str = "/semaphores/main";
@@ -23,9 +35,10 @@ pub fn spawn_semaphore_worker(
     sim: &Sim,
     who: &str,
     semaphore: Semaphore,
-    record: &MutexRecord,
+    record: &SemaphoreRecord,
     stop_at: Duration,
 ) {
+    let (granted, record) = (record.granted.clone(), &record.holds);
     let mut states = semaphore.watch_state();
     let (s, w, r) = (sim.clone(), who.to_owned(), record.clone());
     sim.spawn(async move {
@@ -52,6 +65,7 @@ pub fn spawn_semaphore_worker(
             match attempt {
                 Ok(Some(guard)) => {
                     let token = guard.token();
+                    granted.set(&who, Some(token), sim.now());
                     record
                         .grants
                         .lock()
@@ -66,6 +80,7 @@ pub fn spawn_semaphore_worker(
                     trace(&sim, &who, &result);
                     record.fence.record(&who, token, &result);
                     doing("releasing");
+                    granted.set(&who, None, sim.now());
                     let released = guard.release().await;
                     trace(&sim, &who, &released);
                 }

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use docent::recipes::semaphore::{Semaphore, SemaphoreOptions};
 use docent_sim::{harness, Sim};
-use docent_sim_tests::semaphores::{check_no_leaked_leases, spawn_semaphore_worker, SEMAPHORE};
-use docent_sim_tests::workload::{create_data_node, MutexRecord, SETTLE};
+use docent_sim_tests::semaphores::{
+    check_no_leaked_leases, spawn_semaphore_worker, SemaphoreRecord, SEMAPHORE,
+};
+use docent_sim_tests::workload::{create_data_node, SETTLE};
 
 /// Workers on every client of `sim` sharing a semaphore of `max` leases; the checks after.
 async fn run_workers(sim: Sim, max: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let record = MutexRecord::default();
+    let record = SemaphoreRecord::default();
     create_data_node(&sim).await;
     let stop = sim.healed_at() + SETTLE;
     for who in sim.names() {
@@ -21,12 +23,14 @@ async fn run_workers(sim: Sim, max: usize) -> Result<(), Box<dyn std::error::Err
         spawn_semaphore_worker(&sim, who, semaphore, &record, stop);
     }
     sim.sleep_until(stop).await;
-    record.timeline.check_at_most(&sim, max)?;
-    record.timeline.check_tokens(&sim)?;
+    record.holds.timeline.check_at_most(&sim, max)?;
+    record.granted.check_tokens(&sim)?;
     if max == 1 {
-        record.fence.check()?;
+        record.holds.fence.check()?;
     }
-    record.check_everyone_acquired_after(&sim, sim.healed_at())?;
+    record
+        .holds
+        .check_everyone_acquired_after(&sim, sim.healed_at())?;
     check_no_leaked_leases(&sim, SEMAPHORE, false)?;
     // Every worker closes within an acquire timeout; crashed ones' sessions expire.
     sim.sleep_until(stop + Duration::from_secs(35) + sim.session_timeout() * 2)

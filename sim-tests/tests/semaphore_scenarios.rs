@@ -10,9 +10,11 @@ use docent::recipes::semaphore::{
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 use docent_sim_tests::fence::{write_ops, FenceLog};
-use docent_sim_tests::semaphores::{check_no_leaked_leases, spawn_semaphore_worker, SEMAPHORE};
+use docent_sim_tests::semaphores::{
+    check_no_leaked_leases, spawn_semaphore_worker, SemaphoreRecord, SEMAPHORE,
+};
 use docent_sim_tests::timeline::Timeline;
-use docent_sim_tests::workload::{create_data_node, MutexRecord, SETTLE};
+use docent_sim_tests::workload::{create_data_node, SETTLE};
 
 const SEEDS: usize = 16;
 
@@ -74,7 +76,7 @@ fn semaphore_orphan_leases() {
         .schedule(schedule)
         .limit(SEEDS)
         .run(|sim| async move {
-            let record = MutexRecord::default();
+            let record = SemaphoreRecord::default();
             create_data_node(&sim).await;
             let stop = sim.healed_at() + SETTLE;
             for who in sim.names() {
@@ -92,9 +94,11 @@ fn semaphore_orphan_leases() {
             }
             cancel.close().await?;
             sim.sleep_until(stop).await;
-            record.timeline.check_at_most(&sim, 2)?;
-            record.timeline.check_tokens(&sim)?;
-            record.check_everyone_acquired_after(&sim, sim.healed_at())?;
+            record.holds.timeline.check_at_most(&sim, 2)?;
+            record.granted.check_tokens(&sim)?;
+            record
+                .holds
+                .check_everyone_acquired_after(&sim, sim.healed_at())?;
             check_no_leaked_leases(&sim, SEMAPHORE, false)?;
             sim.sleep_until(stop + s(35.0) + sim.session_timeout() * 2)
                 .await;
