@@ -16,6 +16,9 @@ use docent::{
 /// The bug a [`NaiveSemaphore`] carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SemFlaw {
+    /// None: the creation mutex and protected names. The control: it must pass the checks,
+    /// so that each flaw's catch is the flaw's.
+    None,
     /// Leases are created without the creation mutex: several waiting leases at once, and
     /// once more exist than the max, the waiters block each other for good (CURATOR-315's
     /// cousin: the reason V2 has the mutex).
@@ -80,7 +83,7 @@ impl NaiveSemaphore {
     pub fn new(dir: &str, max: usize, flaw: SemFlaw, mut rng: Rng) -> NaiveSemaphore {
         let prefix = match flaw {
             SemFlaw::UnprotectedCreate => String::new(),
-            SemFlaw::NoCreationMutex => format!("_c_{}-", rng.uuid()),
+            SemFlaw::None | SemFlaw::NoCreationMutex => format!("_c_{}-", rng.uuid()),
         };
         NaiveSemaphore {
             dir: dir.to_owned(),

@@ -107,3 +107,13 @@ fn planted_semaphore_unprotected_create_is_caught() {
         SemFlaw::UnprotectedCreate,
     );
 }
+
+/// The control: the naive semaphore without a flaw passes the same checks.
+#[test]
+fn the_naive_semaphore_without_a_flaw_passes() {
+    harness!("the_naive_semaphore_without_a_flaw_passes")
+        .clients(["a", "b", "c"])
+        .swarm(Duration::from_secs(60))
+        .seeds(0..BUDGET)
+        .run(|sim| naive_suite(sim, SemFlaw::None));
+}
