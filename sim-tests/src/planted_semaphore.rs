@@ -273,11 +273,11 @@ impl Machine for NaiveSemaphore {
     fn handle(&mut self, _now: Instant, input: Input<NaiveCommand>) {
         match input {
             Input::OpDone { token, result } => self.on_op(token, result),
-            Input::Watch { .. } if self.connected => {
-                if self.pending.iter().all(|(_, k)| *k != Kind::List) {
-                    self.pending.retain(|(_, k)| *k != Kind::MutexOwner);
-                    self.resume();
-                }
+            Input::Watch { .. }
+                if self.connected && self.pending.iter().all(|(_, k)| *k != Kind::List) =>
+            {
+                self.pending.retain(|(_, k)| *k != Kind::MutexOwner);
+                self.resume();
             }
             Input::Connection { state, session_id } => {
                 let new_session = self.session != 0 && session_id != self.session;
