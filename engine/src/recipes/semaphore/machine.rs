@@ -2,7 +2,7 @@
 //!
 //! The creation mutex is a lease queue in `<path>/locks` (`lock-` nodes, one holder); each
 //! lease is a lease queue in `<path>/leases` (`lease-` nodes) under the count rule
-//! ([`CountLeases`]: held while the directory has at most `max` children). A lease is created
+//! (`CountLeases`: held while the directory has at most `max` children). A lease is created
 //! only while the creation mutex is ours, so at most one created-but-waiting lease exists at a
 //! time and waiters never block each other. The mutex is released as soon as the lease is
 //! granted; its delete goes out in the same batch as the next step (the next lease's mutex
