@@ -9,7 +9,9 @@
 //! - [`fence`]: the commit-order check of guarded writes (a stale holder's write never lands
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
+//! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
+//! - [`planted_semaphore`]: naive semaphores (no creation mutex, unprotected lease create);
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
@@ -25,6 +27,7 @@
 //! |---|---|
 //! | `latch_scenarios` | `latch_double_leader_after_expiry`, `latch_reconnect_race`, `latch_stale_children`, `latch_parent_vanished`, `latch_ignores_disconnect`, `herd_on_reconnect` |
 //! | `mutex_scenarios` | `mutex_lagging_follower`, `mutex_holder_partitioned`, `mutex_release_connection_loss`, `protected_create_lost_reply`, `suspended_tolerated_two_leaders` |
+//! | `semaphore_scenarios` | `semaphore_orphan_leases`, `semaphore_lease_create_lost_reply`, `semaphore_holder_expired_while_cut_off`, `semaphore_max_leases_lowered_while_held` |
 //! | `cache_scenarios` | `cache_missed_recreate` (and its `_deleted_between_list_and_read`, `_started_while_down`, `_bursts` variants), `container_reaped_under_cache`, `cache_large_fanout`, `cache_herd_on_reconnect` |
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
@@ -36,5 +39,7 @@ pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod planted;
+pub mod planted_semaphore;
+pub mod semaphores;
 pub mod timeline;
 pub mod workload;
