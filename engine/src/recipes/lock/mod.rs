@@ -132,6 +132,7 @@ pub struct Mutex {
 #[derive(Debug)]
 struct Inner {
     client: Client,
+    path: String,
     driven: Arc<Driven<Core>>,
     /// The lease the guards stand for, and how many guards there are.
     holds: StdMutex<Option<(i64, u32)>>,
@@ -140,8 +141,9 @@ struct Inner {
 impl Mutex {
     /// Starts a mutex on `path`; it runs (and acquires nothing) when this returns.
     pub async fn start(client: &Client, path: &str, options: MutexOptions) -> Result<Mutex, Error> {
+        let path = checked(path)?;
         let machine = LockMachine::new(
-            checked(path)?,
+            path.clone(),
             "lock-",
             1,
             options.data,
@@ -152,6 +154,7 @@ impl Mutex {
         Ok(Mutex {
             inner: Arc::new(Inner {
                 client: client.clone(),
+                path,
                 driven: Arc::new(spawn_machine(client, machine)),
                 holds: StdMutex::new(None),
             }),
@@ -220,6 +223,11 @@ impl Mutex {
             lease,
             mutex: Some(inner.clone()),
         }
+    }
+
+    /// The lock's path.
+    pub fn path(&self) -> &str {
+        &self.inner.path
     }
 
     /// Whether we hold the lock.
