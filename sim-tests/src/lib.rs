@@ -35,6 +35,7 @@ pub mod caches;
 pub mod counting;
 pub mod fence;
 pub mod history;
+pub mod multi;
 pub mod planted;
 pub mod timeline;
 pub mod workload;

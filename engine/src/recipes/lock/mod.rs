@@ -30,6 +30,7 @@
 //! ```
 
 pub mod machine;
+pub mod revoke;
 
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use std::time::Duration;
@@ -37,6 +38,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 pub use machine::{Lease, LockCommand, LockEvent, LockMachine};
+pub use revoke::{Revoker, REVOKE_MESSAGE};
 
 use crate::framework::driver::{spawn_machine, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
@@ -228,6 +230,14 @@ impl Mutex {
     /// The lock's path.
     pub fn path(&self) -> &str {
         &self.inner.path
+    }
+
+    /// Makes the lock revocable (Curator's `makeRevocable`): from now on, while we hold it, a
+    /// [`Revoker::attempt_revoke`] on our node shows up as
+    /// [`LockEvent::RevocationRequested`] in [`events`](Mutex::events). Whether to let go is
+    /// ours to decide (release the guards).
+    pub fn make_revocable(&self) -> Result<(), Error> {
+        self.inner.driven.command(LockCommand::MakeRevocable)
     }
 
     /// Whether we hold the lock.
