@@ -9,6 +9,7 @@
 //! - [`fence`]: the commit-order check of guarded writes (a stale holder's write never lands
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
+//! - [`multi`]: multi-lock workers and the all-or-nothing checks;
 //! - [`planted`]: naive recipe variants the checkers must catch;
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
@@ -27,6 +28,8 @@
 //! | `mutex_scenarios` | `mutex_lagging_follower`, `mutex_holder_partitioned`, `mutex_release_connection_loss`, `protected_create_lost_reply`, `suspended_tolerated_two_leaders` |
 //! | `cache_scenarios` | `cache_missed_recreate` (and its `_deleted_between_list_and_read`, `_started_while_down`, `_bursts` variants), `container_reaped_under_cache`, `cache_large_fanout`, `cache_herd_on_reconnect` |
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
+//! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
+//! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
