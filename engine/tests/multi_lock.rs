@@ -85,7 +85,10 @@ impl Lockable for Logged {
         self.mutex.held()
     }
 
-    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a,
+    {
         Box::new(self.mutex).close()
     }
 }
@@ -129,7 +132,12 @@ impl Drop for LoggedHold {
     }
 }
 
-async fn logged(client: &Client, paths: &[&str], failing: Option<usize>, log: &Log) -> MultiLock {
+async fn logged(
+    client: &Client,
+    paths: &[&str],
+    failing: Option<usize>,
+    log: &Log,
+) -> MultiLock<'static> {
     let mut locks: Vec<Box<dyn Lockable>> = Vec::new();
     for (i, path) in paths.iter().enumerate() {
         let mutex = Mutex::start(client, path, MutexOptions::default())
@@ -276,4 +284,26 @@ async fn a_multi_lock_needs_a_lock() {
     let ensemble = EmbeddedEnsemble::start(1);
     let error = MultiLock::of(&client(&ensemble), Vec::new()).unwrap_err();
     assert!(matches!(error, Error::InvalidArgument(_)));
+}
+
+#[tokio::test]
+async fn borrowed_locks_take_part_and_stay_their_owners() {
+    let ensemble = EmbeddedEnsemble::start(1);
+    let c = client(&ensemble);
+    let a = Mutex::start(&c, PATHS[0], MutexOptions::default())
+        .await
+        .unwrap();
+    let b = Mutex::start(&c, PATHS[1], MutexOptions::default())
+        .await
+        .unwrap();
+    let multi = MultiLock::of(&c, vec![Box::new(&a), Box::new(&b)]).unwrap();
+    let guard = multi.acquire().await.unwrap();
+    assert_eq!(a.held(), Some(guard.tokens()[0]));
+    guard.release().await.unwrap();
+    multi.close().await.unwrap();
+    // Still open: the owner takes and closes them.
+    let again = a.acquire().await.unwrap();
+    again.release().await.unwrap();
+    a.close().await.unwrap();
+    b.close().await.unwrap();
 }

@@ -59,7 +59,7 @@ pub trait TakeAll: Send + Sync + 'static {
     fn take(&self, timeout: Duration) -> BoxFuture<'_, Result<Option<Taken>, Error>>;
 }
 
-impl TakeAll for MultiLock {
+impl TakeAll for MultiLock<'static> {
     fn locks(&self) -> &[Box<dyn Lockable>] {
         MultiLock::locks(self)
     }
@@ -78,7 +78,7 @@ impl TakeAll for MultiLock {
 }
 
 /// docent's multi-lock over `who`'s subset of [`LOCKS`].
-pub async fn multi_lock(client: &Client, index: usize) -> Result<MultiLock, Error> {
+pub async fn multi_lock(client: &Client, index: usize) -> Result<MultiLock<'static>, Error> {
     MultiLock::start(client, &subset(index), MutexOptions::default()).await
 }
 

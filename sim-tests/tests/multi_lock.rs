@@ -116,8 +116,9 @@ fn multi_lock_fails_on_third_lock() {
             .schedule(schedule)
             .limit(16)
             .run(|sim| async move {
-                let third = Mutex::start(&sim.client("c"), LOCKS[2], MutexOptions::default());
-                let blocker = third.await?.acquire().await?;
+                let c = sim.client("c");
+                let third = Mutex::start(&c, LOCKS[2], MutexOptions::default()).await?;
+                let blocker = third.acquire().await?;
                 let a = MultiLock::start(&sim.client("a"), &LOCKS, MutexOptions::default()).await?;
                 let got = a.try_acquire(Duration::from_secs(3)).await;
                 match got {
@@ -127,8 +128,9 @@ fn multi_lock_fails_on_third_lock() {
                 if let Some(i) = a.locks().iter().position(|l| l.held().is_some()) {
                     return Err(format!("a still holds lock {i} after failing").into());
                 }
-                let b = MultiLock::start(&sim.client("b"), &LOCKS[..2], MutexOptions::default());
-                let taken = b.await?.acquire().await?;
+                let b_client = sim.client("b");
+                let b = MultiLock::start(&b_client, &LOCKS[..2], MutexOptions::default()).await?;
+                let taken = b.acquire().await?;
                 if nodes_of(&sim, "a", LOCKS[0]) + nodes_of(&sim, "a", LOCKS[1]) != 0 {
                     return Err("a's nodes outlived its failed attempt".into());
                 }

@@ -7,7 +7,9 @@
 //! ([`Error::LockFailed`]). The guard releases in reverse order too, dropped or
 //! [released](MultiGuard::release).
 //!
-//! Any lock that implements [`Lockable`] can take part (today the [`Mutex`]).
+//! Any lock that implements [`Lockable`] can take part: a [`Mutex`], owned or borrowed (a
+//! borrowed lock, `&L`, stays its owner's to close — how a read–write lock's sides, which it
+//! lends as `&Mutex`, join a multi-lock).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -58,7 +60,9 @@ pub trait Lockable: Send + Sync + fmt::Debug {
     fn held(&self) -> Option<i64>;
 
     /// Closes the lock's handle (see the recipe's own `close`).
-    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>>;
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a;
 }
 
 /// One acquired [`Lockable`]: dropping it releases it in the background.
@@ -78,19 +82,19 @@ pub trait Hold: Send + Sync + fmt::Debug {
 
 /// Several locks taken as one, in order, all or nothing (Curator's `InterProcessMultiLock`).
 #[derive(Debug)]
-pub struct MultiLock {
+pub struct MultiLock<'a> {
     client: Client,
-    locks: Vec<Box<dyn Lockable>>,
+    locks: Vec<Box<dyn Lockable + 'a>>,
 }
 
-impl MultiLock {
+impl<'a> MultiLock<'a> {
     /// A multi-lock over one [`Mutex`] per path (Curator's constructor over paths), in the
     /// order given.
     pub async fn start(
         client: &Client,
         paths: &[&str],
         options: MutexOptions,
-    ) -> Result<MultiLock, Error> {
+    ) -> Result<MultiLock<'static>, Error> {
         let mut locks: Vec<Box<dyn Lockable>> = Vec::new();
         for path in paths {
             locks.push(Box::new(Mutex::start(client, path, options.clone()).await?));
@@ -100,7 +104,7 @@ impl MultiLock {
 
     /// A multi-lock over `locks`, taken in the order given; [`Error::InvalidArgument`] when
     /// there are none.
-    pub fn of(client: &Client, locks: Vec<Box<dyn Lockable>>) -> Result<MultiLock, Error> {
+    pub fn of(client: &Client, locks: Vec<Box<dyn Lockable + 'a>>) -> Result<MultiLock<'a>, Error> {
         if locks.is_empty() {
             return Err(Error::InvalidArgument("a multi-lock needs a lock".into()));
         }
@@ -111,7 +115,7 @@ impl MultiLock {
     }
 
     /// The locks, in acquisition order.
-    pub fn locks(&self) -> &[Box<dyn Lockable>] {
+    pub fn locks(&self) -> &[Box<dyn Lockable + 'a>] {
         &self.locks
     }
 
@@ -241,8 +245,40 @@ impl Lockable for Mutex {
         }
     }
 
-    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a,
+    {
         Mutex::close(*self).boxed()
+    }
+}
+
+/// A borrowed lock: taken through its owner's handle, and left to its owner to close.
+impl<L: Lockable + ?Sized> Lockable for &L {
+    fn path(&self) -> &str {
+        (**self).path()
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
+        (**self).acquire()
+    }
+
+    fn try_acquire(
+        &self,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
+        (**self).try_acquire(timeout)
+    }
+
+    fn held(&self) -> Option<i64> {
+        (**self).held()
+    }
+
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a,
+    {
+        future::ready(Ok(())).boxed()
     }
 }
 
