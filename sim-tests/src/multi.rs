@@ -175,6 +175,10 @@ pub fn spawn_multi_worker(
             let before = changes.load(Ordering::SeqCst);
             let timeout = Duration::from_millis(200 + rng.below(5800));
             let attempt = multi.take(timeout).await;
+            if sim.crashed(&who) {
+                // A crashed process's handles stopped where they were: it holds nothing.
+                break;
+            }
             let held: Vec<Option<i64>> = multi.locks().iter().map(|l| l.held()).collect();
             trace(
                 &sim,
@@ -187,7 +191,7 @@ pub fn spawn_multi_worker(
             let taken = match attempt {
                 Ok(Some(taken)) => taken,
                 failed => {
-                    let failed = failed.map(|_| ());
+                    let failed = failed.map(|_| "timed out");
                     if let Some(i) = held.iter().position(Option::is_some) {
                         let path = multi.locks()[i].path();
                         record.violation(format!(

@@ -13,8 +13,6 @@ use docent_sim_tests::multi::{multi_lock, spawn_multi_worker, subset, MultiRecor
 use docent_sim_tests::planted::KeepingMultiLock;
 use docent_sim_tests::workload::SETTLE;
 
-type R = Result<(), Box<dyn std::error::Error>>;
-
 /// Three workers on overlapping subsets of the locks under `harness`, then the checks.
 async fn workers(sim: Sim, naive: bool) -> Result<(), String> {
     let record = MultiRecord::new();
