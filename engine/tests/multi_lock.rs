@@ -307,3 +307,44 @@ async fn borrowed_locks_take_part_and_stay_their_owners() {
     a.close().await.unwrap();
     b.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_mutex_and_semaphores_taken_as_one() {
+    use docent::recipes::semaphore::{
+        Semaphore, SemaphoreMutex, SemaphoreMutexOptions, SemaphoreOptions,
+    };
+    let ensemble = EmbeddedEnsemble::start(1);
+    let (c, d) = (client(&ensemble), client(&ensemble));
+    let locks = |c: Client| async move {
+        let m = Mutex::start(&c, "/mixed/m", MutexOptions::default())
+            .await
+            .unwrap();
+        let s = Semaphore::start(&c, "/mixed/s", SemaphoreOptions::max_leases(1))
+            .await
+            .unwrap();
+        let sm = SemaphoreMutex::start(&c, "/mixed/sm", SemaphoreMutexOptions::default())
+            .await
+            .unwrap();
+        let locks: Vec<Box<dyn Lockable>> = vec![Box::new(m), Box::new(s), Box::new(sm)];
+        MultiLock::of(&c, locks).unwrap()
+    };
+    let (first, second) = (locks(c).await, locks(d).await);
+    let guard = first.acquire().await.unwrap();
+    assert_eq!(guard.tokens().len(), 3);
+    let held: Vec<Option<i64>> = first.locks().iter().map(|l| l.held()).collect();
+    assert_eq!(
+        held,
+        guard.tokens().into_iter().map(Some).collect::<Vec<_>>()
+    );
+    assert!(second
+        .try_acquire(Duration::from_millis(300))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(second.locks().iter().all(|l| l.held().is_none()));
+    guard.release().await.unwrap();
+    let taken = second.acquire().await.unwrap();
+    taken.release().await.unwrap();
+    first.close().await.unwrap();
+    second.close().await.unwrap();
+}

@@ -12,6 +12,9 @@ use futures::StreamExt;
 
 use docent::recipes::lock::{LockEvent, Mutex, MutexOptions, Revoker};
 use docent::recipes::multi::Lockable;
+use docent::recipes::semaphore::{
+    Semaphore, SemaphoreMutex, SemaphoreMutexOptions, SemaphoreOptions,
+};
 use docent::{Client, Error};
 
 use crate::leader::Out;
@@ -76,13 +79,23 @@ pub async fn lockable(
     client: &Client,
     kind: Kind,
     path: &str,
-    _leases: usize,
+    leases: usize,
     id: &str,
 ) -> Result<Box<dyn Lockable>, Error> {
     match kind {
         Kind::Mutex => {
             let options = MutexOptions::default().data(id);
             Ok(Box::new(Mutex::start(client, path, options).await?))
+        }
+        Kind::Semaphore => {
+            let options = SemaphoreOptions::max_leases(leases).data(id);
+            Ok(Box::new(Semaphore::start(client, path, options).await?))
+        }
+        Kind::SemaphoreMutex => {
+            let options = SemaphoreMutexOptions::default().data(id);
+            Ok(Box::new(
+                SemaphoreMutex::start(client, path, options).await?,
+            ))
         }
         missing => Err(Error::InvalidArgument(format!(
             "--kind {}: this lock kind is not in this build of docent yet",
@@ -138,17 +151,21 @@ async fn take_in_turn(
 
 /// The walk-through on the embedded ensemble: the kinds this build has, and a revocation.
 pub async fn walkthrough(backend: &Backend, path: &str, out: Out) -> Result<(), Error> {
-    for kind in [Kind::Semaphore, Kind::Read] {
-        out(format!(
-            "(the {} walk-through needs the {} kind, not in this build yet)",
-            if kind == Kind::Semaphore {
-                "2-lease semaphore"
-            } else {
-                "reader-writer"
-            },
-            kind.name()
-        ));
-    }
+    out("-- three processes share a 2-lease semaphore".into());
+    let shared = LocksConfig {
+        path: format!("{path}/semaphore"),
+        kind: Kind::Semaphore,
+        leases: 2,
+        ids: (1..=3).map(|i| format!("s-{i}")).collect(),
+        hold: Duration::from_millis(300),
+        count: Some(1),
+        run_for: Duration::from_secs(30),
+    };
+    run(backend, &shared, out.clone()).await?;
+    out(format!(
+        "(the reader-writer walk-through needs the {} kind, not in this build yet)",
+        Kind::Read.name()
+    ));
     revocation(backend, &format!("{path}/revocable"), &out).await
 }
 

@@ -50,12 +50,12 @@ fn locks_with_count_alternates_and_tokens_increase() {
 #[test]
 fn a_kind_missing_from_this_build_is_named() {
     let out = Command::new(env!("CARGO_BIN_EXE_locks"))
-        .args(["--kind", "semaphore", "--count", "1"])
+        .args(["--kind", "read", "--count", "1"])
         .output()
         .expect("the example runs");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--kind semaphore"), "{stderr}");
+    assert!(stderr.contains("--kind read"), "{stderr}");
 }
 
 #[test]
@@ -75,4 +75,47 @@ fn the_walkthrough_revokes() {
     assert!(at("acquired holder") < at("revoke asker -> holder"));
     assert!(at("revocation-requested holder") < at("releasing holder"));
     assert!(at("releasing holder") < at("acquired asker"));
+    // The semaphore part: at most two of s-1..s-3 hold at once, each once.
+    let mut holding = 0;
+    for line in lines.iter().take_while(|l| !l.starts_with("(the reader")) {
+        if line.starts_with("acquired s-") {
+            holding += 1;
+            assert!(
+                holding <= 2,
+                "three holders of a 2-lease semaphore:\n{stdout}"
+            );
+        } else if line.starts_with("releasing s-") {
+            holding -= 1;
+        }
+    }
+    assert_eq!(stdout.matches("acquired s-").count(), 3, "{stdout}");
+}
+
+#[test]
+fn semaphore_with_count_never_exceeds_its_leases() {
+    let out = Command::new(env!("CARGO_BIN_EXE_locks"))
+        .args([
+            "--kind",
+            "semaphore",
+            "--leases",
+            "2",
+            "--hold",
+            "20",
+            "--count",
+            "2",
+        ])
+        .output()
+        .expect("the example runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let mut holding = 0;
+    for line in stdout.lines() {
+        if line.starts_with("acquired ") {
+            holding += 1;
+            assert!(holding <= 2, "{stdout}");
+        } else if line.starts_with("releasing ") {
+            holding -= 1;
+        }
+    }
+    assert_eq!(stdout.matches("acquired ").count(), 6, "{stdout}");
 }

@@ -103,18 +103,7 @@ impl Timeline {
     /// is for, and [`crate::fence`] checks it. A crashed process holds nothing from its crash
     /// on.
     pub fn check_exclusive(&self, sim: &Sim) -> Result<(), String> {
-        let holds: Vec<Hold> = self
-            .holds()
-            .into_iter()
-            .filter_map(|mut h| match sim.crashed_at(&h.who) {
-                Some(crash) if crash <= h.from => None,
-                Some(crash) => {
-                    h.to = Some(h.to.map_or(crash, |t| t.min(crash)));
-                    Some(h)
-                }
-                None => Some(h),
-            })
-            .collect();
+        let holds = self.live_holds(sim);
         let tainted = |h: &Hold| tainted(sim, h);
         for (i, a) in holds.iter().enumerate() {
             for b in &holds[i + 1..] {
@@ -135,6 +124,50 @@ impl Timeline {
                     b.token,
                     b.from,
                     b.to
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The holds, each cut at its process's crash (a crashed process holds nothing).
+    fn live_holds(&self, sim: &Sim) -> Vec<Hold> {
+        self.holds()
+            .into_iter()
+            .filter_map(|mut h| match sim.crashed_at(&h.who) {
+                Some(crash) if crash <= h.from => None,
+                Some(crash) => {
+                    h.to = Some(h.to.map_or(crash, |t| t.min(crash)));
+                    Some(h)
+                }
+                None => Some(h),
+            })
+            .collect()
+    }
+
+    /// Safety for a semaphore: at no instant more than `max` holds, counting only holds no
+    /// fault made stale (the exceptions of [`Timeline::check_exclusive`]).
+    pub fn check_at_most(&self, sim: &Sim, max: usize) -> Result<(), String> {
+        let holds: Vec<Hold> = self
+            .live_holds(sim)
+            .into_iter()
+            .filter(|h| !tainted(sim, h))
+            .collect();
+        for b in &holds {
+            let at = b.from;
+            let now: Vec<&Hold> = holds
+                .iter()
+                .filter(|a| a.from <= at && at < a.end())
+                .collect();
+            if now.len() > max {
+                let who: Vec<String> = now
+                    .iter()
+                    .map(|h| format!("{} (token {}, {:?}..{:?})", h.who, h.token, h.from, h.to))
+                    .collect();
+                return Err(format!(
+                    "{} holders at {at:?}, max {max}: {}",
+                    now.len(),
+                    who.join(", ")
                 ));
             }
         }

@@ -40,6 +40,9 @@ use docent::discovery::{ServiceDiscovery, ServiceInstance, ServiceProvider};
 use docent::recipes::cache::{ChildrenEvent, ChildrenOptions, PathChildrenCache, StartMode};
 use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
 use docent::recipes::lock::{Mutex, MutexOptions};
+use docent::recipes::semaphore::{
+    Semaphore, SemaphoreMutex, SemaphoreMutexOptions, SemaphoreOptions,
+};
 use docent::{Acl, Client, Coordinator, CreateMode, Op};
 use docent_zk::testing::{ServerOptions, TestingServer};
 use docent_zk::{ZkCoordinator, ZkOptions};
@@ -146,7 +149,7 @@ async fn bench(scale: f64, big: bool) {
             theirs.push(ask(peer, &format!("duel {round}")).await);
         }
     }
-    for (name, key, rate) in DUEL {
+    for &(name, key, rate) in DUEL.iter().chain(SEMAPHORE_DUEL.iter()) {
         let side = |maps: &[BTreeMap<String, f64>]| -> Vec<f64> {
             maps.iter().filter_map(|m| m.get(key).copied()).collect()
         };
@@ -367,7 +370,90 @@ async fn duel(
         put(p50, pct(&all, 0.50));
         put(p99, pct(&all, 0.99));
     }
+    semaphore_duel(cs, &base, scale, &mut put).await;
     (figures, traces)
+}
+
+// ---- Semaphores (InterProcessSemaphoreV2 / InterProcessSemaphoreMutex) beside Curator ----
+
+/// The semaphore figures both sides measure (see [`DUEL`]).
+const SEMAPHORE_DUEL: [(&str, &str, bool); 3] = [
+    (
+        "semaphore 2 leases, 6 contenders (lease cycles/s)",
+        "sem_contended_cycles_per_s",
+        true,
+    ),
+    ("  acquire p99", "sem_contended_acquire_p99_us", false),
+    (
+        "semaphore mutex uncontended (cycles/s)",
+        "sem_mutex_cycles_per_s",
+        true,
+    ),
+];
+
+/// One round of docent's side of [`SEMAPHORE_DUEL`].
+async fn semaphore_duel(cs: &str, base: &str, scale: f64, put: &mut impl FnMut(&str, f64)) {
+    let c = client(cs).await;
+    let path = format!("{base}/semaphore-mutex");
+    let lock = SemaphoreMutex::start(&c, &path, SemaphoreMutexOptions::default())
+        .await
+        .unwrap();
+    let n = scaled(3000, scale);
+    for _ in 0..n / 3 {
+        lock.acquire().await.unwrap().release().await.unwrap();
+    }
+    let t = Instant::now();
+    for _ in 0..n {
+        lock.acquire().await.unwrap().release().await.unwrap();
+    }
+    put(
+        "sem_mutex_cycles_per_s",
+        n as f64 / t.elapsed().as_secs_f64(),
+    );
+    lock.close().await.unwrap();
+    c.close().await.unwrap();
+
+    let measure = Duration::from_secs_f64(4.0 * scale.max(0.25));
+    let warm_end = Instant::now() + Duration::from_secs(2);
+    let end = warm_end + measure;
+    // Each contender on a thread and runtime of its own, as separate processes would be.
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (cs, path) = (cs.to_owned(), format!("{base}/semaphore"));
+            std::thread::spawn(move || {
+                own_runtime().block_on(async move {
+                    let c = client(&cs).await;
+                    let options = SemaphoreOptions::max_leases(2);
+                    let sem = Semaphore::start(&c, &path, options).await.unwrap();
+                    let mut waits = Vec::new();
+                    loop {
+                        let a = Instant::now();
+                        if a >= end {
+                            break;
+                        }
+                        let lease = sem.acquire().await.unwrap();
+                        let b = Instant::now();
+                        lease.release().await.unwrap();
+                        if a >= warm_end {
+                            waits.push(micros(b - a));
+                        }
+                    }
+                    sem.close().await.unwrap();
+                    c.close().await.unwrap();
+                    waits
+                })
+            })
+        })
+        .collect();
+    let waits: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("contender"))
+        .collect();
+    put(
+        "sem_contended_cycles_per_s",
+        waits.len() as f64 / measure.as_secs_f64(),
+    );
+    put("sem_contended_acquire_p99_us", pct(&waits, 0.99));
 }
 
 /// A client whose ops are recorded into `trace` (when it is on) under `name`.

@@ -444,3 +444,121 @@ async fn revocation_across_docent_and_curator() {
     lock.close().await.unwrap();
     assert_eq!(peer.ask("quit", no_overlap).await, "bye");
 }
+
+// ---- Semaphore (InterProcessSemaphoreV2, 2 leases) shared with Curator ----
+
+/// Two hold slots shared with the Java peer (`Sem` in InteropPeer.java): each holder takes a
+/// free slot file, created exclusively; a third holder at once finds none.
+struct Slots(PathBuf);
+
+impl Slots {
+    fn new() -> Slots {
+        let dir = std::env::temp_dir().join(format!("docent-interop-sem-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Slots(dir)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+
+    /// Takes a free slot; panics when both are taken (more than 2 holders).
+    fn take(&self) -> PathBuf {
+        for i in 0..2 {
+            let slot = self.0.join(format!("slot{i}"));
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&slot);
+            if created.is_ok() {
+                return slot;
+            }
+        }
+        panic!("more than 2 holders across docent and Curator");
+    }
+}
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semaphore_shared_with_curator_never_has_more_than_two_holders() {
+    use docent::recipes::semaphore::{Semaphore, SemaphoreOptions};
+    let server = shared_server().await;
+    let cs = server.connect_string();
+    let slots = Arc::new(Slots::new());
+    let mut peer = peer(&cs).await;
+    let c = client(&cs).await;
+    let path = "/interop/semaphore";
+    let start = || Semaphore::start(&c, path, SemaphoreOptions::max_leases(2));
+    let sem = Arc::new(start().await.unwrap());
+    let new = format!("sem-new {path} {} 2", slots.path());
+    assert_eq!(peer.ask(&new, no_overlap).await, "ok");
+
+    // docent holds both leases: Curator cannot get in, and waits.
+    let mut held = sem.acquire_many(2).await.unwrap();
+    let mut mine = vec![slots.take(), slots.take()];
+    assert_eq!(peer.ask("sem-try 300", no_overlap).await, "timeout");
+    peer.send("sem-acquire");
+    assert_eq!(peer.try_line(Duration::from_millis(300)).await, None);
+
+    // docent → Curator: one lease given back, Curator's waiter gets it.
+    std::fs::remove_file(mine.pop().unwrap()).unwrap();
+    held.pop().unwrap().release().await.unwrap();
+    assert_eq!(peer.line(LONG).await, "acquired");
+
+    // Curator → docent: full again (one each); docent waits until Curator gives its back.
+    let waiter = {
+        let (sem, slots) = (sem.clone(), slots.clone());
+        tokio::spawn(async move {
+            let lease = sem.acquire().await.unwrap();
+            (lease, slots.take())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished(), "docent got a third lease");
+    assert_eq!(peer.ask("sem-release", no_overlap).await, "released");
+    let (lease, slot) = within(LONG, waiter).await.unwrap();
+    std::fs::remove_file(slot).unwrap();
+    lease.release().await.unwrap();
+    std::fs::remove_file(mine.pop().unwrap()).unwrap();
+    held.pop().unwrap().release().await.unwrap();
+
+    // Two docent handles and Curator cycle on the two leases at once.
+    const CYCLES: usize = 30;
+    peer.send(&format!("sem-cycles {CYCLES}"));
+    let other = Arc::new(start().await.unwrap());
+    let cyclers: Vec<_> = [sem.clone(), other.clone()]
+        .into_iter()
+        .map(|sem| {
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                for _ in 0..CYCLES {
+                    let lease = sem.acquire().await.unwrap();
+                    let slot = slots.take();
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    std::fs::remove_file(slot).unwrap();
+                    lease.release().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for cycler in cyclers {
+        within(LONG, cycler).await.unwrap();
+    }
+    let line = peer.line(LONG).await;
+    assert_eq!(line, format!("cycles {CYCLES}"));
+    let (leases, _, _) = c
+        .get_children()
+        .at("/interop/semaphore/leases")
+        .await
+        .unwrap();
+    assert!(leases.is_empty(), "{leases:?}");
+    Arc::try_unwrap(sem).unwrap().close().await.unwrap();
+    Arc::try_unwrap(other).unwrap().close().await.unwrap();
+    assert_eq!(peer.ask("quit", no_overlap).await, "bye");
+}

@@ -70,7 +70,7 @@ impl<S: LeaseState> LeaseCore<S> {
         losses: (u64, StateWatch<u64>),
         stopped: impl Future<Output = ()> + Send + 'static,
     ) -> Self {
-        let since = (state.get().current() == Some(token)).then_some(losses.0);
+        let since = state.get().holds(token).then_some(losses.0);
         LeaseCore {
             client: client.clone(),
             node,
@@ -92,7 +92,7 @@ impl<S: LeaseState> LeaseCore<S> {
 
     /// True while the recipe's state shows this lease as current.
     pub(crate) fn is_current(&self) -> bool {
-        self.state.get().current() == Some(self.token)
+        self.state.get().holds(self.token)
     }
 
     /// Resolves once the lease is gone or must be presumed gone (see the module docs).

@@ -1,7 +1,7 @@
 //! The recipes.
 //!
-//! The lease recipes ([`lock::Mutex`], [`latch::LeaderLatch`], [`selector::LeaderSelector`])
-//! share one handle shape:
+//! The lease recipes ([`lock::Mutex`], [`latch::LeaderLatch`], [`selector::LeaderSelector`],
+//! [`semaphore::Semaphore`], [`semaphore::SemaphoreMutex`]) share one handle shape:
 //!
 //! - `start(..).await` validates its options and returns once the recipe's machine runs;
 //!   `close(self).await` says whether its clean-up (deleting its nodes) finished:
@@ -29,6 +29,7 @@ pub mod multi;
 pub mod order;
 pub mod participants;
 pub mod selector;
+pub mod semaphore;
 #[cfg(test)]
 mod testing;
 mod wait;

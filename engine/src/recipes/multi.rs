@@ -42,6 +42,7 @@ use futures::FutureExt;
 
 use crate::framework::Client;
 use crate::recipes::lock::{LockGuard, LockState, Mutex, MutexOptions};
+use crate::recipes::semaphore::{Semaphore, SemaphoreGuard, SemaphoreMutex};
 use crate::{Error, Instant};
 
 /// A lock a [`MultiLock`] can take: a mutex, a read or write lock, a semaphore lease.
@@ -297,5 +298,90 @@ impl Hold for LockGuard {
 
     fn release(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
         LockGuard::release(*self).boxed()
+    }
+}
+
+// ---- the semaphores (issue 15, branch h-sem): Semaphore, SemaphoreMutex, their guards ----
+
+impl Lockable for Semaphore {
+    fn path(&self) -> &str {
+        Semaphore::path(self)
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
+        async move { Ok(Box::new(Semaphore::acquire(self).await?) as Box<dyn Hold>) }.boxed()
+    }
+
+    fn try_acquire(
+        &self,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
+        async move {
+            let guard = Semaphore::try_acquire(self, timeout).await?;
+            Ok(guard.map(|g| Box::new(g) as Box<dyn Hold>))
+        }
+        .boxed()
+    }
+
+    /// The newest lease this handle holds.
+    fn held(&self) -> Option<i64> {
+        self.state().held.last().copied()
+    }
+
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a,
+    {
+        Semaphore::close(*self).boxed()
+    }
+}
+
+impl Lockable for SemaphoreMutex {
+    fn path(&self) -> &str {
+        SemaphoreMutex::path(self)
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
+        async move { Ok(Box::new(SemaphoreMutex::acquire(self).await?) as Box<dyn Hold>) }.boxed()
+    }
+
+    fn try_acquire(
+        &self,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
+        async move {
+            let guard = SemaphoreMutex::try_acquire(self, timeout).await?;
+            Ok(guard.map(|g| Box::new(g) as Box<dyn Hold>))
+        }
+        .boxed()
+    }
+
+    fn held(&self) -> Option<i64> {
+        self.state().held.last().copied()
+    }
+
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a,
+    {
+        SemaphoreMutex::close(*self).boxed()
+    }
+}
+
+impl Hold for SemaphoreGuard {
+    fn token(&self) -> i64 {
+        SemaphoreGuard::token(self)
+    }
+
+    fn node(&self) -> &str {
+        SemaphoreGuard::node(self)
+    }
+
+    fn lost(&self) -> BoxFuture<'static, ()> {
+        SemaphoreGuard::lost(self).boxed()
+    }
+
+    fn release(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+        SemaphoreGuard::release(*self).boxed()
     }
 }

@@ -31,6 +31,9 @@ pub enum Position {
     },
     /// Our node is not among the children (it was deleted, or our session is gone).
     Missing,
+    /// More nodes than leases (Curator's `InterProcessSemaphoreV2`): wait for any change of
+    /// the listing (a getChildren watch), then count again.
+    Full,
 }
 
 /// Curator's `getsTheLock`: our index < `max_leases` holds; otherwise watch
@@ -66,6 +69,26 @@ pub(crate) struct MaxLeases {
 impl GrantRule for MaxLeases {
     fn position(&self, children: Vec<String>, ours: &str) -> Position {
         position(&sorted(children, &self.name), ours, self.max)
+    }
+}
+
+/// Curator's semaphore rule (`InterProcessSemaphoreV2`): our node holds while the directory
+/// has at most `max` children, whatever their order; otherwise the directory is full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CountLeases {
+    /// How many hold at once.
+    pub(crate) max: usize,
+}
+
+impl GrantRule for CountLeases {
+    fn position(&self, children: Vec<String>, ours: &str) -> Position {
+        if !children.iter().any(|c| c == ours) {
+            Position::Missing
+        } else if children.len() <= self.max {
+            Position::Holds
+        } else {
+            Position::Full
+        }
     }
 }
 
@@ -128,6 +151,26 @@ mod tests {
             Position::Waits {
                 predecessor: "lock-0000000001".into()
             }
+        );
+    }
+
+    #[test]
+    fn count_leases_counts_the_whole_listing() {
+        let rule = CountLeases { max: 2 };
+        let two = names(&["_c_a-lease-0000000002", "_c_b-lease-0000000001"]);
+        assert_eq!(
+            rule.position(two.clone(), "_c_a-lease-0000000002"),
+            Position::Holds
+        );
+        let mut three = two;
+        three.push("_c_c-lease-0000000003".into());
+        assert_eq!(
+            rule.position(three.clone(), "_c_b-lease-0000000001"),
+            Position::Full
+        );
+        assert_eq!(
+            rule.position(three, "_c_d-lease-0000000004"),
+            Position::Missing
         );
     }
 }

@@ -24,6 +24,18 @@ use crate::time::Instant;
 pub(crate) trait LeaseState: Clone + PartialEq + fmt::Debug + Send + Sync + 'static {
     /// The fencing token of the lease that is current (held and usable) in this state.
     fn current(&self) -> Option<i64>;
+
+    /// True while the lease `token` is held and usable in this state (a semaphore holds
+    /// several at once).
+    fn holds(&self, token: i64) -> bool {
+        self.current() == Some(token)
+    }
+
+    /// True when going from `old` to this state loses what `old` held (a loss for
+    /// [`Watched`]'s count).
+    fn loses(&self, old: &Self) -> bool {
+        old.current().is_some() && self.current() != old.current()
+    }
 }
 
 /// Computes the new state from the machine, the events of the last input and the old state.
@@ -94,7 +106,7 @@ impl<M: Machine, S: LeaseState> Machine for Watched<M, S> {
             .extend(std::iter::from_fn(|| self.machine.poll_event()));
         let old = self.state.get();
         let new = (self.observe)(&self.machine, &self.events.make_contiguous()[first..], &old);
-        if old.current().is_some() && new.current() != old.current() {
+        if new.loses(&old) {
             self.losses.update(|n| {
                 *n += 1;
                 true

@@ -29,6 +29,9 @@ import org.apache.curator.framework.recipes.cache.PathChildrenCacheEvent;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.x.discovery.ServiceDiscovery;
 import org.apache.curator.x.discovery.ServiceDiscoveryBuilder;
@@ -77,6 +80,7 @@ public class CuratorBench {
                 failover((int) (300 * scale));
                 cache((int) (1000 * scale));
                 pathChildrenCache((int) (1000 * scale));
+                semaphores(scale);
             } else if (command[0].equals("extras")) {
                 base = root;
                 for (String dir : arg.split(",")) {
@@ -91,6 +95,66 @@ public class CuratorBench {
             }
             System.out.println("end");
             System.out.flush();
+        }
+    }
+
+    // ---- Semaphores (InterProcessSemaphoreV2 / InterProcessSemaphoreMutex) beside docent ----
+
+    static void semaphores(double scale) throws Exception {
+        CuratorFramework c = client();
+        InterProcessSemaphoreMutex m = new InterProcessSemaphoreMutex(c, base + "/semaphore-mutex");
+        int n = (int) (3000 * scale);
+        for (int i = 0; i < n / 3; i++) { // warm-up (JIT)
+            m.acquire();
+            m.release();
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            m.acquire();
+            m.release();
+        }
+        say("sem_mutex_cycles_per_s", n / ((System.nanoTime() - t0) / 1e9));
+        c.close();
+
+        long millis = (long) (4000 * Math.max(scale, 0.25));
+        List<CuratorFramework> clients = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            clients.add(client());
+        }
+        List<Long> waits = Collections.synchronizedList(new ArrayList<>());
+        long warmEnd = System.nanoTime() + 2_000_000_000L;
+        long end = warmEnd + millis * 1_000_000L;
+        List<Thread> threads = new ArrayList<>();
+        for (CuratorFramework cc : clients) {
+            InterProcessSemaphoreV2 sem = new InterProcessSemaphoreV2(cc, base + "/semaphore", 2);
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        long a = System.nanoTime();
+                        if (a >= end) {
+                            break;
+                        }
+                        Lease lease = sem.acquire();
+                        long b = System.nanoTime();
+                        sem.returnLease(lease);
+                        if (a >= warmEnd) {
+                            waits.add(b - a);
+                        }
+                    }
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        say("sem_contended_cycles_per_s", waits.size() / (millis / 1000.0));
+        say("sem_contended_acquire_p99_us", pct(waits, 0.99));
+        for (CuratorFramework cc : clients) {
+            cc.close();
         }
     }
 

@@ -24,6 +24,8 @@ import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
 import org.apache.curator.framework.recipes.locks.Revoker;
+import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
+import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.curator.x.discovery.ServiceDiscovery;
 import org.apache.curator.x.discovery.ServiceDiscoveryBuilder;
@@ -210,6 +212,14 @@ public class InteropPeer {
                 say("end");
                 return true;
             }
+            // InterProcessSemaphoreV2: see Sem.
+            case "sem-new":
+            case "sem-acquire":
+            case "sem-try":
+            case "sem-release":
+            case "sem-cycles":
+                Sem.run(w);
+                return true;
             case "quit":
                 say("bye");
                 return false;
@@ -234,5 +244,83 @@ public class InteropPeer {
         v.put("uri", i.buildUriSpec());
         v.put("enabled", i.isEnabled());
         return JSON.writeValueAsString(v);
+    }
+
+    /**
+     * InterProcessSemaphoreV2 commands. Each hold takes one of two slot files (slot0, slot1)
+     * of a directory shared with docent, created exclusively: a third holder at once finds
+     * both taken ("overlap").
+     */
+    static class Sem {
+        static InterProcessSemaphoreV2 semaphore;
+        static Path slots;
+        static final java.util.ArrayDeque<Lease> leases = new java.util.ArrayDeque<>();
+        static final java.util.ArrayDeque<Path> taken = new java.util.ArrayDeque<>();
+
+        static void take() {
+            for (int i = 0; i < 2; i++) {
+                Path p = slots.resolve("slot" + i);
+                try {
+                    Files.createFile(p);
+                    taken.push(p);
+                    return;
+                } catch (FileAlreadyExistsException e) {
+                    // taken: try the next slot
+                } catch (Exception e) {
+                    say("error marking: " + e);
+                    return;
+                }
+            }
+            say("overlap");
+        }
+
+        static void give() throws Exception {
+            Path p = taken.poll();
+            if (p != null) {
+                Files.deleteIfExists(p);
+            }
+        }
+
+        static void run(String[] w) throws Exception {
+            switch (w[0]) {
+                case "sem-new":
+                    semaphore = new InterProcessSemaphoreV2(client, w[1], Integer.parseInt(w[3]));
+                    slots = Paths.get(w[2]);
+                    say("ok");
+                    break;
+                case "sem-acquire":
+                    leases.push(semaphore.acquire());
+                    take();
+                    say("acquired");
+                    break;
+                case "sem-try": {
+                    Lease lease = semaphore.acquire(Long.parseLong(w[1]), TimeUnit.MILLISECONDS);
+                    if (lease != null) {
+                        leases.push(lease);
+                        take();
+                        say("acquired");
+                    } else {
+                        say("timeout");
+                    }
+                    break;
+                }
+                case "sem-release":
+                    give();
+                    semaphore.returnLease(leases.pop());
+                    say("released");
+                    break;
+                default: { // sem-cycles
+                    int n = Integer.parseInt(w[1]);
+                    for (int i = 0; i < n; i++) {
+                        Lease lease = semaphore.acquire();
+                        take();
+                        Thread.sleep(1);
+                        give();
+                        semaphore.returnLease(lease);
+                    }
+                    say("cycles " + n);
+                }
+            }
+        }
     }
 }

@@ -15,6 +15,10 @@
 //!                                                        ▼
 //!                                                     Holding (Latch mode: our own node watched)
 //!
+//!  Rule says Full (the semaphore): Checking ─► Listening (a watched listing; while still full,
+//!  wait for its watch, then list again with a watch); a new rule (max leases changed) lists
+//!  again at once
+//!
 //!  Lock mode, LOST or a new session: Holding ─► Idle (Lost); Checking, Watching ─► Rejoining
 //!  Latch mode, every (re)connection: Checking, Watching, Holding ─► Checking
 //!  leave: Idle; our node (or the create in flight, then its node) is deleted in the background
@@ -90,6 +94,14 @@ enum State {
         pending: Token,
         epoch: u64,
     },
+    /// The directory is full ([`Position::Full`]): `pending` is a watched listing, sent at
+    /// `epoch`; once its reply says still full (`armed`), its watch is awaited.
+    Listening {
+        node: Created,
+        pending: Token,
+        epoch: u64,
+        armed: bool,
+    },
     /// Holding; `watch` is the getData watch on our own node and its epoch ([`Mode::Latch`]).
     Holding {
         node: Created,
@@ -146,6 +158,7 @@ impl LeaseQueue {
         match &self.state {
             State::Checking { node, .. }
             | State::Watching { node, .. }
+            | State::Listening { node, .. }
             | State::Holding { node, .. } => Some(node),
             _ => None,
         }
@@ -211,6 +224,7 @@ impl LeaseQueue {
             State::Enrolling(enroll) => self.background(Stage::Create(enroll)),
             State::Checking { node, .. }
             | State::Watching { node, .. }
+            | State::Listening { node, .. }
             | State::Holding { node, .. } => self.forget(node, tokens),
             State::Idle | State::Rejoining => {}
         }
@@ -233,6 +247,27 @@ impl LeaseQueue {
             node,
             pending,
             epoch,
+        };
+    }
+
+    /// Replaces the grant rule (a semaphore's max leases changed); a full queue counts again.
+    pub(crate) fn set_rule(&mut self, rule: Box<dyn GrantRule>, tokens: &mut Tokens) {
+        self.rule = rule;
+        if let State::Listening { node, .. } = &self.state {
+            let node = node.clone();
+            self.listen(node, tokens);
+        }
+    }
+
+    /// Lists the directory with a watch (the directory was full): any change wakes us.
+    fn listen(&mut self, node: Created, tokens: &mut Tokens) {
+        let path = self.dir.clone();
+        let pending = self.send(Op::GetChildren { path, watch: true }, tokens);
+        self.state = State::Listening {
+            node,
+            pending,
+            epoch: self.link.epoch(),
+            armed: false,
         };
     }
 
@@ -298,6 +333,14 @@ impl LeaseQueue {
             // Missing (deleted by someone, or the session died), or first but left by an
             // earlier session: never hold on it.
             Position::Holds | Position::Missing => self.rejoin(node, tokens),
+            Position::Full => {
+                self.turns.push_back(Turn::Waits);
+                match &mut self.state {
+                    // Our own watched listing: its watch is armed; wait for it.
+                    State::Listening { armed, .. } => *armed = true,
+                    _ => self.listen(node, tokens),
+                }
+            }
             Position::Waits { predecessor } => {
                 let epoch = self.link.epoch();
                 let path = path::join(&self.dir, &predecessor);
@@ -323,6 +366,12 @@ impl LeaseQueue {
             State::Holding {
                 node,
                 watch: Some((pending, epoch)),
+            } if *pending == token => Some((node, *epoch)),
+            State::Listening {
+                node,
+                pending,
+                epoch,
+                armed: true,
             } if *pending == token => Some((node, *epoch)),
             _ => None,
         }
@@ -351,7 +400,7 @@ impl LeaseQueue {
                 self.leave(tokens);
                 self.turns.push_back(Turn::Lost);
             }
-            State::Checking { .. } | State::Watching { .. } => {
+            State::Checking { .. } | State::Watching { .. } | State::Listening { .. } => {
                 // Our node may outlive the LOST: delete it, and join again once connected.
                 let old = std::mem::replace(&mut self.state, State::Rejoining);
                 self.discard(old, tokens);
@@ -387,6 +436,20 @@ impl Sub for LeaseQueue {
             self.on_listing(node, epoch, result.clone(), tokens);
             return true;
         }
+        if let State::Listening {
+            node,
+            pending,
+            epoch,
+            armed: false,
+        } = &self.state
+        {
+            if *pending != token {
+                return false;
+            }
+            let (node, epoch) = (node.clone(), *epoch);
+            self.on_listing(node, epoch, result.clone(), tokens);
+            return true;
+        }
         let Some((node, epoch)) = self.watched(token) else {
             return false; // a reply to an op of an earlier state
         };
@@ -407,13 +470,18 @@ impl Sub for LeaseQueue {
         true
     }
 
-    /// The predecessor (or, holding, our own node) was deleted or changed: list again.
+    /// The predecessor (or, holding, our own node) was deleted or changed, or the full
+    /// directory changed: list again.
     fn handle_watch(&mut self, token: Token, tokens: &mut Tokens) -> bool {
         let Some((node, _)) = self.watched(token) else {
             return false;
         };
         let node = node.clone();
-        self.check(node, tokens);
+        if matches!(self.state, State::Listening { .. }) {
+            self.listen(node, tokens);
+        } else {
+            self.check(node, tokens);
+        }
         true
     }
 

@@ -1,0 +1,127 @@
+//! Semaphore workloads: workers that take one lease at a time and feed a [`SemaphoreRecord`]
+//! (holds, grants, guarded writes), and the permit-leak check.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use docent::recipes::semaphore::{Semaphore, SemaphoreState};
+use docent::rng::Rng;
+use docent_sim::Sim;
+
+use crate::fence::write_ops;
+use crate::timeline::Timeline;
+use crate::workload::{trace, MutexRecord};
+
+/// What semaphore workers record.
+#[derive(Debug, Clone, Default)]
+pub struct SemaphoreRecord {
+    /// Holds (while the handle shows the lease usable), guarded writes, grant times.
+    pub holds: MutexRecord,
+    /// Each lease from its grant to its release, whatever the connection did meanwhile: the
+    /// order tokens were granted in (a hold resumed after a suspension is not a grant, and a
+    /// lease granted and suspended at once shows first as it resumes).
+    pub granted: Timeline,
+}
+
+/// The semaphore path every semaphore suite uses.
+pub const SEMAPHORE: &str = "/semaphores/main";
+
+/// Runs a semaphore worker for `who` until `stop_at`, then closes its semaphore: acquire one
+/// lease (30 s at most), hold 50–1500 ms, one guarded write, release, rest 0–500 ms, again.
+/// Holds go to the record's timeline, ending as soon as the handle's state stops showing the
+/// lease as usable (SUSPENDED, LOST), resuming when it shows it again.
+pub fn spawn_semaphore_worker(
+    sim: &Sim,
+    who: &str,
+    semaphore: Semaphore,
+    record: &SemaphoreRecord,
+    stop_at: Duration,
+) {
+    let (granted, record) = (record.granted.clone(), &record.holds);
+    let mut states = semaphore.watch_state();
+    let (s, w, r) = (sim.clone(), who.to_owned(), record.clone());
+    sim.spawn(async move {
+        // One lease per worker: the state's newest usable lease is the one it holds.
+        while let Some(state) = states.next().await {
+            let state: SemaphoreState = state;
+            let usable = (!state.suspended)
+                .then(|| state.held.last().copied())
+                .flatten();
+            r.timeline.set(&w, usable, s.now());
+        }
+    });
+    let (sim, who, record) = (sim.clone(), who.to_owned(), record.clone());
+    let mut rng = Rng::new(sim.seed(), 0x5e00 + sim.index(&who) as u64);
+    sim.clone().spawn(async move {
+        let doing = |what: &'static str| {
+            let mut d = record.doing.lock().expect("poisoned");
+            d.insert(who.clone(), (sim.now(), what));
+        };
+        while sim.now() < stop_at {
+            doing("acquiring");
+            let attempt = semaphore.try_acquire(Duration::from_secs(30)).await;
+            trace(&sim, &who, &attempt);
+            match attempt {
+                Ok(Some(guard)) => {
+                    let token = guard.token();
+                    granted.set(&who, Some(token), sim.now());
+                    record
+                        .grants
+                        .lock()
+                        .expect("poisoned")
+                        .entry(who.clone())
+                        .or_default()
+                        .push(sim.now());
+                    doing("holding");
+                    sim.sleep(Duration::from_millis(50 + rng.below(1450))).await;
+                    doing("guarded write");
+                    let result = guard.guarded(write_ops(&who, token)).await;
+                    trace(&sim, &who, &result);
+                    record.fence.record(&who, token, &result);
+                    doing("releasing");
+                    granted.set(&who, None, sim.now());
+                    let released = guard.release().await;
+                    trace(&sim, &who, &released);
+                }
+                Ok(None) => {}
+                Err(_) => sim.sleep(Duration::from_millis(200)).await,
+            }
+            doing("resting");
+            sim.sleep(Duration::from_millis(rng.below(500))).await;
+        }
+        doing("closing");
+        let closed = semaphore.close().await;
+        trace(&sim, &who, &closed);
+        doing("done");
+    });
+}
+
+/// No permit leaks: every node under `<dir>/leases` and `<dir>/locks` belongs to a live
+/// session (ground truth, on the leader); with `empty`, none is left at all (every handle
+/// closed or crashed long enough ago for its session to expire).
+pub fn check_no_leaked_leases(sim: &Sim, dir: &str, empty: bool) -> Result<(), String> {
+    sim.inspect(|model| {
+        for sub in ["leases", "locks"] {
+            let parent = format!("{dir}/{sub}");
+            let Some((_, _, children)) = model.node(None, &parent) else {
+                continue;
+            };
+            for child in children {
+                let path = format!("{parent}/{child}");
+                let Some((_, stat, _)) = model.node(None, &path) else {
+                    continue;
+                };
+                if empty || !model.session_alive(stat.ephemeral_owner) {
+                    return Err(format!(
+                        "leaked: {path} (session {:#x}, alive: {}) at {:?}",
+                        stat.ephemeral_owner,
+                        model.session_alive(stat.ephemeral_owner),
+                        sim.now()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    })
+}
