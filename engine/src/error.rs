@@ -182,6 +182,17 @@ pub enum Error {
         /// The reply, as `Debug` prints it.
         reply: String,
     },
+    /// Lock `index` (at `path`) of a [`MultiLock`](crate::recipes::multi::MultiLock) failed
+    /// with `error`; the locks taken before it were released.
+    #[error("multi-lock failed on lock {index} ({path}): {error}")]
+    LockFailed {
+        /// The failing lock's position in the multi-lock's order.
+        index: usize,
+        /// Its path.
+        path: String,
+        /// Its error.
+        error: Box<Error>,
+    },
     /// The client, recipe or session was closed.
     #[error("closed")]
     Closed,
@@ -263,7 +274,7 @@ impl Error {
             SystemError | RuntimeInconsistency | DataInconsistency | MarshallingError
             | Other(_) => ErrorKind::ServerFault,
             UnexpectedReply { .. } => ErrorKind::Internal,
-            MultiFailed { error, .. } => error.kind(),
+            MultiFailed { error, .. } | LockFailed { error, .. } => error.kind(),
             Closed => ErrorKind::Closed,
             Timeout => ErrorKind::Timeout,
         }
@@ -381,6 +392,9 @@ impl Error {
     /// `RetryLoop.shouldRetry`): every [`ErrorKind::Connection`] error, and a session that
     /// expired or moved (the retry runs on the next session).
     pub fn is_retryable(&self) -> bool {
+        if let Error::LockFailed { error, .. } = self {
+            return error.is_retryable();
+        }
         matches!(
             self,
             Error::ConnectionLoss

@@ -20,7 +20,7 @@ fn every_binary_answers_help_with_its_flags() {
         "--hold",
         "--for",
     ];
-    let binaries: [(&str, &[&str]); 4] = [
+    let binaries: [(&str, &[&str]); 5] = [
         (env!("CARGO_BIN_EXE_leader_latch"), &election),
         (env!("CARGO_BIN_EXE_leader_selector"), &election),
         (
@@ -38,6 +38,12 @@ fn every_binary_answers_help_with_its_flags() {
         (
             env!("CARGO_BIN_EXE_service_discovery"),
             &["--zk", "register", "list"],
+        ),
+        (
+            env!("CARGO_BIN_EXE_locks"),
+            &[
+                "--zk", "--path", "--kind", "--leases", "--id", "--hold", "--count", "--for",
+            ],
         ),
     ];
     for (bin, flags) in binaries {

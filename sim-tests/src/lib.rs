@@ -9,6 +9,7 @@
 //! - [`fence`]: the commit-order check of guarded writes (a stale holder's write never lands
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
+//! - [`multi`]: multi-lock workers and the all-or-nothing checks;
 //! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
 //! - [`planted_semaphore`]: naive semaphores (no creation mutex, unprotected lease create);
@@ -30,6 +31,8 @@
 //! | `semaphore_scenarios` | `semaphore_orphan_leases`, `semaphore_lease_create_lost_reply`, `semaphore_holder_expired_while_cut_off`, `semaphore_max_leases_lowered_while_held` |
 //! | `cache_scenarios` | `cache_missed_recreate` (and its `_deleted_between_list_and_read`, `_started_while_down`, `_bursts` variants), `container_reaped_under_cache`, `cache_large_fanout`, `cache_herd_on_reconnect` |
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
+//! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
+//! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -38,6 +41,7 @@ pub mod caches;
 pub mod counting;
 pub mod fence;
 pub mod history;
+pub mod multi;
 pub mod planted;
 pub mod planted_semaphore;
 pub mod semaphores;

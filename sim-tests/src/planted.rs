@@ -315,3 +315,68 @@ impl Machine for SuspendBlind {
         self.0.is_done()
     }
 }
+
+/// A naive multi-lock that keeps what it took when a later lock fails or times out: the
+/// locks it holds block everyone else, and its next attempt re-enters them (a mutex handle is
+/// re-entrant), so they are never let go.
+pub struct KeepingMultiLock {
+    client: docent::Client,
+    locks: Vec<Box<dyn docent::recipes::multi::Lockable>>,
+    kept: std::sync::Mutex<Vec<Box<dyn docent::recipes::multi::Hold>>>,
+}
+
+impl KeepingMultiLock {
+    /// The naive multi-lock over `locks`, in order.
+    pub fn new(
+        client: &docent::Client,
+        locks: Vec<Box<dyn docent::recipes::multi::Lockable>>,
+    ) -> KeepingMultiLock {
+        KeepingMultiLock {
+            client: client.clone(),
+            locks,
+            kept: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl crate::multi::TakeAll for KeepingMultiLock {
+    fn locks(&self) -> &[Box<dyn docent::recipes::multi::Lockable>] {
+        &self.locks
+    }
+
+    fn take(
+        &self,
+        timeout: std::time::Duration,
+    ) -> futures::future::BoxFuture<'_, Result<Option<crate::multi::Taken>, Error>> {
+        use futures::FutureExt;
+        async move {
+            let deadline = self.client.now() + timeout;
+            let mut holds = Vec::new();
+            for lock in &self.locks {
+                let left = deadline.saturating_since(self.client.now());
+                match lock.try_acquire(left).await {
+                    Ok(Some(hold)) => holds.push(hold),
+                    failed => {
+                        // The flaw: what was taken is kept, not released.
+                        self.kept.lock().expect("poisoned").extend(holds);
+                        return failed.map(|_| None);
+                    }
+                }
+            }
+            let tokens = holds.iter().map(|h| h.token()).collect();
+            let lost = futures::future::select_all(holds.iter().map(|h| h.lost())).map(|_| ());
+            let release = async move {
+                for hold in holds.into_iter().rev() {
+                    hold.release().await?;
+                }
+                Ok(())
+            };
+            Ok(Some(crate::multi::Taken {
+                tokens,
+                lost: lost.boxed(),
+                release: release.boxed(),
+            }))
+        }
+        .boxed()
+    }
+}

@@ -387,6 +387,64 @@ async fn discovery_instances_read_the_same_from_both_sides() {
     assert_eq!(peer.ask("quit", no_overlap).await, "bye");
 }
 
+// ---- revocation (issue 15): Curator's Revoker and docent's, each revoking the other's holder
+
+/// The one lock node under `dir`: its full path.
+async fn only_node(c: &Client, dir: &str) -> String {
+    let (nodes, _, _) = c.get_children().at(dir).await.unwrap();
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    format!("{dir}/{}", nodes[0])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_across_docent_and_curator() {
+    use docent::recipes::lock::{LockEvent, Revoker};
+    const DIR: &str = "/interop/revoke";
+    let server = shared_server().await;
+    let cs = server.connect_string();
+    let marker = Marker::new("revoke");
+    let mut peer = peer(&cs).await;
+    let c = client(&cs).await;
+    let lock = Mutex::start(&c, DIR, MutexOptions::default())
+        .await
+        .unwrap();
+    let new = format!("mutex-new {DIR} {}", marker.path());
+    assert_eq!(peer.ask(&new, no_overlap).await, "ok");
+
+    // docent's Revoker asks a revocable Curator holder, which lets go; docent takes the lock.
+    assert_eq!(peer.ask("mutex-revocable", no_overlap).await, "ok");
+    assert_eq!(peer.ask("mutex-acquire", no_overlap).await, "acquired");
+    Revoker::attempt_revoke(&c, &only_node(&c, DIR).await)
+        .await
+        .unwrap();
+    assert_eq!(peer.line(LONG).await, "event revoke-requested");
+    assert_eq!(peer.ask("mutex-release", no_overlap).await, "released");
+    let held = within(LONG, lock.acquire()).await.unwrap();
+    marker.take();
+
+    // Curator's Revoker asks a revocable docent holder, which lets go; Curator takes the lock.
+    lock.make_revocable().unwrap();
+    let mut events = lock.events();
+    let revoke = format!("revoke {}", held.node());
+    assert_eq!(peer.ask(&revoke, no_overlap).await, "ok");
+    peer.send("mutex-acquire");
+    let asked = async {
+        while let Some(event) = events.next().await {
+            if event == LockEvent::RevocationRequested {
+                return;
+            }
+        }
+        panic!("the lock's events ended");
+    };
+    within(LONG, asked).await;
+    marker.give_back();
+    held.release().await.unwrap();
+    assert_eq!(peer.line(LONG).await, "acquired");
+    assert_eq!(peer.ask("mutex-release", no_overlap).await, "released");
+    lock.close().await.unwrap();
+    assert_eq!(peer.ask("quit", no_overlap).await, "bye");
+}
+
 // ---- Semaphore (InterProcessSemaphoreV2, 2 leases) shared with Curator ----
 
 /// Two hold slots shared with the Java peer (`Sem` in InteropPeer.java): each holder takes a

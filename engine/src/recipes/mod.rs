@@ -25,6 +25,7 @@ mod guard;
 pub mod latch;
 pub(crate) mod lease;
 pub mod lock;
+pub mod multi;
 pub mod order;
 pub mod participants;
 pub mod selector;

@@ -23,6 +23,7 @@ import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.Revoker;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
 import org.apache.curator.framework.recipes.locks.Lease;
 import org.apache.curator.retry.ExponentialBackoffRetry;
@@ -158,6 +159,17 @@ public class InteropPeer {
                 say("cycles " + n);
                 return true;
             }
+            // ---- revocation (issue 15) ----
+            case "mutex-revocable":
+                // The listener only reports: InterProcessMutex must be released by the thread
+                // that took it, so the test sends mutex-release when it sees the event.
+                mutex.makeRevocable(forLock -> say("event revoke-requested"));
+                say("ok");
+                return true;
+            case "revoke":
+                Revoker.attemptRevoke(client, w[1]);
+                say("ok");
+                return true;
             case "disc-start":
                 discovery = ServiceDiscoveryBuilder.builder(Object.class)
                         .client(client)

@@ -18,6 +18,10 @@
 //! delete runs in the background while the machine is already idle, so a release followed by
 //! an acquire sends delete, create and listing in one batch — ZooKeeper applies them in that
 //! order.
+//!
+//! A revocable lock (`MakeRevocable`, Curator's `makeRevocable`) keeps a data watch on its held
+//! node ([`revoke`](super::revoke)) and reports `RevocationRequested` when someone wrote
+//! `__REVOKE__` to it; releasing is still the holder's call.
 
 use std::collections::VecDeque;
 
@@ -27,6 +31,7 @@ use crate::framework::{ConnectionState, ErrorPolicy};
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::Op;
 use crate::recipes::lease::{LeaseQueue, Mode, Turn};
+use crate::recipes::lock::revoke::RevokeWatch;
 use crate::recipes::order::MaxLeases;
 use crate::rng::Rng;
 use crate::time::Instant;
@@ -53,6 +58,8 @@ pub enum LockCommand {
     Release,
     /// Release or abandon, then stop for good.
     Close,
+    /// Watch the held node (now, and each lease from now on) for revocation requests.
+    MakeRevocable,
 }
 
 /// What the lock core reports.
@@ -72,6 +79,8 @@ pub enum LockEvent {
     Lost,
     /// The lock was released (the node is deleted, or is being deleted in the background).
     Released,
+    /// Someone asked the holder of a revocable lock to let go (wrote `__REVOKE__` to its node).
+    RevocationRequested,
 }
 
 /// The lock core machine.
@@ -84,6 +93,9 @@ pub struct LockMachine {
     /// The lease granted and not given back (usable unless `suspended`).
     held: Option<Lease>,
     suspended: bool,
+    /// Leases are watched for revocation requests.
+    revocable: bool,
+    revoke: RevokeWatch,
     deadline: Option<Instant>,
     closing: bool,
     done: bool,
@@ -112,6 +124,8 @@ impl LockMachine {
             link: Link::default(),
             held: None,
             suspended: false,
+            revocable: false,
+            revoke: RevokeWatch::default(),
             deadline: None,
             closing: false,
             done: false,
@@ -146,15 +160,24 @@ impl LockMachine {
                     self.deadline = None;
                     self.suspended = false;
                     self.events.push_back(LockEvent::Acquired(lease.clone()));
+                    if self.revocable {
+                        self.revoke.watch(&lease.node, &mut self.tokens);
+                    }
                     self.held = Some(lease);
                 }
                 Turn::Waits => {}
                 Turn::Lost => {
+                    self.revoke.stop();
                     self.held = None;
                     self.suspended = false;
                     self.events.push_back(LockEvent::Lost);
                 }
                 Turn::Failed(e) => self.events.push_back(LockEvent::AcquireFailed(e)),
+            }
+        }
+        while self.revoke.poll_outcome().is_some() {
+            if self.held.is_some() {
+                self.events.push_back(LockEvent::RevocationRequested);
             }
         }
     }
@@ -163,6 +186,7 @@ impl LockMachine {
         self.link.handle(state, session_id);
         // LOST or a new session: a held lease is lost, a waiting node given up.
         self.queue.handle_link(&self.link, &mut self.tokens);
+        self.revoke.handle_link(&self.link, &mut self.tokens);
         self.absorb();
         if self.held.is_none() {
             return;
@@ -191,6 +215,7 @@ impl LockMachine {
     /// Abandons an acquire or releases a held lock; the node goes in the background.
     fn give_up(&mut self, report: bool) {
         self.queue.leave(&mut self.tokens);
+        self.revoke.stop();
         self.held = None;
         self.suspended = false;
         // Answered in every state (a lock lost or never granted is released too), so that
@@ -227,6 +252,13 @@ impl LockMachine {
                 self.closing = true;
                 self.give_up(true);
             }
+            LockCommand::MakeRevocable => {
+                self.revocable = true;
+                if let (Some(lease), false) = (&self.held, self.revoke.is_on()) {
+                    let node = lease.node.clone();
+                    self.revoke.watch(&node, &mut self.tokens);
+                }
+            }
         }
     }
 }
@@ -236,6 +268,15 @@ impl Machine for LockMachine {
     type Event = LockEvent;
 
     fn handle(&mut self, now: Instant, input: Input<LockCommand>) {
+        let tokens = &mut self.tokens;
+        let revocation = match &input {
+            Input::OpDone { token, result } => self.revoke.handle_op(*token, result, tokens),
+            Input::Watch { token, .. } => self.revoke.handle_watch(*token, tokens),
+            _ => false,
+        };
+        if revocation {
+            return self.absorb();
+        }
         match sub::route(&mut self.queue, input, &mut self.tokens) {
             None => self.absorb(),
             Some(Input::Connection { state, session_id }) => self.on_connection(state, session_id),
@@ -246,7 +287,7 @@ impl Machine for LockMachine {
     }
 
     fn poll_op(&mut self) -> Option<(Token, Op)> {
-        self.queue.poll_op()
+        self.queue.poll_op().or_else(|| self.revoke.poll_op())
     }
 
     fn poll_event(&mut self) -> Option<LockEvent> {
@@ -258,6 +299,6 @@ impl Machine for LockMachine {
     }
 
     fn is_done(&self) -> bool {
-        self.done && self.queue.is_done()
+        self.done && self.queue.is_done() && self.revoke.is_done()
     }
 }

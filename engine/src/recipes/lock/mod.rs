@@ -30,6 +30,7 @@
 //! ```
 
 pub mod machine;
+pub mod revoke;
 
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard};
 use std::time::Duration;
@@ -37,6 +38,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 pub use machine::{Lease, LockCommand, LockEvent, LockMachine};
+pub use revoke::{Revoker, REVOKE_MESSAGE};
 
 use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
@@ -132,6 +134,7 @@ pub struct Mutex {
 #[derive(Debug)]
 struct Inner {
     client: Client,
+    path: String,
     driven: Arc<Driven<Core>>,
     /// The lease the guards stand for, and how many guards there are.
     holds: StdMutex<Option<(i64, u32)>>,
@@ -140,9 +143,10 @@ struct Inner {
 impl Mutex {
     /// Starts a mutex on `path`; it runs (and acquires nothing) when this returns.
     pub async fn start(client: &Client, path: &str, options: MutexOptions) -> Result<Mutex, Error> {
-        let span = recipe_span("mutex", path, "");
+        let path = checked(path)?;
+        let span = recipe_span("mutex", &path, "");
         let machine = LockMachine::new(
-            checked(path)?,
+            path.clone(),
             "lock-",
             1,
             options.data,
@@ -153,6 +157,7 @@ impl Mutex {
         Ok(Mutex {
             inner: Arc::new(Inner {
                 client: client.clone(),
+                path,
                 driven: Arc::new(spawn_machine_in(client, machine, span)),
                 holds: StdMutex::new(None),
             }),
@@ -224,6 +229,19 @@ impl Mutex {
             lease,
             mutex: Some(inner.clone()),
         }
+    }
+
+    /// The lock's path.
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// Makes the lock revocable (Curator's `makeRevocable`): from now on, while we hold it, a
+    /// [`Revoker::attempt_revoke`] on our node shows up as
+    /// [`LockEvent::RevocationRequested`] in [`events`](Mutex::events). Whether to let go is
+    /// ours to decide (release the guards).
+    pub fn make_revocable(&self) -> Result<(), Error> {
+        self.inner.driven.command(LockCommand::MakeRevocable)
     }
 
     /// Whether we hold the lock.

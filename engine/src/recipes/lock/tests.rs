@@ -1,4 +1,5 @@
 use super::machine::*;
+use super::revoke::REVOKE_MESSAGE;
 use crate::framework::ErrorPolicy;
 use crate::machine::{Input, Machine};
 use crate::op::{Op, OpResult};
@@ -344,4 +345,119 @@ fn a_holder_that_is_lost_deletes_its_node() {
     // A release asked for afterwards is still answered.
     let out = feed(&mut m, Input::Command(LockCommand::Release));
     assert_eq!(out.events, vec![LockEvent::Released]);
+}
+
+fn data(bytes: &[u8]) -> OpResult {
+    OpResult::Data {
+        data: bytes.to_vec(),
+        stat: Default::default(),
+    }
+}
+
+fn data_changed<C>(token: crate::machine::Token, node: &str) -> Input<C> {
+    Input::Watch {
+        token,
+        event: WatchedEvent {
+            kind: EventType::NodeDataChanged,
+            path: node.into(),
+        },
+    }
+}
+
+/// The revocation read a revocable holder sends: getData with a watch on its own node.
+fn revocation_read(out: &Out<LockMachine>, node: &str) -> crate::machine::Token {
+    assert_eq!(out.ops.len(), 1, "{:?}", out.ops);
+    let (token, op) = &out.ops[0];
+    let read = Op::GetData {
+        path: node.into(),
+        watch: true,
+    };
+    assert_eq!(op, &read);
+    *token
+}
+
+#[test]
+fn a_revocable_holder_watches_its_node_and_reports_only_the_exact_request() {
+    let mut m = mutex();
+    assert!(feed(&mut m, Input::Command(LockCommand::MakeRevocable))
+        .ops
+        .is_empty());
+    let (node, out) = enrolled(&mut m, 1, 10, &[]);
+    assert!(matches!(out.events[..], [LockEvent::Acquired(_)]));
+    let read = revocation_read(&out, &node);
+    // Its own data (what a lock node holds) is no request.
+    let out = feed(&mut m, done(read, Ok(data(b"10.0.0.1"))));
+    assert!(out.ops.is_empty() && out.events.is_empty());
+    // Someone wrote something else: read again, no event.
+    let out = feed(&mut m, data_changed(read, &node));
+    let read = revocation_read(&out, &node);
+    let out = feed(&mut m, done(read, Ok(data(b"__REVOKE__ "))));
+    assert!(out.ops.is_empty() && out.events.is_empty());
+    // The request: reported once; the watch is armed again by the read.
+    let out = feed(&mut m, data_changed(read, &node));
+    let read = revocation_read(&out, &node);
+    let out = feed(&mut m, done(read, Ok(data(REVOKE_MESSAGE))));
+    assert_eq!(out.events, vec![LockEvent::RevocationRequested]);
+    assert!(out.ops.is_empty());
+    assert!(m.lease().is_some(), "letting go is the holder's decision");
+    // Released: the watch firing on the delete is claimed and ignored.
+    let out = feed(&mut m, Input::Command(LockCommand::Release));
+    assert!(matches!(out.ops[..], [(_, Op::Delete { .. })]));
+    let out = feed(&mut m, data_changed(read, &node));
+    assert!(out.ops.is_empty() && out.events.is_empty());
+}
+
+#[test]
+fn a_lock_that_is_not_revocable_does_not_watch_its_node() {
+    let mut m = mutex();
+    let (_, out) = enrolled(&mut m, 1, 10, &[]);
+    assert!(out.ops.is_empty(), "{:?}", out.ops);
+}
+
+#[test]
+fn made_revocable_while_held_it_reads_at_once() {
+    let mut m = mutex();
+    let (node, _) = enrolled(&mut m, 1, 10, &[]);
+    let out = feed(&mut m, Input::Command(LockCommand::MakeRevocable));
+    let read = revocation_read(&out, &node);
+    let out = feed(&mut m, done(read, Ok(data(REVOKE_MESSAGE))));
+    assert_eq!(out.events, vec![LockEvent::RevocationRequested]);
+    // Made revocable twice: no second watch.
+    assert!(feed(&mut m, Input::Command(LockCommand::MakeRevocable))
+        .ops
+        .is_empty());
+}
+
+#[test]
+fn a_revocation_read_lost_with_the_connection_is_sent_again_after_reconnecting() {
+    let mut m = mutex();
+    feed(&mut m, Input::Command(LockCommand::MakeRevocable));
+    let (node, out) = enrolled(&mut m, 1, 10, &[]);
+    let read = revocation_read(&out, &node);
+    let out = feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    assert_eq!(out.events, vec![LockEvent::Suspended]);
+    let out = feed(&mut m, done(read, Err(Error::ConnectionLoss)));
+    assert!(out.ops.is_empty(), "not while disconnected");
+    let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
+    assert_eq!(out.events, vec![LockEvent::Reconnected]);
+    let read = revocation_read(&out, &node);
+    let out = feed(&mut m, done(read, Ok(data(REVOKE_MESSAGE))));
+    assert_eq!(out.events, vec![LockEvent::RevocationRequested]);
+}
+
+#[test]
+fn a_revocation_read_after_losing_the_lock_reports_nothing() {
+    let mut m = mutex();
+    feed(&mut m, Input::Command(LockCommand::MakeRevocable));
+    let (node, out) = enrolled(&mut m, 1, 10, &[]);
+    let read = revocation_read(&out, &node);
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    let out = feed(&mut m, state(ConnectionState::Lost, SESSION));
+    assert!(out.events.contains(&LockEvent::Lost));
+    let out = feed(&mut m, done(read, Ok(data(REVOKE_MESSAGE))));
+    assert!(out.events.is_empty());
+    assert!(!out
+        .ops
+        .iter()
+        .any(|(_, op)| matches!(op, Op::GetData { .. })));
 }

@@ -154,7 +154,7 @@ impl SelectorMachine {
                         self.phase = Phase::Releasing;
                     }
                 }
-                LockEvent::Reconnected => {}
+                LockEvent::Reconnected | LockEvent::RevocationRequested => {}
                 LockEvent::Released => self.released(now),
             }
         }

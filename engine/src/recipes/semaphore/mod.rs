@@ -176,6 +176,11 @@ impl Semaphore {
         })
     }
 
+    /// The semaphore's path.
+    pub fn path(&self) -> &str {
+        &self.dir
+    }
+
     /// Acquires one lease, waiting as long as it takes.
     pub async fn acquire(&self) -> Result<SemaphoreGuard, Error> {
         let mut leases = self.acquire_many(1).await?;

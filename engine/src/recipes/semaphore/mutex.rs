@@ -51,6 +51,11 @@ impl SemaphoreMutex {
         ))
     }
 
+    /// The mutex's path.
+    pub fn path(&self) -> &str {
+        self.semaphore.path()
+    }
+
     /// Acquires the mutex, waiting as long as it takes.
     pub async fn acquire(&self) -> Result<SemaphoreGuard, Error> {
         self.not_held()?;
