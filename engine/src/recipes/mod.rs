@@ -27,6 +27,7 @@ pub(crate) mod lease;
 pub mod lock;
 pub mod order;
 pub mod participants;
+pub mod rwlock;
 pub mod selector;
 #[cfg(test)]
 mod testing;

@@ -45,6 +45,7 @@ use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::lease::discard::{Discard, Stage};
 use crate::recipes::order::{GrantRule, Position};
 use crate::rng::Rng;
+use crate::types::CreateMode;
 use crate::{path, Error};
 
 /// How a queue treats its node once it holds, and when the session is lost.
@@ -104,6 +105,9 @@ enum State {
 pub(crate) struct LeaseQueue {
     dir: String,
     name: String,
+    /// How our nodes are created: ephemeral-sequential, but for a read–write lock's
+    /// downgrade ([`LeaseQueue::name_next`]).
+    create_mode: CreateMode,
     data: Vec<u8>,
     rule: Box<dyn GrantRule>,
     mode: Mode,
@@ -129,6 +133,7 @@ impl LeaseQueue {
         LeaseQueue {
             dir,
             name: name.to_owned(),
+            create_mode: CreateMode::EphemeralSequential,
             data,
             rule,
             mode,
@@ -161,11 +166,20 @@ impl LeaseQueue {
         !matches!(self.state, State::Idle | State::Holding { .. })
     }
 
+    /// Names the nodes of the next joins `<name>` created with `mode` (a read–write lock's
+    /// downgrade: an ephemeral read node named with its write node's sequence, so that it
+    /// sorts ahead of any writer queued behind that write node).
+    pub(crate) fn name_next(&mut self, name: &str, mode: CreateMode) {
+        self.name = name.to_owned();
+        self.create_mode = mode;
+    }
+
     /// Joins the queue: the create and the listing behind it go out at once.
     pub(crate) fn join(&mut self, tokens: &mut Tokens) {
         let enroll = Enroll::start(
             &self.dir,
             &self.name,
+            self.create_mode,
             self.data.clone(),
             &self.link,
             &mut self.rng,

@@ -42,6 +42,7 @@ use crate::framework::driver::{spawn_machine, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::op::MultiOp;
 use crate::recipes::guard::LeaseCore;
+use crate::recipes::rwlock::Side;
 use crate::recipes::wait::finish_closing;
 use crate::recipes::watched::{LeaseState, Watched};
 use crate::{path, Error, MultiResult};
@@ -130,11 +131,13 @@ pub struct Mutex {
 
 /// What a handle and its guards share.
 #[derive(Debug)]
-struct Inner {
+pub(in crate::recipes) struct Inner {
     client: Client,
-    driven: Arc<Driven<Core>>,
+    pub(in crate::recipes) driven: Arc<Driven<Core>>,
     /// The lease the guards stand for, and how many guards there are.
     holds: StdMutex<Option<(i64, u32)>>,
+    /// The side of a read–write lock this mutex is, if it is one.
+    side: Option<Side>,
 }
 
 impl Mutex {
@@ -148,14 +151,14 @@ impl Mutex {
             client.error_policy(),
             client.next_rng(),
         );
-        let machine = Watched::new(machine, LockState::Idle, LockState::of);
         Ok(Mutex {
-            inner: Arc::new(Inner {
-                client: client.clone(),
-                driven: Arc::new(spawn_machine(client, machine)),
-                holds: StdMutex::new(None),
-            }),
+            inner: Arc::new(Inner::new(client, machine, None)),
         })
+    }
+
+    /// A mutex over `inner` (a side of a read–write lock).
+    pub(in crate::recipes) fn from_inner(inner: Arc<Inner>) -> Mutex {
+        Mutex { inner }
     }
 
     /// Acquires the lock, waiting as long as it takes.
@@ -185,8 +188,12 @@ impl Mutex {
                 }
                 _ => *holds = None,
             }
+            let command = match &inner.side {
+                None => LockCommand::Acquire { deadline },
+                Some(side) => side.command(deadline)?,
+            };
             let events = inner.driven.subscribe();
-            inner.driven.command(LockCommand::Acquire { deadline })?;
+            inner.driven.command(command)?;
             events
         };
         while let Some(event) = events.next().await {
@@ -266,6 +273,21 @@ impl Mutex {
 }
 
 impl Inner {
+    /// Spawns `machine` for a mutex (or a side of a read–write lock).
+    pub(in crate::recipes) fn new(
+        client: &Client,
+        machine: LockMachine,
+        side: Option<Side>,
+    ) -> Inner {
+        let machine = Watched::new(machine, LockState::Idle, LockState::of);
+        Inner {
+            client: client.clone(),
+            driven: Arc::new(spawn_machine(client, machine)),
+            holds: StdMutex::new(None),
+            side,
+        }
+    }
+
     fn holds(&self) -> MutexGuard<'_, Option<(i64, u32)>> {
         self.holds.lock().unwrap_or_else(|e| e.into_inner())
     }
