@@ -10,6 +10,7 @@
 //!   after a newer holder's);
 //! - [`workload`]: latch participants and mutex workers that feed a timeline;
 //! - [`planted`]: naive recipe variants the checkers must catch;
+//! - [`rwlock`]: read–write lock workers (readers, writers, downgrades) and their checks;
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
@@ -36,5 +37,6 @@ pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod planted;
+pub mod rwlock;
 pub mod timeline;
 pub mod workload;

@@ -104,9 +104,11 @@ enum State {
 #[derive(Debug)]
 pub(crate) struct LeaseQueue {
     dir: String,
+    /// The name of our nodes (`<name><seq>`, protected).
+    base_name: String,
+    /// The name and create mode of the next join: the base name, ephemeral-sequential, but
+    /// for a read–write lock's downgrade ([`LeaseQueue::name_next`]).
     name: String,
-    /// How our nodes are created: ephemeral-sequential, but for a read–write lock's
-    /// downgrade ([`LeaseQueue::name_next`]).
     create_mode: CreateMode,
     data: Vec<u8>,
     rule: Box<dyn GrantRule>,
@@ -132,6 +134,7 @@ impl LeaseQueue {
     ) -> LeaseQueue {
         LeaseQueue {
             dir,
+            base_name: name.to_owned(),
             name: name.to_owned(),
             create_mode: CreateMode::EphemeralSequential,
             data,
@@ -166,9 +169,11 @@ impl LeaseQueue {
         !matches!(self.state, State::Idle | State::Holding { .. })
     }
 
-    /// Names the nodes of the next joins `<name>` created with `mode` (a read–write lock's
+    /// Names the node of the next join `<name>`, created with `mode` (a read–write lock's
     /// downgrade: an ephemeral read node named with its write node's sequence, so that it
-    /// sorts ahead of any writer queued behind that write node).
+    /// sorts ahead of any writer queued behind that write node). Any join after that, and any
+    /// rejoin, uses the base name again: a downgrade whose node or session was lost is no
+    /// longer one (its write lease may be gone, and its name would jump the queue).
     pub(crate) fn name_next(&mut self, name: &str, mode: CreateMode) {
         self.name = name.to_owned();
         self.create_mode = mode;
@@ -186,6 +191,8 @@ impl LeaseQueue {
             tokens,
         );
         self.state = State::Enrolling(Box::new(enroll));
+        self.name = self.base_name.clone();
+        self.create_mode = CreateMode::EphemeralSequential;
         self.after_enroll(tokens);
     }
 

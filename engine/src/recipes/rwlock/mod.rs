@@ -100,10 +100,13 @@ impl Side {
         &self,
         deadline: Option<Instant>,
     ) -> Result<LockCommand, Error> {
-        // A node while not acquiring: the lease is held (or suspended).
-        let held = |m: &LockMachine| m.node().filter(|_| !m.is_acquiring()).map(str::to_owned);
         match self {
-            Side::Write { read } if read.driven.inspect(|m| held(m)).is_some() => {
+            // A node while not acquiring: the read lease is held (or suspended).
+            Side::Write { read }
+                if read
+                    .driven
+                    .inspect(|m| m.node().is_some() && !m.is_acquiring()) =>
+            {
                 Err(Error::InvalidArgument(
                     "this handle holds the read lock: it cannot take the write lock \
                      (no upgrade; it would wait for itself)"
@@ -112,7 +115,10 @@ impl Side {
             }
             Side::Write { .. } => Ok(LockCommand::Acquire { deadline }),
             Side::Read { write } => {
-                let write = write.upgrade().and_then(|w| w.driven.inspect(|m| held(m)));
+                // Only a write lease held and usable (not suspended) makes a downgrade: a
+                // read node named after a write node that may be gone would jump the queue.
+                let write = write.upgrade();
+                let write = write.and_then(|w| w.driven.inspect(|m| Some(m.lease()?.node.clone())));
                 Ok(match write {
                     Some(node) => LockCommand::AcquireNamed {
                         name: downgrade_name(&node),
