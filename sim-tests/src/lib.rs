@@ -26,6 +26,7 @@
 //! |---|---|
 //! | `latch_scenarios` | `latch_double_leader_after_expiry`, `latch_reconnect_race`, `latch_stale_children`, `latch_parent_vanished`, `latch_ignores_disconnect`, `herd_on_reconnect` |
 //! | `mutex_scenarios` | `mutex_lagging_follower`, `mutex_holder_partitioned`, `mutex_release_connection_loss`, `protected_create_lost_reply`, `suspended_tolerated_two_leaders` |
+//! | `rwlock_scenarios` | `rwlock_downgrade_overtaken`, `rwlock_writer_behind_readers_on_lagging_follower` |
 //! | `cache_scenarios` | `cache_missed_recreate` (and its `_deleted_between_list_and_read`, `_started_while_down`, `_bursts` variants), `container_reaped_under_cache`, `cache_large_fanout`, `cache_herd_on_reconnect` |
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
