@@ -190,3 +190,45 @@ fn a_downgrade_creates_an_ephemeral_read_node_with_the_write_sequence_and_holds(
         out.ops
     );
 }
+
+#[test]
+fn a_downgrade_cut_off_by_lost_joins_again_as_a_plain_reader() {
+    use crate::ConnectionState;
+    let mut m = side(false);
+    let command = LockCommand::AcquireNamed {
+        name: "__READ__0000000004".into(),
+        deadline: None,
+    };
+    let out = feed(&mut m, Input::Command(command));
+    assert!(matches!(
+        &out.ops[0].1,
+        Op::Create {
+            mode: CreateMode::Ephemeral,
+            ..
+        }
+    ));
+    feed(&mut m, state(ConnectionState::Suspended, SESSION));
+    feed(&mut m, state(ConnectionState::Lost, SESSION));
+    let mut out = feed(&mut m, connected(SESSION + 1));
+    // The failed create's clean-up looks for its node first (none found).
+    let mut ops = Vec::new();
+    for (token, op) in std::mem::take(&mut out.ops) {
+        let reply = match op {
+            Op::Sync { .. } => OpResult::Synced,
+            _ => children(&[]),
+        };
+        ops.extend(feed(&mut m, done(token, Ok(reply))).ops);
+    }
+    let creates: Vec<_> = ops
+        .iter()
+        .filter_map(|(_, op)| match op {
+            Op::Create { path, mode, .. } => Some((path.clone(), *mode)),
+            _ => None,
+        })
+        .collect();
+    // The write lease went with the session: the read node must not jump the queue.
+    assert!(
+        matches!(&creates[..], [(path, CreateMode::EphemeralSequential)] if path.ends_with("-__READ__")),
+        "{ops:?}"
+    );
+}
