@@ -13,6 +13,7 @@
 //! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
 //! - [`planted_semaphore`]: naive semaphores (no creation mutex, unprotected lease create);
+//! - [`rwlock`]: read–write lock workers (readers, writers, downgrades) and their checks;
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
@@ -29,6 +30,7 @@
 //! | `latch_scenarios` | `latch_double_leader_after_expiry`, `latch_reconnect_race`, `latch_stale_children`, `latch_parent_vanished`, `latch_ignores_disconnect`, `herd_on_reconnect` |
 //! | `mutex_scenarios` | `mutex_lagging_follower`, `mutex_holder_partitioned`, `mutex_release_connection_loss`, `protected_create_lost_reply`, `suspended_tolerated_two_leaders` |
 //! | `semaphore_scenarios` | `semaphore_orphan_leases`, `semaphore_lease_create_lost_reply`, `semaphore_holder_expired_while_cut_off`, `semaphore_max_leases_lowered_while_held` |
+//! | `rwlock_scenarios` | `rwlock_downgrade_overtaken`, `rwlock_writer_behind_readers_on_lagging_follower` |
 //! | `cache_scenarios` | `cache_missed_recreate` (and its `_deleted_between_list_and_read`, `_started_while_down`, `_bursts` variants), `container_reaped_under_cache`, `cache_large_fanout`, `cache_herd_on_reconnect` |
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
@@ -44,6 +46,7 @@ pub mod history;
 pub mod multi;
 pub mod planted;
 pub mod planted_semaphore;
+pub mod rwlock;
 pub mod semaphores;
 pub mod timeline;
 pub mod workload;

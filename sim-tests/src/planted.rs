@@ -380,3 +380,22 @@ impl crate::multi::TakeAll for KeepingMultiLock {
         .boxed()
     }
 }
+
+// ---- read–write lock (issue 15): a sort that does not strip the markers ----
+
+/// A naive read–write lock writer: Curator's standard mutex rule on `__WRIT__` nodes, which
+/// sorts by the text after its own marker only. Read nodes keep their whole names and sort
+/// after every writer, so the writer holds while earlier readers still read.
+pub fn unstripped_rw_writer(
+    dir: &str,
+    client: &docent::Client,
+) -> docent::recipes::lock::LockMachine {
+    docent::recipes::lock::LockMachine::new(
+        dir.to_owned(),
+        docent::recipes::order::WRITE_MARKER,
+        1,
+        Vec::new(),
+        client.error_policy(),
+        client.next_rng(),
+    )
+}

@@ -104,33 +104,24 @@ impl Timeline {
     /// on.
     pub fn check_exclusive(&self, sim: &Sim) -> Result<(), String> {
         let holds = self.live_holds(sim);
-        let tainted = |h: &Hold| tainted(sim, h);
         for (i, a) in holds.iter().enumerate() {
-            for b in &holds[i + 1..] {
-                if a.who == b.who || !(a.from < b.end() && b.from < a.end()) {
-                    continue;
-                }
-                if tainted(a) || tainted(b) {
-                    continue;
-                }
-                return Err(format!(
-                    "two holders at {:?}: {} (token {}, {:?}..{:?}) and {} (token {}, {:?}..{:?})",
-                    a.from.max(b.from),
-                    a.who,
-                    a.token,
-                    a.from,
-                    a.to,
-                    b.who,
-                    b.token,
-                    b.from,
-                    b.to
-                ));
-            }
+            first_overlap(sim, a, &holds[i + 1..])?;
         }
         Ok(())
     }
 
-    /// The holds, each cut at its process's crash (a crashed process holds nothing).
+    /// Safety across two kinds of lease (a read–write lock's writers and readers): no hold
+    /// of `self` overlaps a hold of `other` by another process, with the exceptions of
+    /// [`Timeline::check_exclusive`] (one process may hold both: a downgrade).
+    pub fn check_exclusive_of(&self, other: &Timeline, sim: &Sim) -> Result<(), String> {
+        let others = other.live_holds(sim);
+        for a in &self.live_holds(sim) {
+            first_overlap(sim, a, &others)?;
+        }
+        Ok(())
+    }
+
+    /// The holds, each cut short at its process's crash (a crashed process holds nothing).
     fn live_holds(&self, sim: &Sim) -> Vec<Hold> {
         self.holds()
             .into_iter()
@@ -205,6 +196,31 @@ fn token_order(holds: &[Hold]) -> Result<(), String> {
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// The first hold among `others` of another process that overlaps `a`, neither tainted.
+fn first_overlap(sim: &Sim, a: &Hold, others: &[Hold]) -> Result<(), String> {
+    for b in others {
+        if a.who == b.who || !(a.from < b.end() && b.from < a.end()) {
+            continue;
+        }
+        if tainted(sim, a) || tainted(sim, b) {
+            continue;
+        }
+        return Err(format!(
+            "two holders at {:?}: {} (token {}, {:?}..{:?}) and {} (token {}, {:?}..{:?})",
+            a.from.max(b.from),
+            a.who,
+            a.token,
+            a.from,
+            a.to,
+            b.who,
+            b.token,
+            b.from,
+            b.to
+        ));
     }
     Ok(())
 }

@@ -236,3 +236,75 @@ fn the_naive_latch_without_a_flaw_passes() {
             )
         });
 }
+
+// ---- read–write lock (issue 15) ----
+
+/// Readers through docent's read–write lock, writers through [`unstripped_rw_writer`]; the
+/// read–write checks over them.
+async fn unstripped_rw(sim: Sim) -> Result<(), String> {
+    use docent::recipes::lock::{LockCommand, LockEvent};
+    use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
+    use docent_sim_tests::planted::unstripped_rw_writer;
+    use docent_sim_tests::rwlock::RWLOCK;
+    use futures::StreamExt;
+    let (writes, reads) = (Timeline::new(), Timeline::new());
+    ensure_dir(&sim, RWLOCK).await;
+    let stop = sim.healed_at() + Duration::from_secs(20);
+    for who in sim.names() {
+        let client = sim.client(who);
+        let lock = ReadWriteLock::start(&client, RWLOCK, ReadWriteLockOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        let writer = spawn_machine(&client, unstripped_rw_writer(RWLOCK, &client));
+        let (sim, who, writes, reads) = (sim.clone(), who.clone(), writes.clone(), reads.clone());
+        let mut rng = docent::rng::Rng::new(sim.seed(), 0x6000 + sim.index(&who) as u64);
+        sim.clone().spawn(async move {
+            while sim.now() < stop {
+                let hold = Duration::from_millis(50 + rng.below(950));
+                if rng.below(3) == 0 {
+                    let mut events = writer.subscribe();
+                    if writer
+                        .command(LockCommand::Acquire { deadline: None })
+                        .is_err()
+                    {
+                        return;
+                    }
+                    while let Some(event) = events.next().await {
+                        if let LockEvent::Acquired(lease) = event {
+                            writes.set(&who, Some(lease.token), sim.now());
+                            break;
+                        }
+                    }
+                    sim.sleep(hold).await;
+                    writes.set(&who, None, sim.now());
+                    let _ = writer.command(LockCommand::Release);
+                } else if let Ok(Some(read)) =
+                    lock.read().try_acquire(Duration::from_secs(30)).await
+                {
+                    reads.set(&who, Some(read.token()), sim.now());
+                    sim.sleep(hold).await;
+                    reads.set(&who, None, sim.now());
+                    let _ = read.release().await;
+                }
+                sim.sleep(Duration::from_millis(rng.below(500))).await;
+            }
+        });
+    }
+    sim.sleep_until(stop).await;
+    writes.check_exclusive(&sim)?;
+    writes.check_exclusive_of(&reads, &sim)
+}
+
+#[test]
+fn planted_unstripped_rw_sort_is_caught() {
+    let failure = hunt(
+        "read–write sort without stripping the markers",
+        harness!("planted_unstripped_rw_sort_is_caught").swarm(Duration::from_secs(60)),
+        unstripped_rw,
+    );
+    assert!(
+        failure.seeds_run <= 300,
+        "caught only after {} seeds",
+        failure.seeds_run
+    );
+}

@@ -54,24 +54,20 @@ pub(crate) struct Enroll {
 }
 
 impl Enroll {
-    /// Starts the create (ops are ready to poll at once); `link` is what the owner knows of
+    /// Starts the create (ops are ready to poll at once; `mode` is ephemeral-sequential but
+    /// for a read–write lock's downgrade); `link` is what the owner knows of
     /// the connection (the protected create needs the session id to recognise its node).
     pub(crate) fn start(
         dir: &str,
         name: &str,
+        mode: CreateMode,
         data: Vec<u8>,
         link: &Link,
         rng: &mut Rng,
         tokens: &mut Tokens,
     ) -> Enroll {
-        let mut create = ProtectedCreate::new(
-            &path::join(dir, name),
-            data,
-            Acl::open(),
-            CreateMode::EphemeralSequential,
-            true,
-            rng,
-        );
+        let mut create =
+            ProtectedCreate::new(&path::join(dir, name), data, Acl::open(), mode, true, rng);
         create.handle_link(link, tokens);
         create.start(tokens);
         let mut enroll = Enroll {

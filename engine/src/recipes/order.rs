@@ -92,6 +92,60 @@ impl GrantRule for CountLeases {
     }
 }
 
+// ---- read–write lock (issue 15: ReadWriteLock) ----
+
+/// The read lock's node name in a read–write lock.
+pub const READ_MARKER: &str = "__READ__";
+/// The write lock's node name in a read–write lock.
+pub const WRITE_MARKER: &str = "__WRIT__";
+
+/// The text a read–write lock's child sorts by: either marker stripped (Curator's
+/// `SortingLockInternalsDriver`, which strips `__READ__`, then `__WRIT__`).
+pub fn read_write_key(name: &str) -> &str {
+    sort_key(sort_key(name, READ_MARKER), WRITE_MARKER)
+}
+
+/// Curator's `InterProcessReadWriteLock` rule. Readers and writers share one directory and
+/// sort together by [`read_write_key`]; on equal keys (only a downgrade's read node shares its
+/// writer's sequence) a reader sorts first, so that it never waits for its own write node.
+/// A writer holds when first (Curator's max leases 1) and watches the node right before it;
+/// a reader holds when no writer is before it, else watches the **last** writer before it
+/// (Curator watches the first: the grant is the same, and fewer wake-ups are wasted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadWrite {
+    /// True for the write side.
+    pub(crate) writer: bool,
+}
+
+impl ReadWrite {
+    /// The sort order: key, then readers before writers, then the name (stable and total).
+    pub(crate) fn sorted(mut children: Vec<String>) -> Vec<String> {
+        children.sort_by(|a, b| {
+            let order = |c: &String| (read_write_key(c).to_owned(), c.contains(WRITE_MARKER));
+            order(a).cmp(&order(b))
+        });
+        children
+    }
+}
+
+impl GrantRule for ReadWrite {
+    fn position(&self, children: Vec<String>, ours: &str) -> Position {
+        let sorted = ReadWrite::sorted(children);
+        if self.writer {
+            return position(&sorted, ours, 1);
+        }
+        let Some(index) = sorted.iter().position(|c| c == ours) else {
+            return Position::Missing;
+        };
+        match sorted[..index].iter().rfind(|c| c.contains(WRITE_MARKER)) {
+            None => Position::Holds,
+            Some(writer) => Position::Waits {
+                predecessor: writer.clone(),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +225,69 @@ mod tests {
         assert_eq!(
             rule.position(three, "_c_d-lease-0000000004"),
             Position::Missing
+        );
+    }
+    #[test]
+    fn read_write_sorts_both_markers_together() {
+        let children = names(&[
+            "_c_aa-__WRIT__0000000003",
+            "_c_bb-__READ__0000000001",
+            "_c_cc-__READ__0000000004",
+            "_c_dd-__WRIT__0000000002",
+        ]);
+        let writer = ReadWrite { writer: true };
+        let reader = ReadWrite { writer: false };
+        assert_eq!(
+            writer.position(children.clone(), "_c_dd-__WRIT__0000000002"),
+            Position::Waits {
+                predecessor: "_c_bb-__READ__0000000001".into()
+            }
+        );
+        assert_eq!(
+            reader.position(children.clone(), "_c_bb-__READ__0000000001"),
+            Position::Holds
+        );
+        // The reader watches the last writer before it, not its predecessor.
+        assert_eq!(
+            reader.position(children.clone(), "_c_cc-__READ__0000000004"),
+            Position::Waits {
+                predecessor: "_c_aa-__WRIT__0000000003".into()
+            }
+        );
+        assert_eq!(
+            reader.position(children, "_c_ee-__READ__9"),
+            Position::Missing
+        );
+    }
+
+    #[test]
+    fn a_downgrade_read_node_sorts_with_its_writer_ahead_of_a_waiting_writer() {
+        // Write held (seq 1), a writer queued (seq 2), the holder's read node named with the
+        // writer's sequence (Curator 5.5): the reader holds, the queued writer waits for it.
+        let children = names(&[
+            "_c_w2-__WRIT__0000000002",
+            "_c_w1-__WRIT__0000000001",
+            "_c_r1-__READ__0000000001",
+        ]);
+        let reader = ReadWrite { writer: false };
+        let writer = ReadWrite { writer: true };
+        assert_eq!(
+            reader.position(children.clone(), "_c_r1-__READ__0000000001"),
+            Position::Holds
+        );
+        assert_eq!(
+            writer.position(children.clone(), "_c_w2-__WRIT__0000000002"),
+            Position::Waits {
+                predecessor: "_c_w1-__WRIT__0000000001".into()
+            }
+        );
+        // The write lock released: the queued writer now waits for the read node.
+        let rest = names(&["_c_w2-__WRIT__0000000002", "_c_r1-__READ__0000000001"]);
+        assert_eq!(
+            writer.position(rest, "_c_w2-__WRIT__0000000002"),
+            Position::Waits {
+                predecessor: "_c_r1-__READ__0000000001".into()
+            }
         );
     }
 }

@@ -49,6 +49,7 @@ use crate::recipes::enroll::{Enroll, Listing};
 use crate::recipes::lease::discard::{Discard, Stage};
 use crate::recipes::order::{GrantRule, Position};
 use crate::rng::Rng;
+use crate::types::CreateMode;
 use crate::{path, Error};
 
 /// How a queue treats its node once it holds, and when the session is lost.
@@ -115,7 +116,12 @@ enum State {
 #[derive(Debug)]
 pub(crate) struct LeaseQueue {
     dir: String,
+    /// The name of our nodes (`<name><seq>`, protected).
+    base_name: String,
+    /// The name and create mode of the next join: the base name, ephemeral-sequential, but
+    /// for a read–write lock's downgrade ([`LeaseQueue::name_next`]).
     name: String,
+    create_mode: CreateMode,
     data: Vec<u8>,
     rule: Box<dyn GrantRule>,
     mode: Mode,
@@ -140,7 +146,9 @@ impl LeaseQueue {
     ) -> LeaseQueue {
         LeaseQueue {
             dir,
+            base_name: name.to_owned(),
             name: name.to_owned(),
+            create_mode: CreateMode::EphemeralSequential,
             data,
             rule,
             mode,
@@ -174,17 +182,30 @@ impl LeaseQueue {
         !matches!(self.state, State::Idle | State::Holding { .. })
     }
 
+    /// Names the node of the next join `<name>`, created with `mode` (a read–write lock's
+    /// downgrade: an ephemeral read node named with its write node's sequence, so that it
+    /// sorts ahead of any writer queued behind that write node). Any join after that, and any
+    /// rejoin, uses the base name again: a downgrade whose node or session was lost is no
+    /// longer one (its write lease may be gone, and its name would jump the queue).
+    pub(crate) fn name_next(&mut self, name: &str, mode: CreateMode) {
+        self.name = name.to_owned();
+        self.create_mode = mode;
+    }
+
     /// Joins the queue: the create and the listing behind it go out at once.
     pub(crate) fn join(&mut self, tokens: &mut Tokens) {
         let enroll = Enroll::start(
             &self.dir,
             &self.name,
+            self.create_mode,
             self.data.clone(),
             &self.link,
             &mut self.rng,
             tokens,
         );
         self.state = State::Enrolling(Box::new(enroll));
+        self.name = self.base_name.clone();
+        self.create_mode = CreateMode::EphemeralSequential;
         self.after_enroll(tokens);
     }
 

@@ -32,9 +32,10 @@ use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::Op;
 use crate::recipes::lease::{LeaseQueue, Mode, Turn};
 use crate::recipes::lock::revoke::RevokeWatch;
-use crate::recipes::order::MaxLeases;
+use crate::recipes::order::{GrantRule, MaxLeases};
 use crate::rng::Rng;
 use crate::time::Instant;
+use crate::types::CreateMode;
 use crate::Error;
 
 /// A granted lease: the lock node and its fencing token.
@@ -51,6 +52,14 @@ pub struct Lease {
 pub enum LockCommand {
     /// Start acquiring; give up at `deadline`.
     Acquire {
+        /// When to give up (`None`: never).
+        deadline: Option<Instant>,
+    },
+    /// Start acquiring with a plain ephemeral (not sequential) node named `name`, protected:
+    /// a read–write lock's downgrade, whose read node carries its write node's sequence.
+    AcquireNamed {
+        /// The node's name, after the protected prefix.
+        name: String,
         /// When to give up (`None`: never).
         deadline: Option<Instant>,
     },
@@ -87,6 +96,8 @@ pub enum LockEvent {
 #[derive(Debug)]
 pub struct LockMachine {
     queue: LeaseQueue,
+    /// The name of ordinary (sequential) lock nodes.
+    lock_name: String,
     policy: ErrorPolicy,
     tokens: Tokens,
     link: Link,
@@ -117,8 +128,21 @@ impl LockMachine {
             name: lock_name.to_owned(),
             max: max_leases,
         };
+        Self::with_rule(dir, lock_name, Box::new(rule), data, policy, rng)
+    }
+
+    /// A lock whose holders `rule` decides (the read–write lock's two sides).
+    pub(crate) fn with_rule(
+        dir: String,
+        lock_name: &str,
+        rule: Box<dyn GrantRule>,
+        data: Vec<u8>,
+        policy: ErrorPolicy,
+        rng: Rng,
+    ) -> Self {
         LockMachine {
-            queue: LeaseQueue::new(dir, lock_name, data, Box::new(rule), Mode::Lock, rng),
+            queue: LeaseQueue::new(dir, lock_name, data, rule, Mode::Lock, rng),
+            lock_name: lock_name.to_owned(),
             policy,
             tokens: Tokens::default(),
             link: Link::default(),
@@ -231,21 +255,11 @@ impl LockMachine {
     fn on_command(&mut self, now: Instant, command: LockCommand) {
         match command {
             LockCommand::Acquire { deadline } => {
-                if !self.queue.is_idle() || self.closing {
-                    self.events
-                        .push_back(LockEvent::AcquireFailed(Error::InvalidArgument(
-                            "the lock is already held or being acquired by this handle".into(),
-                        )));
-                    return;
-                }
-                self.deadline = deadline;
-                if deadline.is_some_and(|d| now >= d) {
-                    self.events
-                        .push_back(LockEvent::AcquireFailed(Error::Timeout));
-                    return;
-                }
-                self.queue.join(&mut self.tokens);
-                self.absorb();
+                let name = self.lock_name.clone();
+                self.acquire(now, deadline, &name, CreateMode::EphemeralSequential);
+            }
+            LockCommand::AcquireNamed { name, deadline } => {
+                self.acquire(now, deadline, &name, CreateMode::Ephemeral)
             }
             LockCommand::Release => self.give_up(true),
             LockCommand::Close => {
@@ -260,6 +274,25 @@ impl LockMachine {
                 }
             }
         }
+    }
+
+    fn acquire(&mut self, now: Instant, deadline: Option<Instant>, name: &str, mode: CreateMode) {
+        if !self.queue.is_idle() || self.closing {
+            self.events
+                .push_back(LockEvent::AcquireFailed(Error::InvalidArgument(
+                    "the lock is already held or being acquired by this handle".into(),
+                )));
+            return;
+        }
+        self.deadline = deadline;
+        if deadline.is_some_and(|d| now >= d) {
+            self.events
+                .push_back(LockEvent::AcquireFailed(Error::Timeout));
+            return;
+        }
+        self.queue.name_next(name, mode);
+        self.queue.join(&mut self.tokens);
+        self.absorb();
     }
 }
 

@@ -44,6 +44,7 @@ use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStrea
 use crate::framework::{Client, StateWatch};
 use crate::op::MultiOp;
 use crate::recipes::guard::LeaseCore;
+use crate::recipes::rwlock::Side;
 use crate::recipes::wait::finish_closing;
 use crate::recipes::watched::{LeaseState, Watched};
 use crate::{path, Error, MultiResult};
@@ -132,19 +133,20 @@ pub struct Mutex {
 
 /// What a handle and its guards share.
 #[derive(Debug)]
-struct Inner {
+pub(in crate::recipes) struct Inner {
     client: Client,
     path: String,
-    driven: Arc<Driven<Core>>,
+    pub(in crate::recipes) driven: Arc<Driven<Core>>,
     /// The lease the guards stand for, and how many guards there are.
     holds: StdMutex<Option<(i64, u32)>>,
+    /// The side of a read–write lock this mutex is, if it is one.
+    side: Option<Side>,
 }
 
 impl Mutex {
     /// Starts a mutex on `path`; it runs (and acquires nothing) when this returns.
     pub async fn start(client: &Client, path: &str, options: MutexOptions) -> Result<Mutex, Error> {
         let path = checked(path)?;
-        let span = recipe_span("mutex", &path, "");
         let machine = LockMachine::new(
             path.clone(),
             "lock-",
@@ -153,15 +155,14 @@ impl Mutex {
             client.error_policy(),
             client.next_rng(),
         );
-        let machine = Watched::new(machine, LockState::Idle, LockState::of);
         Ok(Mutex {
-            inner: Arc::new(Inner {
-                client: client.clone(),
-                path,
-                driven: Arc::new(spawn_machine_in(client, machine, span)),
-                holds: StdMutex::new(None),
-            }),
+            inner: Arc::new(Inner::new(client, "mutex", path, machine, None)),
         })
+    }
+
+    /// A mutex over `inner` (a side of a read–write lock).
+    pub(in crate::recipes) fn from_inner(inner: Arc<Inner>) -> Mutex {
+        Mutex { inner }
     }
 
     /// Acquires the lock, waiting as long as it takes.
@@ -191,8 +192,12 @@ impl Mutex {
                 }
                 _ => *holds = None,
             }
+            let command = match &inner.side {
+                None => LockCommand::Acquire { deadline },
+                Some(side) => side.command(deadline)?,
+            };
             let events = inner.driven.subscribe();
-            inner.driven.command(LockCommand::Acquire { deadline })?;
+            inner.driven.command(command)?;
             events
         };
         let abandon = Abandon(inner);
@@ -298,6 +303,25 @@ impl Drop for Abandon<'_> {
 }
 
 impl Inner {
+    /// Spawns `machine`, a `recipe` on `path`: a mutex (or a side of a read–write lock).
+    pub(in crate::recipes) fn new(
+        client: &Client,
+        recipe: &'static str,
+        path: String,
+        machine: LockMachine,
+        side: Option<Side>,
+    ) -> Inner {
+        let span = recipe_span(recipe, &path, "");
+        let machine = Watched::new(machine, LockState::Idle, LockState::of);
+        Inner {
+            client: client.clone(),
+            driven: Arc::new(spawn_machine_in(client, machine, span)),
+            path,
+            holds: StdMutex::new(None),
+            side,
+        }
+    }
+
     fn holds(&self) -> MutexGuard<'_, Option<(i64, u32)>> {
         self.holds.lock().unwrap_or_else(|e| e.into_inner())
     }
