@@ -8,10 +8,12 @@
 use std::io::Write;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 
 use docent::recipes::lock::{LockEvent, Mutex, MutexOptions, Revoker};
-use docent::recipes::multi::Lockable;
+use docent::recipes::multi::{Hold, Lockable};
+use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
 use docent::recipes::semaphore::{
     Semaphore, SemaphoreMutex, SemaphoreMutexOptions, SemaphoreOptions,
 };
@@ -33,18 +35,6 @@ pub enum Kind {
     Semaphore,
     /// `InterProcessSemaphoreMutex`.
     SemaphoreMutex,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Mutex => "mutex",
-            Kind::Read => "read",
-            Kind::Write => "write",
-            Kind::Semaphore => "semaphore",
-            Kind::SemaphoreMutex => "semaphore-mutex",
-        }
-    }
 }
 
 /// How the processes run.
@@ -97,10 +87,57 @@ pub async fn lockable(
                 SemaphoreMutex::start(client, path, options).await?,
             ))
         }
-        missing => Err(Error::InvalidArgument(format!(
-            "--kind {}: this lock kind is not in this build of docent yet",
-            missing.name()
-        ))),
+        Kind::Read | Kind::Write => {
+            let options = ReadWriteLockOptions::default().data(id);
+            let lock = ReadWriteLock::start(client, path, options).await?;
+            let write = kind == Kind::Write;
+            Ok(Box::new(Side { lock, write }))
+        }
+    }
+}
+
+/// One side of a read–write lock that owns the lock, so that closing the side closes it.
+#[derive(Debug)]
+struct Side {
+    lock: ReadWriteLock,
+    write: bool,
+}
+
+impl Side {
+    fn mutex(&self) -> &Mutex {
+        if self.write {
+            self.lock.write()
+        } else {
+            self.lock.read()
+        }
+    }
+}
+
+impl Lockable for Side {
+    fn path(&self) -> &str {
+        self.mutex().path()
+    }
+
+    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
+        Lockable::acquire(self.mutex())
+    }
+
+    fn try_acquire(
+        &self,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
+        Lockable::try_acquire(self.mutex(), timeout)
+    }
+
+    fn held(&self) -> Option<i64> {
+        Lockable::held(self.mutex())
+    }
+
+    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+    where
+        Self: 'a,
+    {
+        self.lock.close().boxed()
     }
 }
 
@@ -149,7 +186,8 @@ async fn take_in_turn(
     Ok(())
 }
 
-/// The walk-through on the embedded ensemble: the kinds this build has, and a revocation.
+/// The walk-through on the embedded ensemble: a shared semaphore, a read–write lock, and a
+/// revocation.
 pub async fn walkthrough(backend: &Backend, path: &str, out: Out) -> Result<(), Error> {
     out("-- three processes share a 2-lease semaphore".into());
     let shared = LocksConfig {
@@ -162,10 +200,23 @@ pub async fn walkthrough(backend: &Backend, path: &str, out: Out) -> Result<(), 
         run_for: Duration::from_secs(30),
     };
     run(backend, &shared, out.clone()).await?;
-    out(format!(
-        "(the reader-writer walk-through needs the {} kind, not in this build yet)",
-        Kind::Read.name()
-    ));
+    out("-- two readers and a writer on one read-write lock: the writer never holds beside a reader".into());
+    let readers = LocksConfig {
+        path: format!("{path}/rw"),
+        kind: Kind::Read,
+        ids: vec!["r-1".into(), "r-2".into()],
+        ..shared.clone()
+    };
+    let writer = LocksConfig {
+        kind: Kind::Write,
+        ids: vec!["w-1".into()],
+        ..readers.clone()
+    };
+    let (read, write) = futures::join!(
+        run(backend, &readers, out.clone()),
+        run(backend, &writer, out.clone())
+    );
+    read.and(write)?;
     revocation(backend, &format!("{path}/revocable"), &out).await
 }
 

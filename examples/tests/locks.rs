@@ -48,17 +48,6 @@ fn locks_with_count_alternates_and_tokens_increase() {
 }
 
 #[test]
-fn a_kind_missing_from_this_build_is_named() {
-    let out = Command::new(env!("CARGO_BIN_EXE_locks"))
-        .args(["--kind", "read", "--count", "1"])
-        .output()
-        .expect("the example runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--kind read"), "{stderr}");
-}
-
-#[test]
 fn the_walkthrough_revokes() {
     let out = Command::new(env!("CARGO_BIN_EXE_locks"))
         .output()
