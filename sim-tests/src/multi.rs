@@ -10,7 +10,7 @@
 //! - failure or timeout: no lock of the set is held any more (what was taken was released).
 //!
 //! Holds go to one [`Timeline`] per lock, so the exclusivity and token checks apply per lock,
-//! and the grants to a [`MutexRecord`]-style list for liveness.
+//! and the grants to a [`MutexRecord`](crate::workload::MutexRecord)-style list for liveness.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

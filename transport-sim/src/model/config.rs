@@ -28,7 +28,7 @@ pub struct SimConfig {
     pub container_interval: Duration,
     /// The simulated wall clock at time zero, in Unix milliseconds (ctime / mtime).
     pub wall_epoch_ms: i64,
-    /// Keep a readable event log (see [`Ensemble::event_log`]); a hash is always kept.
+    /// Keep a readable event log (see [`Ensemble::event_log`](super::Ensemble::event_log)); a hash is always kept.
     pub record_log: bool,
 }
 
@@ -68,7 +68,7 @@ pub struct ClientOptions {
     /// Credentials sent on every connection (`addAuthInfo`).
     pub auth: Vec<AuthInfo>,
     /// Whether the client gives its session up when asked
-    /// ([`Ensemble::abandon_session`], Curator's injected expiration). `false`: it keeps
+    /// ([`Ensemble::abandon_session`](super::Ensemble::abandon_session), Curator's injected expiration). `false`: it keeps
     /// trying the old session until the ensemble says it expired, as a handle that cannot
     /// abandon does. The harness picks either per client and seed, so suites see both.
     pub abandons: bool,

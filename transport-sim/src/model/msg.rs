@@ -87,7 +87,7 @@ pub enum WatchKind {
     Persistent,
 }
 
-/// What the model tells the client processes. Drain with [`Ensemble::poll_output`] after
+/// What the model tells the client processes. Drain with [`Ensemble::poll_output`](super::Ensemble::poll_output) after
 /// every mutation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
