@@ -140,6 +140,7 @@
 
 pub mod coordinator;
 pub mod discovery;
+pub mod ensemble;
 pub mod error;
 pub mod framework;
 pub mod machine;

@@ -51,7 +51,6 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
-mod connect_string;
 mod convert;
 mod coordinator;
 mod options;
@@ -60,8 +59,8 @@ mod submit;
 mod supervisor;
 pub mod testing;
 
-pub use connect_string::{ConnectString, DEFAULT_PORT};
 pub use coordinator::ZkCoordinator;
+pub use docent::ensemble::{ConnectString, DEFAULT_PORT};
 pub use options::ZkOptions;
 
 use docent::{Client, ClientOptions, Error};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use docent::{AuthInfo, Error};
 
-use crate::connect_string::ConnectString;
+use docent::ensemble::ConnectString;
 
 /// Options for [`ZkCoordinator::connect`](crate::ZkCoordinator::connect).
 ///

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use docent::Error;
+use crate::Error;
 
 /// The default ZooKeeper client port, used when a host gives none.
 pub const DEFAULT_PORT: u16 = 2181;
@@ -41,11 +41,33 @@ impl ConnectString {
         let chroot = match chroot {
             None | Some("/") => None,
             Some(root) => {
-                docent::path::validate(root).map_err(|err| fail(format!("bad chroot: {err}")))?;
+                crate::path::validate(root).map_err(|err| fail(format!("bad chroot: {err}")))?;
                 Some(root.to_string())
             }
         };
         Ok(ConnectString { hosts, chroot })
+    }
+
+    /// The same chroot on other servers (an ensemble provider's new list): fails with
+    /// [`Error::InvalidConnectString`] for an empty list, an invalid host or port 0.
+    pub fn with_hosts(&self, hosts: Vec<(String, u16)>) -> Result<ConnectString, Error> {
+        let fail = |reason: String| Error::InvalidConnectString {
+            input: format!("{hosts:?}"),
+            reason,
+        };
+        if hosts.is_empty() {
+            return Err(fail("no servers".into()));
+        }
+        for (host, port) in &hosts {
+            check_host(host).map_err(&fail)?;
+            if *port == 0 {
+                return Err(fail(format!("port 0 for {host:?}")));
+            }
+        }
+        Ok(ConnectString {
+            hosts,
+            chroot: self.chroot.clone(),
+        })
     }
 
     /// The servers, as `(host, port)` in the order given (IPv6 hosts without brackets).
@@ -105,12 +127,7 @@ fn parse_host(entry: &str) -> Result<(String, u16), String> {
     if host.is_empty() {
         return Err(format!("empty host in {entry:?}"));
     }
-    if let Some(c) = host
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
-    {
-        return Err(format!("character {c:?} not allowed in host {host:?}"));
-    }
+    check_host(host)?;
     if host.contains(':') && !entry.starts_with('[') {
         return Err(format!("IPv6 host {host:?} must be in brackets"));
     }
@@ -122,6 +139,21 @@ fn parse_host(entry: &str) -> Result<(String, u16), String> {
         },
     };
     Ok((host.to_string(), port))
+}
+
+/// Checks a bare host name or address (IPv6 without brackets): not empty, and only the
+/// characters of names and addresses.
+pub(crate) fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("empty host".into());
+    }
+    match host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':')))
+    {
+        Some(c) => Err(format!("character {c:?} not allowed in host {host:?}")),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +189,21 @@ mod tests {
             ConnectString::parse("[::1]:5").unwrap().to_string(),
             "[::1]:5"
         );
+    }
+
+    #[test]
+    fn new_hosts_keep_the_chroot() {
+        let cs = ConnectString::parse("zk1:2181/app").unwrap();
+        let moved = cs
+            .with_hosts(vec![("zk2".into(), 2182), ("::1".into(), 2183)])
+            .unwrap();
+        assert_eq!(moved.to_string(), "zk2:2182,[::1]:2183/app");
+        for bad in [vec![], vec![("".into(), 1)], vec![("zk".into(), 0)]] {
+            assert!(matches!(
+                cs.with_hosts(bad),
+                Err(Error::InvalidConnectString { .. })
+            ));
+        }
     }
 
     #[test]
