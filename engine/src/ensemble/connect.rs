@@ -48,25 +48,34 @@ impl ConnectString {
         Ok(ConnectString { hosts, chroot })
     }
 
-    /// The same chroot on other servers (an ensemble provider's new list): fails with
+    /// A connect string of `servers` without a chroot: fails with
     /// [`Error::InvalidConnectString`] for an empty list, an invalid host or port 0.
-    pub fn with_hosts(&self, hosts: Vec<(String, u16)>) -> Result<ConnectString, Error> {
+    pub fn from_servers(servers: Vec<(String, u16)>) -> Result<ConnectString, Error> {
         let fail = |reason: String| Error::InvalidConnectString {
-            input: format!("{hosts:?}"),
+            input: format!("{servers:?}"),
             reason,
         };
-        if hosts.is_empty() {
+        if servers.is_empty() {
             return Err(fail("no servers".into()));
         }
-        for (host, port) in &hosts {
+        for (host, port) in &servers {
             check_host(host).map_err(&fail)?;
             if *port == 0 {
                 return Err(fail(format!("port 0 for {host:?}")));
             }
         }
         Ok(ConnectString {
-            hosts,
+            hosts: servers,
+            chroot: None,
+        })
+    }
+
+    /// The same chroot on other servers (an ensemble provider's new list); fails as
+    /// [`ConnectString::from_servers`] does.
+    pub fn with_hosts(&self, servers: Vec<(String, u16)>) -> Result<ConnectString, Error> {
+        Ok(ConnectString {
             chroot: self.chroot.clone(),
+            ..ConnectString::from_servers(servers)?
         })
     }
 

@@ -2,6 +2,7 @@
 //! runs (Curator's ensemble providers).
 //!
 //! - [`ConnectString`]: `host:port,…[/chroot]`, parsed up front into a typed error.
+//! - [`EnsembleProvider`]: the servers a client connects to, which may change while it runs.
 //! - [`exhibitor`]: Exhibitor's cluster list and Curator 4.x's polling rule, without I/O.
 //! - [`config`]: ZooKeeper's dynamic configuration (`/zookeeper/config`), the source Curator
 //!   5's `EnsembleTracker` follows.
@@ -12,5 +13,7 @@
 pub mod config;
 mod connect;
 pub mod exhibitor;
+mod provider;
 
 pub use connect::{ConnectString, DEFAULT_PORT};
+pub use provider::{EnsembleProvider, Servers};
