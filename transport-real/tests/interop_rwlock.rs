@@ -128,17 +128,6 @@ impl Drop for Marks {
     }
 }
 
-/// `name` is `_c_<uuid>-<marker><10 digits>`.
-fn curator_name(name: &str, marker: &str) -> bool {
-    name.len() == 40 + marker.len() + 10
-        && name.starts_with("_c_")
-        && name.as_bytes()[39] == b'-'
-        && name[40..].starts_with(marker)
-        && name[40 + marker.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-}
-
 /// The lock's nodes once there are `n` (bounded wait).
 async fn nodes(c: &Client, path: &str, n: usize) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + LONG;
@@ -170,7 +159,10 @@ async fn readers_share_and_writers_exclude_across_docent_and_curator() {
     marks.read("d1");
     assert_eq!(reader.ask("read-try 5000", no_overlap).await, "acquired");
     let both = nodes(&c, path, 2).await;
-    assert!(both.iter().all(|n| curator_name(n, "__READ__")), "{both:?}");
+    assert!(
+        both.iter().all(|n| protected_name(n, "__READ__")),
+        "{both:?}"
+    );
 
     // Writers of both languages are kept out while they read.
     assert_eq!(writer.ask("write-try 300", no_overlap).await, "timeout");
@@ -179,7 +171,7 @@ async fn readers_share_and_writers_exclude_across_docent_and_curator() {
     // A Curator writer queues behind both readers and gets in once both are gone.
     writer.send("write-acquire");
     let three = nodes(&c, path, 3).await;
-    assert!(curator_name(&three[2], "__WRIT__"), "{three:?}");
+    assert!(protected_name(&three[2], "__WRIT__"), "{three:?}");
     marks.unread("d1");
     read.release().await.unwrap();
     assert_eq!(
@@ -268,9 +260,9 @@ async fn a_docent_downgrade_keeps_a_queued_curator_writer_out() {
     marks.read("d");
     write.release().await.unwrap();
     let held = nodes(&c, path, 2).await;
-    assert!(curator_name(&held[0], "__READ__"), "{held:?}");
+    assert!(protected_name(&held[0], "__READ__"), "{held:?}");
     assert!(read.node().ends_with(&held[0]), "{held:?}");
-    assert!(curator_name(&held[1], "__WRIT__"), "{held:?}");
+    assert!(protected_name(&held[1], "__WRIT__"), "{held:?}");
     assert_eq!(writer.try_line(Duration::from_millis(500)).await, None);
     marks.unread("d");
     read.release().await.unwrap();

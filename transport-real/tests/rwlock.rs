@@ -30,20 +30,6 @@ async fn lock(client: &Client, path: &str, data: &str) -> ReadWriteLock {
         .unwrap()
 }
 
-/// `name` is `_c_<uuid>-<marker><10 digits>`: Curator's protected lock node name.
-fn curator_name(name: &str, marker: &str) -> bool {
-    name.len() == 40 + marker.len() + 10
-        && name.starts_with("_c_")
-        && name.as_bytes()[39] == b'-'
-        && name[3..39]
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b'-')
-        && name[40..].starts_with(marker)
-        && name[40 + marker.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-}
-
 /// A guard's node as the server has it: name, data, owner; its token is the creation zxid.
 async fn on_server(c: &Client, guard: &LockGuard, owner: &Client) -> (String, Vec<u8>) {
     let (data, stat, _) = c.get_data().at(guard.node()).await.unwrap();
@@ -105,7 +91,7 @@ async fn readers_share_a_writer_excludes_on_curators_layout() {
     assert!(rb.token() > ra.token());
     for (guard, owner, data) in [(&ra, &a, "a"), (&rb, &b, "b")] {
         let (name, on) = on_server(&c, guard, owner).await;
-        assert!(curator_name(&name, "__READ__"), "{name}");
+        assert!(protected_name(&name, "__READ__"), "{name}");
         assert_eq!(on, data.as_bytes());
     }
     // Re-entrant per handle: the same node and token, one node on the server.
@@ -125,7 +111,7 @@ async fn readers_share_a_writer_excludes_on_curators_layout() {
     let nodes = nodes_at_least(&c, path, 3).await;
     let writes: Vec<_> = nodes
         .iter()
-        .filter(|n| curator_name(n, "__WRIT__"))
+        .filter(|n| protected_name(n, "__WRIT__"))
         .collect();
     assert_eq!(writes.len(), 1, "{nodes:?}");
     assert!(ld.read().try_acquire(SHORT).await.unwrap().is_none());
@@ -142,7 +128,7 @@ async fn readers_share_a_writer_excludes_on_curators_layout() {
     let w = within(WAIT, writing).await.unwrap().unwrap();
     assert!(w.token() > rb_token);
     let (name, data) = on_server(&c, &w, &c).await;
-    assert!(curator_name(&name, "__WRIT__"), "{name}");
+    assert!(protected_name(&name, "__WRIT__"), "{name}");
     assert_eq!(data, b"c");
     assert_eq!(children(&c, path).await, vec![name.clone()]);
     assert!(la.read().try_acquire(SHORT).await.unwrap().is_none());
@@ -161,7 +147,7 @@ async fn readers_share_a_writer_excludes_on_curators_layout() {
     // (a plain ephemeral); the write lock released, a reader joins, a writer still waits.
     let down = lc.read().acquire().await.unwrap();
     let (down_name, _) = on_server(&c, &down, &c).await;
-    assert!(curator_name(&down_name, "__READ__"), "{down_name}");
+    assert!(protected_name(&down_name, "__READ__"), "{down_name}");
     assert_eq!(down_name[48..], name[48..], "the write node's sequence");
     assert!(down.token() > w.token());
     w.release().await.unwrap();
