@@ -1,5 +1,5 @@
 //! Semaphore workloads: workers that take one lease at a time and feed a [`SemaphoreRecord`]
-//! (holds, grants, guarded writes), and the permit-leak check.
+//! (holds, grants, guarded writes, lease slots), and the permit-leak check.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use docent::recipes::semaphore::{Semaphore, SemaphoreState};
 use docent::rng::Rng;
 use docent_sim::Sim;
 
-use crate::fence::write_ops;
+use crate::fence::{write_ops, SlotFence};
 use crate::timeline::Timeline;
 use crate::workload::{trace, MutexRecord};
 
@@ -22,6 +22,19 @@ pub struct SemaphoreRecord {
     /// order tokens were granted in (a hold resumed after a suspension is not a grant, and a
     /// lease granted and suspended at once shows first as it resumes).
     pub granted: Timeline,
+    /// With [`SemaphoreRecord::with_slots`]: each grant's lease slot, tokens and guarded
+    /// writes per slot.
+    pub slots: Option<SlotFence>,
+}
+
+impl SemaphoreRecord {
+    /// A record that also checks fencing per lease slot, for a semaphore of `max` leases.
+    pub fn with_slots(max: usize) -> SemaphoreRecord {
+        SemaphoreRecord {
+            slots: Some(SlotFence::new(max)),
+            ..SemaphoreRecord::default()
+        }
+    }
 }
 
 /// The semaphore path every semaphore suite uses.
@@ -38,7 +51,7 @@ pub fn spawn_semaphore_worker(
     record: &SemaphoreRecord,
     stop_at: Duration,
 ) {
-    let (granted, record) = (record.granted.clone(), &record.holds);
+    let (granted, slots, record) = (record.granted.clone(), record.slots.clone(), &record.holds);
     let mut states = semaphore.watch_state();
     let (s, w, r) = (sim.clone(), who.to_owned(), record.clone());
     sim.spawn(async move {
@@ -66,6 +79,11 @@ pub fn spawn_semaphore_worker(
                 Ok(Some(guard)) => {
                     let token = guard.token();
                     granted.set(&who, Some(token), sim.now());
+                    // The slot it takes, judged by the ground truth: lease nodes on the leader.
+                    let exists = |node: &str| sim.inspect(|m| m.node(None, node).is_some());
+                    let slot = slots
+                        .as_ref()
+                        .and_then(|s| s.take(&who, token, guard.node(), exists));
                     record
                         .grants
                         .lock()
@@ -79,8 +97,14 @@ pub fn spawn_semaphore_worker(
                     let result = guard.guarded(write_ops(&who, token)).await;
                     trace(&sim, &who, &result);
                     record.fence.record(&who, token, &result);
+                    if let Some(slots) = &slots {
+                        slots.record(slot, &who, token, &result);
+                    }
                     doing("releasing");
                     granted.set(&who, None, sim.now());
+                    if let (Some(slots), Some(slot)) = (&slots, slot) {
+                        slots.leave(slot, &who, token);
+                    }
                     let released = guard.release().await;
                     trace(&sim, &who, &released);
                 }

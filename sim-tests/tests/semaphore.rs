@@ -1,6 +1,9 @@
 //! Semaphores under the swarm fault mix: never more holders than leases (unpaused processes),
 //! tokens increase in grant order, no permit leaks; after healing every live worker acquires.
-//! The one-lease variant (a semaphore mutex) also checks guarded writes in token order.
+//! Fencing per lease slot (each grant takes a free slot or one whose holder's lease node is
+//! gone): tokens strictly increase per slot, and a stale holder's guarded write never lands
+//! after its successor's in that slot. The one-lease variant (a semaphore mutex) also checks
+//! every guarded write in token order.
 #![cfg(madsim)]
 
 use std::time::Duration;
@@ -14,7 +17,7 @@ use docent_sim_tests::workload::{create_data_node, SETTLE};
 
 /// Workers on every client of `sim` sharing a semaphore of `max` leases; the checks after.
 async fn run_workers(sim: Sim, max: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let record = SemaphoreRecord::default();
+    let record = SemaphoreRecord::with_slots(max);
     create_data_node(&sim).await;
     let stop = sim.healed_at() + SETTLE;
     for who in sim.names() {
@@ -27,6 +30,9 @@ async fn run_workers(sim: Sim, max: usize) -> Result<(), Box<dyn std::error::Err
     record.granted.check_tokens(&sim)?;
     if max == 1 {
         record.holds.fence.check()?;
+    }
+    if let Some(slots) = &record.slots {
+        slots.check()?;
     }
     record
         .holds

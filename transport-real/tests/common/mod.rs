@@ -143,3 +143,17 @@ pub async fn states_until(
 pub async fn within<T>(limit: Duration, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(limit, f).await.expect("timed out")
 }
+
+/// `name` is Curator's protected lock node name: `_c_<uuid>-<marker><10 digits>`.
+pub fn protected_name(name: &str, marker: &str) -> bool {
+    name.len() == 40 + marker.len() + 10
+        && name.starts_with("_c_")
+        && name.as_bytes()[39] == b'-'
+        && name[3..39]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'-')
+        && name[40..].starts_with(marker)
+        && name[40 + marker.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+}
