@@ -54,10 +54,12 @@
 mod convert;
 mod coordinator;
 mod options;
+mod relay;
 mod shared;
 mod submit;
 mod supervisor;
 pub mod testing;
+mod tracker;
 
 pub use coordinator::ZkCoordinator;
 pub use docent::ensemble::{ConnectString, DEFAULT_PORT};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use docent::{AuthInfo, Error};
 
-use docent::ensemble::ConnectString;
+use docent::ensemble::{ConnectString, EnsembleProvider};
 
 /// Options for [`ZkCoordinator::connect`](crate::ZkCoordinator::connect).
 ///
@@ -44,6 +44,12 @@ pub struct ZkOptions {
     pub read_only: bool,
     /// The engine's seed; `None` draws one from the operating system.
     pub seed: Option<u64>,
+    /// Where the servers come from while the client runs; `None`: the connect string's servers
+    /// ([`EnsembleProvider::fixed`]). The connect string's chroot always applies.
+    pub ensemble: Option<EnsembleProvider>,
+    /// Follow the ensemble's own configuration (`/zookeeper/config`, ZooKeeper 3.5+) into a
+    /// provider that accepts it (Curator's `EnsembleTracker`; on by default, as in Curator).
+    pub track_ensemble: bool,
 }
 
 impl Default for ZkOptions {
@@ -57,6 +63,8 @@ impl Default for ZkOptions {
             auth: Vec::new(),
             read_only: false,
             seed: None,
+            ensemble: None,
+            track_ensemble: true,
         }
     }
 }
@@ -97,6 +105,19 @@ impl ZkOptions {
     /// Fixes the engine's seed.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+
+    /// Takes the servers from `provider` (an Exhibitor poller's, or one shared by several
+    /// clients) instead of the connect string; the connect string still gives the chroot.
+    pub fn with_ensemble_provider(mut self, provider: EnsembleProvider) -> Self {
+        self.ensemble = Some(provider);
+        self
+    }
+
+    /// Turns the ensemble tracker on or off.
+    pub fn with_ensemble_tracker(mut self, track: bool) -> Self {
+        self.track_ensemble = track;
         self
     }
 
