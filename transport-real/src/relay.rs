@@ -65,7 +65,7 @@ impl Drop for Relay {
 }
 
 /// The relay's own random stream of the coordinator's seed.
-const RELAY_STREAM: u64 = 0x7265_6c61_79;
+const RELAY_STREAM: u64 = 0x0072_656c_6179;
 
 async fn accept(
     listener: TcpListener,
