@@ -53,6 +53,7 @@
 
 mod convert;
 mod coordinator;
+mod exhibitor;
 mod options;
 mod relay;
 mod shared;
@@ -63,6 +64,7 @@ mod tracker;
 
 pub use coordinator::ZkCoordinator;
 pub use docent::ensemble::{ConnectString, DEFAULT_PORT};
+pub use exhibitor::{ExhibitorEnsembleProvider, ExhibitorOptions};
 pub use options::ZkOptions;
 
 use docent::{Client, ClientOptions, Error};

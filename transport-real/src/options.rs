@@ -20,7 +20,8 @@ use docent::ensemble::{ConnectString, EnsembleProvider};
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZkOptions {
-    /// `host:port[,host:port...][/chroot]`.
+    /// `host:port[,host:port...][/chroot]`. With an [`ensemble`](ZkOptions::ensemble)
+    /// provider only its chroot counts, and it may be just `/chroot` or empty.
     pub connect_string: String,
     /// The session timeout to ask for (the server clamps it to its own bounds).
     pub session_timeout: Duration,
@@ -123,7 +124,12 @@ impl ZkOptions {
 
     /// Checks the options and parses the connect string.
     pub fn validate(&self) -> Result<ConnectString, Error> {
-        let parsed = ConnectString::parse(&self.connect_string)?;
+        let parsed = match &self.ensemble {
+            Some(provider) => {
+                ConnectString::for_provider(&self.connect_string, provider.servers())?
+            }
+            None => ConnectString::parse(&self.connect_string)?,
+        };
         if self.session_timeout.is_zero() || self.session_timeout.as_millis() > i32::MAX as u128 {
             return Err(Error::InvalidArgument(format!(
                 "session timeout {:?} out of range",

@@ -42,11 +42,10 @@ async fn client_on(
     ))
     .unwrap();
     let provider = EnsembleProvider::polled(&first.with_hosts(servers(cluster, members)).unwrap());
-    let zk = ZkCoordinator::connect(
-        options(first.to_string()).with_ensemble_provider(provider.clone()),
-    )
-    .await
-    .expect("connect");
+    let zk =
+        ZkCoordinator::connect(options(first.to_string()).with_ensemble_provider(provider.clone()))
+            .await
+            .expect("connect");
     (zk, provider)
 }
 
@@ -56,12 +55,18 @@ async fn client_on(
 async fn a_session_follows_its_provider_to_servers_learned_later() {
     let mut cluster = TestingCluster::start(3).await.unwrap();
     let admin = connect(cluster.connect_string()).await;
-    create(&admin, "/app", b"", CreateMode::Persistent).await.unwrap();
+    create(&admin, "/app", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
     let (zk, provider) = client_on(&cluster, &[0], "/app").await;
     let id = zk.session_id();
     assert_eq!(cluster.member_serving(id).await, Some(0));
-    create(&zk, "/eph", b"mine", CreateMode::Ephemeral).await.unwrap();
-    create(&zk, "/watched", b"v1", CreateMode::Persistent).await.unwrap();
+    create(&zk, "/eph", b"mine", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    create(&zk, "/watched", b"v1", CreateMode::Persistent)
+        .await
+        .unwrap();
     let reply = zk
         .submit(Op::GetData {
             path: "/watched".into(),
@@ -85,7 +90,10 @@ async fn a_session_follows_its_provider_to_servers_learned_later() {
         "a move alone never loses the session: {seen:?}"
     );
     assert_eq!(seen.last().and_then(connected_id), Some(id), "{seen:?}");
-    let serving = cluster.member_serving(id).await.expect("a member serves it");
+    let serving = cluster
+        .member_serving(id)
+        .await
+        .expect("a member serves it");
     assert!(serving == 1 || serving == 2, "{serving}");
 
     // The ephemeral is still there, under the chroot, with its data.
@@ -100,7 +108,9 @@ async fn a_session_follows_its_provider_to_servers_learned_later() {
         })
         .await
         .unwrap();
-    let event = tokio::time::timeout(SESSION, fired).await.expect("watch fired");
+    let event = tokio::time::timeout(SESSION, fired)
+        .await
+        .expect("watch fired");
     assert_eq!(event.kind, EventType::NodeDataChanged);
     assert_eq!(event.path, "/watched");
     assert_eq!(get_data(&zk, "/watched").await.unwrap(), b"v2");
@@ -113,18 +123,25 @@ async fn a_session_leaves_a_server_dropped_from_the_list() {
     let cluster = TestingCluster::start(3).await.unwrap();
     let (zk, provider) = client_on(&cluster, &[0], "").await;
     let id = zk.session_id();
-    create(&zk, "/moving", b"", CreateMode::Ephemeral).await.unwrap();
+    create(&zk, "/moving", b"", CreateMode::Ephemeral)
+        .await
+        .unwrap();
     let mut states = zk.session_states();
     states_until(&mut states, SESSION, |_| true).await;
 
     provider.set(servers(&cluster, &[1, 2])).unwrap();
     let seen = states_until(&mut states, SESSION * 2, |s| connected_id(s).is_some()).await;
     assert_eq!(seen.last().and_then(connected_id), Some(id), "{seen:?}");
-    let serving = cluster.member_serving(id).await.expect("a member serves it");
+    let serving = cluster
+        .member_serving(id)
+        .await
+        .expect("a member serves it");
     assert!(serving == 1 || serving == 2, "{serving}");
     assert!(exists(&zk, "/moving").await);
     // Its writes go through at the new server.
-    create(&zk, "/after-move", b"", CreateMode::Persistent).await.unwrap();
+    create(&zk, "/after-move", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
     let other = connect(cluster.member_connect_string(0).unwrap()).await;
     assert!(exists(&other, "/after-move").await);
     assert!(exists(&other, "/moving").await);
@@ -139,6 +156,8 @@ async fn a_bad_server_list_is_refused_and_the_session_stays() {
     assert!(provider.set(vec![]).is_err());
     assert!(provider.set(vec![("bad host".into(), 1)]).is_err());
     assert_eq!(provider.servers(), servers(&cluster, &[0]));
-    create(&zk, "/still", b"", CreateMode::Persistent).await.unwrap();
+    create(&zk, "/still", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
     assert_eq!(zk.session_id(), id);
 }

@@ -1,6 +1,7 @@
 //! [`TestingCluster`]: a ZooKeeper ensemble on loopback ports.
 
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::install::{free_port, Installation, TempDir};
@@ -34,10 +35,39 @@ impl TestingCluster {
     }
 
     /// Starts `n` servers with `options` and waits until each serves (it has joined a quorum).
+    /// Every member listens on 127.0.0.1, on ports of its own.
     pub async fn start_with(
         n: usize,
         options: ServerOptions,
     ) -> Result<TestingCluster, TestingError> {
+        let clients = (0..n)
+            .map(|_| Ok(SocketAddr::from(([127, 0, 0, 1], free_port()?))))
+            .collect::<Result<Vec<_>, TestingError>>()?;
+        TestingCluster::launch(clients, options).await
+    }
+
+    /// Starts `n` servers (at most 254) on hosts of their own with ONE client port, as an
+    /// Exhibitor lists them: member `i` listens on `127.0.0.<i+1>` (every 127/8 address is
+    /// loopback on Linux).
+    pub async fn start_on_hosts(
+        n: usize,
+        options: ServerOptions,
+    ) -> Result<TestingCluster, TestingError> {
+        if n > 254 {
+            return Err(TestingError::InvalidArgument(format!("{n} hosts")));
+        }
+        let port = free_port()?;
+        let hosts = (0..n)
+            .map(|i| SocketAddr::from(([127, 0, 0, i as u8 + 1], port)))
+            .collect();
+        TestingCluster::launch(hosts, options).await
+    }
+
+    async fn launch(
+        clients: Vec<SocketAddr>,
+        options: ServerOptions,
+    ) -> Result<TestingCluster, TestingError> {
+        let n = clients.len();
         if n == 0 {
             return Err(TestingError::InvalidArgument(
                 "a cluster needs at least one server".into(),
@@ -45,16 +75,14 @@ impl TestingCluster {
         }
         let install = Installation::find()?;
         let dir = TempDir::new("cluster")?;
-        let mut ports = Vec::with_capacity(n);
-        for _ in 0..n {
-            ports.push((free_port()?, free_port()?, free_port()?));
-        }
         let mut servers = String::new();
-        for (i, (_, quorum, election)) in ports.iter().enumerate() {
-            let _ = writeln!(servers, "server.{}=127.0.0.1:{quorum}:{election}", i + 1);
+        for (i, client) in clients.iter().enumerate() {
+            let (quorum, election) = (free_port()?, free_port()?);
+            let host = client.ip();
+            let _ = writeln!(servers, "server.{}={host}:{quorum}:{election}", i + 1);
         }
         let mut members = Vec::with_capacity(n);
-        for (i, (client, _, _)) in ports.iter().enumerate() {
+        for (i, client) in clients.iter().enumerate() {
             let home = dir.path().join(format!("server{}", i + 1));
             let data = home.join("data");
             std::fs::create_dir_all(&data).map_err(TestingError::io("creating a data dir"))?;
@@ -99,18 +127,24 @@ impl TestingCluster {
         self.members.is_empty()
     }
 
-    /// Every member: `127.0.0.1:p1,127.0.0.1:p2,…`.
+    /// Every member: `127.0.0.1:p1,127.0.0.1:p2,…` (`127.0.0.1:p,127.0.0.2:p,…` when started
+    /// [on hosts](TestingCluster::start_on_hosts)).
     pub fn connect_string(&self) -> String {
         self.members
             .iter()
-            .map(|m| format!("127.0.0.1:{}", m.port()))
+            .map(|m| m.addr().to_string())
             .collect::<Vec<_>>()
             .join(",")
     }
 
-    /// Member `i`'s client address, `127.0.0.1:<port>`.
+    /// Member `i`'s client address, `host:port`.
     pub fn member_connect_string(&self, i: usize) -> Result<String, TestingError> {
-        Ok(format!("127.0.0.1:{}", self.member(i)?.port()))
+        Ok(self.member(i)?.addr().to_string())
+    }
+
+    /// Member `i`'s client address.
+    pub fn member_addr(&self, i: usize) -> Result<SocketAddr, TestingError> {
+        Ok(self.member(i)?.addr())
     }
 
     /// Member `i`'s JVM pid while it runs.
@@ -131,7 +165,7 @@ impl TestingCluster {
     /// Member `i`'s mode as its `srvr` reports it (`leader`, `follower`, `read-only`, …);
     /// `None` when it does not answer (dead, or not serving: e.g. looking for a quorum).
     pub async fn mode(&self, i: usize) -> Option<String> {
-        let reply = super::install::four_letter_word(self.member(i).ok()?.port(), "srvr")
+        let reply = super::install::four_letter_word(self.member(i).ok()?.addr(), "srvr")
             .await
             .ok()?;
         reply
@@ -145,7 +179,7 @@ impl TestingCluster {
     pub async fn member_serving(&self, session_id: i64) -> Option<usize> {
         let needle = format!("sid={session_id:#x}");
         for (i, member) in self.members.iter().enumerate() {
-            if let Ok(reply) = super::install::four_letter_word(member.port(), "cons").await {
+            if let Ok(reply) = super::install::four_letter_word(member.addr(), "cons").await {
                 if reply.contains(&needle) {
                     return Some(i);
                 }

@@ -82,20 +82,22 @@ impl ServerOptions {
     }
 
     /// The `zoo.cfg` lines every server gets.
-    pub(crate) fn base_config(&self, data_dir: &Path, client_port: u16) -> String {
+    pub(crate) fn base_config(&self, data_dir: &Path, client: std::net::SocketAddr) -> String {
         let mut config = format!(
             "tickTime={tick}\n\
              initLimit=50\n\
              syncLimit=25\n\
              dataDir={dir}\n\
              clientPort={client_port}\n\
-             clientPortAddress=127.0.0.1\n\
+             clientPortAddress={client_host}\n\
              maxSessionTimeout={max}\n\
              maxClientCnxns=0\n\
              admin.enableServer=false\n\
              4lw.commands.whitelist=*\n\
              autopurge.purgeInterval=0\n",
             tick = self.tick_time.as_millis(),
+            client_port = client.port(),
+            client_host = client.ip(),
             dir = data_dir.display(),
             max = self.max_session_timeout.as_millis(),
         );
@@ -137,15 +139,15 @@ impl TestingServer {
         let dir = TempDir::new("server")?;
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).map_err(TestingError::io("creating the data dir"))?;
-        let port = free_port()?;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let config = dir.path().join("zoo.cfg");
-        std::fs::write(&config, options.base_config(&data, port))
+        std::fs::write(&config, options.base_config(&data, addr))
             .map_err(TestingError::io("writing zoo.cfg"))?;
         let process = ServerProcess::new(
             install,
             config,
             dir.path().join("server.log"),
-            port,
+            addr,
             options.all_jvm_args(),
         );
         let mut server = TestingServer {
@@ -163,12 +165,12 @@ impl TestingServer {
 
     /// `127.0.0.1:<port>`.
     pub fn connect_string(&self) -> String {
-        format!("127.0.0.1:{}", self.process.port())
+        self.process.addr().to_string()
     }
 
     /// The client address, `127.0.0.1:<port>` (e.g. a [`ChaosProxy`](super::ChaosProxy)'s upstream).
     pub fn addr(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::from(([127, 0, 0, 1], self.process.port()))
+        self.process.addr()
     }
 
     /// The client port.
