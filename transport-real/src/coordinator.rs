@@ -101,6 +101,12 @@ impl ZkCoordinator {
         &self.shared.options
     }
 
+    /// Where this coordinator's servers come from (the given provider, or the connect string's
+    /// servers followed by the ensemble tracker); watch it to see the list change.
+    pub fn ensemble_provider(&self) -> EnsembleProvider {
+        self.shared.provider.clone()
+    }
+
     /// The last published session state.
     pub fn state(&self) -> SessionState {
         self.shared.lock().current()

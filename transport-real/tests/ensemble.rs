@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use docent::ensemble::{ConnectString, EnsembleProvider};
 use docent::{Coordinator, CreateMode, EventType, Op, SessionState};
-use docent_zk::testing::TestingCluster;
+use docent_zk::testing::{ServerOptions, TestingCluster};
 use docent_zk::ZkCoordinator;
 
 const SESSION: Duration = Duration::from_secs(4);
@@ -28,6 +28,12 @@ fn servers(cluster: &TestingCluster, members: &[usize]) -> Vec<(String, u16)> {
             cs.hosts()[0].clone()
         })
         .collect()
+}
+
+fn sorted_servers(cluster: &TestingCluster, members: &[usize]) -> Vec<(String, u16)> {
+    let mut servers = servers(cluster, members);
+    servers.sort();
+    servers
 }
 
 /// A client that starts knowing only `members` of `cluster`, under `chroot`.
@@ -160,4 +166,83 @@ async fn a_bad_server_list_is_refused_and_the_session_stays() {
         .await
         .unwrap();
     assert_eq!(zk.session_id(), id);
+}
+
+/// The ensemble tracker on a reconfigurable ensemble: the client starts knowing one member,
+/// learns the others from `/zookeeper/config`, follows a growth from 3 to 5 servers, and when
+/// the server it is on is removed its session moves, with its chroot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tracker_follows_reconfiguration_and_the_session_survives_its_server_leaving() {
+    let options = ServerOptions {
+        reconfig: true,
+        ..ServerOptions::default()
+    };
+    let mut cluster = TestingCluster::start_with(3, options).await.unwrap();
+    let admin = connect(cluster.connect_string()).await;
+    create(&admin, "/tracked", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let zk = connect(format!(
+        "{}/tracked",
+        cluster.member_connect_string(0).unwrap()
+    ))
+    .await;
+    let id = zk.session_id();
+    let provider = zk.ensemble_provider();
+    let mut changes = provider.watch();
+    let sorted = |s: &Vec<(String, u16)>| {
+        let mut s = s.clone();
+        s.sort();
+        s
+    };
+    let three = sorted_servers(&cluster, &[0, 1, 2]);
+    tokio::time::timeout(SESSION * 2, changes.wait_for(|s| sorted(s) == three))
+        .await
+        .expect("the tracker reads the ensemble's configuration")
+        .unwrap();
+
+    let fourth = cluster.add_member().await.unwrap();
+    let fifth = cluster.add_member().await.unwrap();
+    cluster.reconfigure(&[fourth, fifth], &[]).await.unwrap();
+    let five = sorted_servers(&cluster, &[0, 1, 2, 3, 4]);
+    tokio::time::timeout(SESSION * 2, changes.wait_for(|s| sorted(s) == five))
+        .await
+        .expect("the tracker follows the growth to five")
+        .unwrap();
+
+    create(&zk, "/mine", b"kept", CreateMode::Ephemeral)
+        .await
+        .unwrap();
+    let mut states = zk.session_states();
+    states_until(&mut states, SESSION, |_| true).await;
+    let serving = cluster
+        .member_serving(id)
+        .await
+        .expect("a member serves it");
+    cluster.reconfigure(&[], &[serving]).await.unwrap();
+    let rest: Vec<usize> = (0..5).filter(|&i| i != serving).collect();
+    let four = sorted_servers(&cluster, &rest);
+    tokio::time::timeout(SESSION * 2, changes.wait_for(|s| sorted(s) == four))
+        .await
+        .expect("the tracker follows the removal")
+        .unwrap();
+    // Wait (bounded) for the session to be served by a member still in the ensemble.
+    let deadline = tokio::time::Instant::now() + SESSION * 3;
+    let now_serving = loop {
+        match cluster.member_serving(id).await {
+            Some(i) if i != serving => break i,
+            _ if tokio::time::Instant::now() > deadline => panic!("the session did not move"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert!(rest.contains(&now_serving));
+    assert_eq!(zk.session_id(), id, "the same session");
+    let seen = states_until(&mut states, Duration::from_millis(200), |_| false).await;
+    assert!(!seen.contains(&SessionState::Expired), "{seen:?}");
+    // The chroot is intact: writes land under /tracked, the ephemeral is still there.
+    create(&zk, "/after", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    assert!(exists(&admin, "/tracked/after").await);
+    assert_eq!(get_data(&admin, "/tracked/mine").await.unwrap(), b"kept");
 }

@@ -26,6 +26,11 @@ pub struct ServerOptions {
     /// becomes global when it creates its first ephemeral node (`localSessionsUpgradingEnabled`).
     /// A local session cannot move to another server: losing its server expires it.
     pub read_only_mode: bool,
+    /// Cluster members run with `reconfigEnabled=true`, their `server.N` lines carry the client
+    /// address (so `/zookeeper/config` lists it, as the ensemble tracker needs) and ACL checks
+    /// are off (`-Dzookeeper.skipACL=yes`) so that a test may `reconfig`
+    /// ([`TestingCluster::reconfigure`](super::TestingCluster::reconfigure)).
+    pub reconfig: bool,
     /// How long to wait for a (re)started server to serve.
     pub start_timeout: Duration,
     /// Extra JVM arguments, before the class path.
@@ -33,13 +38,15 @@ pub struct ServerOptions {
 }
 
 impl Default for ServerOptions {
-    /// A 200 ms tick, sessions up to 60 s, extended types on, read-only mode off, 60 s to start.
+    /// A 200 ms tick, sessions up to 60 s, extended types on, read-only mode and reconfiguration
+    /// off, 60 s to start.
     fn default() -> Self {
         ServerOptions {
             tick_time: Duration::from_millis(200),
             max_session_timeout: Duration::from_secs(60),
             extended_types: true,
             read_only_mode: false,
+            reconfig: false,
             start_timeout: Duration::from_secs(60),
             jvm_args: Vec::new(),
         }
@@ -76,6 +83,9 @@ impl ServerOptions {
         }
         if self.read_only_mode {
             args.push("-Dreadonlymode.enabled=true".into());
+        }
+        if self.reconfig {
+            args.push("-Dzookeeper.skipACL=yes".into());
         }
         args.extend(self.jvm_args.iter().cloned());
         args
