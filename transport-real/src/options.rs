@@ -49,7 +49,15 @@ pub struct ZkOptions {
     /// ([`EnsembleProvider::fixed`]). The connect string's chroot always applies.
     pub ensemble: Option<EnsembleProvider>,
     /// Follow the ensemble's own configuration (`/zookeeper/config`, ZooKeeper 3.5+) into a
-    /// provider that accepts it (Curator's `EnsembleTracker`; on by default, as in Curator).
+    /// provider that accepts it (Curator's `EnsembleTracker`).
+    ///
+    /// **Off by default, unlike Curator.** Following a changing server list routes the
+    /// session through an in-process relay (see the crate docs: `zookeeper-client` has no
+    /// `updateServerList`), which costs one loopback hop per request: on the floor bench
+    /// (`cargo bench -p docent-zk --bench floor`) the median `exists` round trip went from
+    /// 212 to 256 µs on a loaded 2-core machine. Turn it on for ensembles that are
+    /// reconfigured while clients run; an [`ensemble`](ZkOptions::ensemble) provider turns
+    /// the relay on by itself.
     pub track_ensemble: bool,
 }
 
@@ -65,7 +73,7 @@ impl Default for ZkOptions {
             read_only: false,
             seed: None,
             ensemble: None,
-            track_ensemble: true,
+            track_ensemble: false,
         }
     }
 }

@@ -173,20 +173,19 @@ async fn a_bad_server_list_is_refused_and_the_session_stays() {
 /// the server it is on is removed its session moves, with its chroot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tracker_follows_reconfiguration_and_the_session_survives_its_server_leaving() {
-    let options = ServerOptions {
+    let server = ServerOptions {
         reconfig: true,
         ..ServerOptions::default()
     };
-    let mut cluster = TestingCluster::start_with(3, options).await.unwrap();
+    let mut cluster = TestingCluster::start_with(3, server).await.unwrap();
     let admin = connect(cluster.connect_string()).await;
     create(&admin, "/tracked", b"", CreateMode::Persistent)
         .await
         .unwrap();
-    let zk = connect(format!(
-        "{}/tracked",
-        cluster.member_connect_string(0).unwrap()
-    ))
-    .await;
+    let first = format!("{}/tracked", cluster.member_connect_string(0).unwrap());
+    let zk = ZkCoordinator::connect(options(first).with_ensemble_tracker(true))
+        .await
+        .expect("connect");
     let id = zk.session_id();
     let provider = zk.ensemble_provider();
     let mut changes = provider.watch();
