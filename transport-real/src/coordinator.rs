@@ -9,9 +9,12 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 
+use docent::ensemble::EnsembleProvider;
+
 use crate::options::ZkOptions;
+use crate::relay::Relay;
 use crate::shared::Shared;
-use crate::{submit, supervisor};
+use crate::{submit, supervisor, tracker};
 
 /// A [`Coordinator`] over a `zookeeper-client` session on tokio.
 ///
@@ -31,7 +34,9 @@ impl std::fmt::Debug for ZkCoordinator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let state = self.shared.lock();
         f.debug_struct("ZkCoordinator")
-            .field("connect_string", &self.shared.connect_string)
+            .field("connect_string", &self.shared.options.connect_string)
+            .field("servers", &self.shared.provider.servers())
+            .field("relay", &self.shared.relay.as_ref().map(Relay::addr))
             .field("session_id", &format_args!("{:#x}", state.session_id))
             .field("state", &state.current())
             .finish()
@@ -46,11 +51,40 @@ impl ZkCoordinator {
     /// [`Error::NotConnected`] when no session opens within the connection timeout.
     pub async fn connect(options: ZkOptions) -> Result<ZkCoordinator, Error> {
         let parsed = options.validate()?;
-        let connect_string = parsed.to_string();
-        let client = supervisor::open_session(&options, &connect_string).await?;
         let seed = options.seed.unwrap_or_else(os_seed);
+        let provider =
+            (options.ensemble.clone()).unwrap_or_else(|| EnsembleProvider::fixed(&parsed));
+        let relay = if options.ensemble.is_some() || options.track_ensemble {
+            let relay = Relay::start(provider.clone(), options.connection_timeout, seed)
+                .await
+                .map_err(|err| {
+                    tracing::error!(%err, "cannot start the ensemble relay");
+                    Error::NotConnected
+                })?;
+            Some(relay)
+        } else {
+            None
+        };
+        let connect_string = match &relay {
+            Some(relay) => format!("{}{}", relay.addr(), parsed.chroot().unwrap_or("")),
+            None => parsed.to_string(),
+        };
+        let client = supervisor::open_session(&options, &connect_string).await?;
         let watcher = client.state_watcher();
-        let shared = Arc::new(Shared::new(options, connect_string, seed, client));
+        let shared = Arc::new(Shared::new(
+            options,
+            connect_string,
+            provider,
+            relay,
+            seed,
+            client,
+        ));
+        if shared.options.track_ensemble {
+            tokio::spawn(tracker::track(
+                Arc::downgrade(&shared),
+                shared.shutdown.subscribe(),
+            ));
+        }
         let shutdown = shared.shutdown.subscribe();
         let abandoned = shared.abandoned.subscribe();
         tokio::spawn(supervisor::supervise(
@@ -65,6 +99,12 @@ impl ZkCoordinator {
     /// The options this coordinator was opened with.
     pub fn options(&self) -> &ZkOptions {
         &self.shared.options
+    }
+
+    /// Where this coordinator's servers come from (the given provider, or the connect string's
+    /// servers followed by the ensemble tracker); watch it to see the list change.
+    pub fn ensemble_provider(&self) -> EnsembleProvider {
+        self.shared.provider.clone()
     }
 
     /// The last published session state.

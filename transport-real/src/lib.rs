@@ -21,6 +21,18 @@
 //! worker on each hand-off between the caller, a recipe's driver and the session task (tens of
 //! microseconds each on a VM).
 //!
+//! ## Ensembles that change
+//! A session normally keeps the servers of its connect string. To follow an ensemble whose
+//! servers are replaced while clients run, give it an
+//! [`EnsembleProvider`](docent::ensemble::EnsembleProvider)
+//! ([`ZkOptions::with_ensemble_provider`], e.g. an [`ExhibitorEnsembleProvider`]) or turn on the
+//! ensemble tracker ([`ZkOptions::with_ensemble_tracker`], which follows `/zookeeper/config`).
+//! `zookeeper-client` has no `updateServerList`, so such a session connects through a relay on
+//! a loopback port of this process that forwards to a listed server and closes the connection
+//! when its server leaves the list; `zookeeper-client` then reconnects with the same session
+//! (its id and password, last zxid and watches). That costs one loopback hop per request,
+//! which is why the tracker is off by default here (Curator turns it on).
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use docent::{Acl, Coordinator, CreateMode, Op, OpResult};
@@ -53,14 +65,18 @@
 
 mod convert;
 mod coordinator;
+mod exhibitor;
 mod options;
+mod relay;
 mod shared;
 mod submit;
 mod supervisor;
 pub mod testing;
+mod tracker;
 
 pub use coordinator::ZkCoordinator;
 pub use docent::ensemble::{ConnectString, DEFAULT_PORT};
+pub use exhibitor::{ExhibitorEnsembleProvider, ExhibitorOptions};
 pub use options::ZkOptions;
 
 use docent::{Client, ClientOptions, Error};

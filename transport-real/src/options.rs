@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use docent::{AuthInfo, Error};
 
-use docent::ensemble::ConnectString;
+use docent::ensemble::{ConnectString, EnsembleProvider};
 
 /// Options for [`ZkCoordinator::connect`](crate::ZkCoordinator::connect).
 ///
@@ -20,7 +20,8 @@ use docent::ensemble::ConnectString;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZkOptions {
-    /// `host:port[,host:port...][/chroot]`.
+    /// `host:port[,host:port...][/chroot]`. With an [`ensemble`](ZkOptions::ensemble)
+    /// provider only its chroot counts, and it may be just `/chroot` or empty.
     pub connect_string: String,
     /// The session timeout to ask for (the server clamps it to its own bounds).
     pub session_timeout: Duration,
@@ -44,6 +45,20 @@ pub struct ZkOptions {
     pub read_only: bool,
     /// The engine's seed; `None` draws one from the operating system.
     pub seed: Option<u64>,
+    /// Where the servers come from while the client runs; `None`: the connect string's servers
+    /// ([`EnsembleProvider::fixed`]). The connect string's chroot always applies.
+    pub ensemble: Option<EnsembleProvider>,
+    /// Follow the ensemble's own configuration (`/zookeeper/config`, ZooKeeper 3.5+) into a
+    /// provider that accepts it (Curator's `EnsembleTracker`).
+    ///
+    /// **Off by default, unlike Curator.** Following a changing server list routes the
+    /// session through an in-process relay (see the crate docs: `zookeeper-client` has no
+    /// `updateServerList`), which costs one loopback hop per request: on the floor bench
+    /// (`cargo bench -p docent-zk --bench floor`) the median `exists` round trip went from
+    /// 212 to 256 µs on a loaded 2-core machine. Turn it on for ensembles that are
+    /// reconfigured while clients run; an [`ensemble`](ZkOptions::ensemble) provider turns
+    /// the relay on by itself.
+    pub track_ensemble: bool,
 }
 
 impl Default for ZkOptions {
@@ -57,6 +72,8 @@ impl Default for ZkOptions {
             auth: Vec::new(),
             read_only: false,
             seed: None,
+            ensemble: None,
+            track_ensemble: false,
         }
     }
 }
@@ -100,9 +117,27 @@ impl ZkOptions {
         self
     }
 
+    /// Takes the servers from `provider` (an Exhibitor poller's, or one shared by several
+    /// clients) instead of the connect string; the connect string still gives the chroot.
+    pub fn with_ensemble_provider(mut self, provider: EnsembleProvider) -> Self {
+        self.ensemble = Some(provider);
+        self
+    }
+
+    /// Turns the ensemble tracker on or off.
+    pub fn with_ensemble_tracker(mut self, track: bool) -> Self {
+        self.track_ensemble = track;
+        self
+    }
+
     /// Checks the options and parses the connect string.
     pub fn validate(&self) -> Result<ConnectString, Error> {
-        let parsed = ConnectString::parse(&self.connect_string)?;
+        let parsed = match &self.ensemble {
+            Some(provider) => {
+                ConnectString::for_provider(&self.connect_string, provider.servers())?
+            }
+            None => ConnectString::parse(&self.connect_string)?,
+        };
         if self.session_timeout.is_zero() || self.session_timeout.as_millis() > i32::MAX as u128 {
             return Err(Error::InvalidArgument(format!(
                 "session timeout {:?} out of range",

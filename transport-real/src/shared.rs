@@ -5,6 +5,7 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use docent::ensemble::EnsembleProvider;
 use docent::{Error, SessionState};
 use futures::channel::mpsc;
 use zookeeper_client as zk;
@@ -14,8 +15,13 @@ use crate::options::ZkOptions;
 /// Everything behind the coordinator's handle.
 pub(crate) struct Shared {
     pub(crate) options: ZkOptions,
-    /// The connect string in canonical form (validated).
+    /// The connect string sessions open on: the configured one in canonical form, or the
+    /// ensemble relay's address with the configured chroot.
     pub(crate) connect_string: String,
+    /// Where the servers come from.
+    pub(crate) provider: EnsembleProvider,
+    /// Forwards to the provider's servers, when they may change (kept alive here).
+    pub(crate) relay: Option<crate::relay::Relay>,
     /// The clock's epoch.
     pub(crate) started: tokio::time::Instant,
     pub(crate) seed: u64,
@@ -47,6 +53,8 @@ impl Shared {
     pub(crate) fn new(
         options: ZkOptions,
         connect_string: String,
+        provider: EnsembleProvider,
+        relay: Option<crate::relay::Relay>,
         seed: u64,
         client: zk::Client,
     ) -> Shared {
@@ -58,6 +66,8 @@ impl Shared {
         Shared {
             options,
             connect_string,
+            provider,
+            relay,
             started: tokio::time::Instant::now(),
             seed,
             runtime: tokio::runtime::Handle::current(),

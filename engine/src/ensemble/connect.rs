@@ -38,14 +38,27 @@ impl ConnectString {
             .split(',')
             .map(|entry| parse_host(entry).map_err(&fail))
             .collect::<Result<Vec<_>, _>>()?;
-        let chroot = match chroot {
-            None | Some("/") => None,
-            Some(root) => {
-                crate::path::validate(root).map_err(|err| fail(format!("bad chroot: {err}")))?;
-                Some(root.to_string())
-            }
-        };
+        let chroot = parse_chroot(chroot).map_err(fail)?;
         Ok(ConnectString { hosts, chroot })
+    }
+
+    /// A provider's `servers` with the chroot of `input`, which is a connect string (its servers
+    /// are ignored), a bare chroot (`/app`), or empty (no chroot): Curator's
+    /// `connectString("")` with an ensemble provider.
+    pub fn for_provider(input: &str, servers: Vec<(String, u16)>) -> Result<ConnectString, Error> {
+        let chroot = match input.find('/') {
+            Some(i) => {
+                parse_chroot(Some(&input[i..])).map_err(|reason| Error::InvalidConnectString {
+                    input: input.to_string(),
+                    reason,
+                })?
+            }
+            None => None,
+        };
+        Ok(ConnectString {
+            chroot,
+            ..ConnectString::from_servers(servers)?
+        })
     }
 
     /// A connect string of `servers` without a chroot: fails with
@@ -107,6 +120,17 @@ impl fmt::Display for ConnectString {
             f.write_str(root)?;
         }
         Ok(())
+    }
+}
+
+/// `None` or `/` is no chroot; anything else must be a valid ZooKeeper path.
+fn parse_chroot(chroot: Option<&str>) -> Result<Option<String>, String> {
+    match chroot {
+        None | Some("/") => Ok(None),
+        Some(root) => {
+            crate::path::validate(root).map_err(|err| format!("bad chroot: {err}"))?;
+            Ok(Some(root.to_string()))
+        }
     }
 }
 
@@ -213,6 +237,22 @@ mod tests {
                 Err(Error::InvalidConnectString { .. })
             ));
         }
+    }
+
+    #[test]
+    fn a_providers_servers_take_the_chroot_of_the_string() {
+        let servers = vec![("zk9".to_string(), 2190)];
+        for (input, want) in [
+            ("", "zk9:2190"),
+            ("/app", "zk9:2190/app"),
+            ("zk1:2181/app", "zk9:2190/app"),
+            ("zk1:2181", "zk9:2190"),
+        ] {
+            let cs = ConnectString::for_provider(input, servers.clone()).unwrap();
+            assert_eq!(cs.to_string(), want, "{input:?}");
+        }
+        assert!(ConnectString::for_provider("/app/", servers).is_err());
+        assert!(ConnectString::for_provider("/app", vec![]).is_err());
     }
 
     #[test]

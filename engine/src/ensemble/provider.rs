@@ -91,6 +91,15 @@ impl EnsembleProvider {
     }
 }
 
+/// Two handles are equal when they share one list.
+impl PartialEq for EnsembleProvider {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+}
+
+impl Eq for EnsembleProvider {}
+
 impl fmt::Debug for EnsembleProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EnsembleProvider")

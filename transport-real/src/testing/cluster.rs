@@ -1,6 +1,6 @@
 //! [`TestingCluster`]: a ZooKeeper ensemble on loopback ports.
 
-use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::install::{free_port, Installation, TempDir};
@@ -23,8 +23,13 @@ use super::TestingError;
 #[derive(Debug)]
 pub struct TestingCluster {
     members: Vec<ServerProcess>,
+    /// Each member's `server.N=` line (its id is its index + 1).
+    lines: Vec<String>,
+    /// Members on `127.0.0.<i+1>` with one client port ([`TestingCluster::start_on_hosts`]).
+    on_hosts: bool,
+    install: Installation,
     options: ServerOptions,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl TestingCluster {
@@ -34,59 +39,146 @@ impl TestingCluster {
     }
 
     /// Starts `n` servers with `options` and waits until each serves (it has joined a quorum).
+    /// Every member listens on 127.0.0.1, on ports of its own.
     pub async fn start_with(
         n: usize,
         options: ServerOptions,
     ) -> Result<TestingCluster, TestingError> {
-        if n == 0 {
-            return Err(TestingError::InvalidArgument(
-                "a cluster needs at least one server".into(),
-            ));
-        }
-        let install = Installation::find()?;
-        let dir = TempDir::new("cluster")?;
-        let mut ports = Vec::with_capacity(n);
-        for _ in 0..n {
-            ports.push((free_port()?, free_port()?, free_port()?));
-        }
-        let mut servers = String::new();
-        for (i, (_, quorum, election)) in ports.iter().enumerate() {
-            let _ = writeln!(servers, "server.{}=127.0.0.1:{quorum}:{election}", i + 1);
-        }
-        let mut members = Vec::with_capacity(n);
-        for (i, (client, _, _)) in ports.iter().enumerate() {
-            let home = dir.path().join(format!("server{}", i + 1));
-            let data = home.join("data");
-            std::fs::create_dir_all(&data).map_err(TestingError::io("creating a data dir"))?;
-            std::fs::write(data.join("myid"), format!("{}\n", i + 1))
-                .map_err(TestingError::io("writing myid"))?;
-            let config = home.join("zoo.cfg");
-            let text = format!(
-                "{}quorumListenOnAllIPs=false\nreconfigEnabled=false\n{servers}",
-                options.base_config(&data, *client)
-            );
-            std::fs::write(&config, text).map_err(TestingError::io("writing zoo.cfg"))?;
-            members.push(ServerProcess::new(
-                install.clone(),
-                config,
-                home.join("server.log"),
-                *client,
-                options.all_jvm_args(),
-            ));
+        TestingCluster::launch(n, options, false).await
+    }
+
+    /// Starts `n` servers (at most 254) on hosts of their own with ONE client port, as an
+    /// Exhibitor lists them: member `i` listens on `127.0.0.<i+1>` (every 127/8 address is
+    /// loopback on Linux).
+    pub async fn start_on_hosts(
+        n: usize,
+        options: ServerOptions,
+    ) -> Result<TestingCluster, TestingError> {
+        TestingCluster::launch(n, options, true).await
+    }
+
+    async fn launch(
+        n: usize,
+        options: ServerOptions,
+        on_hosts: bool,
+    ) -> Result<TestingCluster, TestingError> {
+        if n == 0 || n > 254 {
+            return Err(TestingError::InvalidArgument(format!(
+                "a cluster of {n} servers (1 to 254)"
+            )));
         }
         let mut cluster = TestingCluster {
-            members,
+            members: Vec::with_capacity(n),
+            lines: Vec::with_capacity(n),
+            on_hosts,
+            install: Installation::find()?,
             options,
-            _dir: dir,
+            dir: TempDir::new("cluster")?,
         };
-        for member in &mut cluster.members {
-            member.launch()?;
+        for _ in 0..n {
+            cluster.plan_member()?;
+        }
+        for i in 0..n {
+            cluster.write_config(i)?;
+            cluster.members[i].launch()?;
         }
         let limit = cluster.options.start_timeout;
         for member in &mut cluster.members {
             member.wait_ready(limit).await?;
         }
         Ok(cluster)
+    }
+
+    /// Picks the next member's addresses and its `server.N=` line.
+    fn plan_member(&mut self) -> Result<(), TestingError> {
+        let i = self.members.len();
+        let client = match (self.on_hosts, self.members.first()) {
+            (true, Some(first)) => SocketAddr::from(([127, 0, 0, i as u8 + 1], first.port())),
+            (true, None) => SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+            (false, _) => SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+        };
+        let (quorum, election) = (free_port()?, free_port()?);
+        let host = client.ip();
+        let mut line = format!("server.{}={host}:{quorum}:{election}", i + 1);
+        if self.options.reconfig {
+            line.push_str(&format!(":participant;{client}"));
+        }
+        let home = self.dir.path().join(format!("server{}", i + 1));
+        self.members.push(ServerProcess::new(
+            self.install.clone(),
+            home.join("zoo.cfg"),
+            home.join("server.log"),
+            client,
+            self.options.all_jvm_args(),
+        ));
+        self.lines.push(line);
+        Ok(())
+    }
+
+    /// Writes member `i`'s data dir and `zoo.cfg`: the servers planned so far (itself included).
+    fn write_config(&self, i: usize) -> Result<(), TestingError> {
+        let home = self.dir.path().join(format!("server{}", i + 1));
+        let data = home.join("data");
+        std::fs::create_dir_all(&data).map_err(TestingError::io("creating a data dir"))?;
+        std::fs::write(data.join("myid"), format!("{}\n", i + 1))
+            .map_err(TestingError::io("writing myid"))?;
+        let reconfig = if self.options.reconfig {
+            "reconfigEnabled=true\nstandaloneEnabled=false\n"
+        } else {
+            "reconfigEnabled=false\n"
+        };
+        let text = format!(
+            "{}quorumListenOnAllIPs=false\n{reconfig}{}\n",
+            self.options.base_config(&data, self.members[i].addr()),
+            self.lines.join("\n")
+        );
+        std::fs::write(home.join("zoo.cfg"), text).map_err(TestingError::io("writing zoo.cfg"))
+    }
+
+    /// Starts one more server that knows the ensemble and itself and waits until it serves; it
+    /// votes only once a [`reconfigure`](Self::reconfigure) adds it. Needs
+    /// [`ServerOptions::reconfig`]. Returns its index.
+    pub async fn add_member(&mut self) -> Result<usize, TestingError> {
+        if !self.options.reconfig {
+            return Err(TestingError::InvalidArgument(
+                "adding members needs ServerOptions::reconfig".into(),
+            ));
+        }
+        self.plan_member()?;
+        let i = self.members.len() - 1;
+        self.write_config(i)?;
+        let limit = self.options.start_timeout;
+        let member = self.member_mut(i)?;
+        member.launch()?;
+        member.wait_ready(limit).await?;
+        Ok(i)
+    }
+
+    /// ZooKeeper's incremental `reconfig`, sent to a live member: members `add` join the
+    /// ensemble and members `remove` leave it. Needs [`ServerOptions::reconfig`].
+    pub async fn reconfigure(&self, add: &[usize], remove: &[usize]) -> Result<(), TestingError> {
+        let joining: Vec<&str> = add
+            .iter()
+            .map(|&i| self.lines.get(i).map(|l| l.as_str()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| TestingError::InvalidArgument(format!("no member in {add:?}")))?;
+        let ids: Vec<String> = remove.iter().map(|i| (i + 1).to_string()).collect();
+        let leaving: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let live = (0..self.members.len())
+            .filter(|i| !remove.contains(i) && self.members[*i].pid().is_some())
+            .map(|i| self.members[i].addr().to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let fail = |e: zookeeper_client::Error| TestingError::Reconfig(e.to_string());
+        let client = zookeeper_client::Client::connect(&live)
+            .await
+            .map_err(fail)?;
+        let update = zookeeper_client::EnsembleUpdate::Incremental {
+            joinings: joining.iter().copied(),
+            leavings: leaving.iter().copied(),
+        };
+        client.update_ensemble(update, None).await.map_err(fail)?;
+        Ok(())
     }
 
     /// The number of members.
@@ -99,18 +191,24 @@ impl TestingCluster {
         self.members.is_empty()
     }
 
-    /// Every member: `127.0.0.1:p1,127.0.0.1:p2,…`.
+    /// Every member: `127.0.0.1:p1,127.0.0.1:p2,…` (`127.0.0.1:p,127.0.0.2:p,…` when started
+    /// [on hosts](TestingCluster::start_on_hosts)).
     pub fn connect_string(&self) -> String {
         self.members
             .iter()
-            .map(|m| format!("127.0.0.1:{}", m.port()))
+            .map(|m| m.addr().to_string())
             .collect::<Vec<_>>()
             .join(",")
     }
 
-    /// Member `i`'s client address, `127.0.0.1:<port>`.
+    /// Member `i`'s client address, `host:port`.
     pub fn member_connect_string(&self, i: usize) -> Result<String, TestingError> {
-        Ok(format!("127.0.0.1:{}", self.member(i)?.port()))
+        Ok(self.member(i)?.addr().to_string())
+    }
+
+    /// Member `i`'s client address.
+    pub fn member_addr(&self, i: usize) -> Result<SocketAddr, TestingError> {
+        Ok(self.member(i)?.addr())
     }
 
     /// Member `i`'s JVM pid while it runs.
@@ -131,7 +229,7 @@ impl TestingCluster {
     /// Member `i`'s mode as its `srvr` reports it (`leader`, `follower`, `read-only`, …);
     /// `None` when it does not answer (dead, or not serving: e.g. looking for a quorum).
     pub async fn mode(&self, i: usize) -> Option<String> {
-        let reply = super::install::four_letter_word(self.member(i).ok()?.port(), "srvr")
+        let reply = super::install::four_letter_word(self.member(i).ok()?.addr(), "srvr")
             .await
             .ok()?;
         reply
@@ -145,7 +243,7 @@ impl TestingCluster {
     pub async fn member_serving(&self, session_id: i64) -> Option<usize> {
         let needle = format!("sid={session_id:#x}");
         for (i, member) in self.members.iter().enumerate() {
-            if let Ok(reply) = super::install::four_letter_word(member.port(), "cons").await {
+            if let Ok(reply) = super::install::four_letter_word(member.addr(), "cons").await {
                 if reply.contains(&needle) {
                     return Some(i);
                 }

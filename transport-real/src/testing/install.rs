@@ -120,9 +120,12 @@ impl Drop for TempDir {
 }
 
 /// Sends a four-letter-word command (`ruok`, `srvr`, …) and returns the reply.
-pub(crate) async fn four_letter_word(port: u16, word: &str) -> std::io::Result<String> {
+pub(crate) async fn four_letter_word(
+    addr: std::net::SocketAddr,
+    word: &str,
+) -> std::io::Result<String> {
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
         stream.write_all(word.as_bytes()).await?;
         let mut reply = String::new();
         stream.read_to_string(&mut reply).await?;

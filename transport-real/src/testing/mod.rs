@@ -64,6 +64,9 @@ pub enum TestingError {
     /// A member index out of range, or a similar caller mistake.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The ensemble refused or failed a `reconfig`.
+    #[error("reconfig failed: {0}")]
+    Reconfig(String),
 }
 
 impl TestingError {

@@ -1,6 +1,7 @@
 //! One ZooKeeper JVM: launched with `java` directly, watched by pid, killed on drop.
 
 use std::fs::OpenOptions;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -18,7 +19,7 @@ pub(crate) struct ServerProcess {
     install: Installation,
     config: PathBuf,
     log: PathBuf,
-    port: u16,
+    addr: SocketAddr,
     jvm_args: Vec<String>,
     child: Option<Child>,
 }
@@ -28,14 +29,14 @@ impl ServerProcess {
         install: Installation,
         config: PathBuf,
         log: PathBuf,
-        port: u16,
+        addr: SocketAddr,
         jvm_args: Vec<String>,
     ) -> ServerProcess {
         ServerProcess {
             install,
             config,
             log,
-            port,
+            addr,
             jvm_args,
             child: None,
         }
@@ -43,7 +44,12 @@ impl ServerProcess {
 
     /// The client port.
     pub(crate) fn port(&self) -> u16 {
-        self.port
+        self.addr.port()
+    }
+
+    /// The client address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The JVM's pid while it runs.
@@ -84,7 +90,11 @@ impl ServerProcess {
                     source: e,
                 },
             })?;
-        tracing::debug!(pid = child.id(), port = self.port, "ZooKeeper started");
+        tracing::debug!(
+            pid = child.id(),
+            port = self.addr.port(),
+            "ZooKeeper started"
+        );
         self.child = Some(child);
         Ok(())
     }
@@ -103,8 +113,8 @@ impl ServerProcess {
             if self.child.is_none() {
                 return Err(self.not_ready(started.elapsed(), Some("not running".into())));
             }
-            let ok = matches!(four_letter_word(self.port, "ruok").await, Ok(r) if r == "imok")
-                && matches!(four_letter_word(self.port, "srvr").await, Ok(r) if r.contains("Mode:"));
+            let ok = matches!(four_letter_word(self.addr, "ruok").await, Ok(r) if r == "imok")
+                && matches!(four_letter_word(self.addr, "srvr").await, Ok(r) if r.contains("Mode:"));
             if ok {
                 return Ok(());
             }
@@ -123,7 +133,7 @@ impl ServerProcess {
             log.push_str(&format!("\n(process: {exit})"));
         }
         TestingError::NotReady {
-            port: self.port,
+            port: self.addr.port(),
             waited,
             log,
         }

@@ -26,6 +26,11 @@ pub struct ServerOptions {
     /// becomes global when it creates its first ephemeral node (`localSessionsUpgradingEnabled`).
     /// A local session cannot move to another server: losing its server expires it.
     pub read_only_mode: bool,
+    /// Cluster members run with `reconfigEnabled=true`, their `server.N` lines carry the client
+    /// address (so `/zookeeper/config` lists it, as the ensemble tracker needs) and ACL checks
+    /// are off (`-Dzookeeper.skipACL=yes`) so that a test may `reconfig`
+    /// ([`TestingCluster::reconfigure`](super::TestingCluster::reconfigure)).
+    pub reconfig: bool,
     /// How long to wait for a (re)started server to serve.
     pub start_timeout: Duration,
     /// Extra JVM arguments, before the class path.
@@ -33,13 +38,15 @@ pub struct ServerOptions {
 }
 
 impl Default for ServerOptions {
-    /// A 200 ms tick, sessions up to 60 s, extended types on, read-only mode off, 60 s to start.
+    /// A 200 ms tick, sessions up to 60 s, extended types on, read-only mode and reconfiguration
+    /// off, 60 s to start.
     fn default() -> Self {
         ServerOptions {
             tick_time: Duration::from_millis(200),
             max_session_timeout: Duration::from_secs(60),
             extended_types: true,
             read_only_mode: false,
+            reconfig: false,
             start_timeout: Duration::from_secs(60),
             jvm_args: Vec::new(),
         }
@@ -77,25 +84,30 @@ impl ServerOptions {
         if self.read_only_mode {
             args.push("-Dreadonlymode.enabled=true".into());
         }
+        if self.reconfig {
+            args.push("-Dzookeeper.skipACL=yes".into());
+        }
         args.extend(self.jvm_args.iter().cloned());
         args
     }
 
     /// The `zoo.cfg` lines every server gets.
-    pub(crate) fn base_config(&self, data_dir: &Path, client_port: u16) -> String {
+    pub(crate) fn base_config(&self, data_dir: &Path, client: std::net::SocketAddr) -> String {
         let mut config = format!(
             "tickTime={tick}\n\
              initLimit=50\n\
              syncLimit=25\n\
              dataDir={dir}\n\
              clientPort={client_port}\n\
-             clientPortAddress=127.0.0.1\n\
+             clientPortAddress={client_host}\n\
              maxSessionTimeout={max}\n\
              maxClientCnxns=0\n\
              admin.enableServer=false\n\
              4lw.commands.whitelist=*\n\
              autopurge.purgeInterval=0\n",
             tick = self.tick_time.as_millis(),
+            client_port = client.port(),
+            client_host = client.ip(),
             dir = data_dir.display(),
             max = self.max_session_timeout.as_millis(),
         );
@@ -137,15 +149,15 @@ impl TestingServer {
         let dir = TempDir::new("server")?;
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).map_err(TestingError::io("creating the data dir"))?;
-        let port = free_port()?;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let config = dir.path().join("zoo.cfg");
-        std::fs::write(&config, options.base_config(&data, port))
+        std::fs::write(&config, options.base_config(&data, addr))
             .map_err(TestingError::io("writing zoo.cfg"))?;
         let process = ServerProcess::new(
             install,
             config,
             dir.path().join("server.log"),
-            port,
+            addr,
             options.all_jvm_args(),
         );
         let mut server = TestingServer {
@@ -163,12 +175,12 @@ impl TestingServer {
 
     /// `127.0.0.1:<port>`.
     pub fn connect_string(&self) -> String {
-        format!("127.0.0.1:{}", self.process.port())
+        self.process.addr().to_string()
     }
 
     /// The client address, `127.0.0.1:<port>` (e.g. a [`ChaosProxy`](super::ChaosProxy)'s upstream).
     pub fn addr(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::from(([127, 0, 0, 1], self.process.port()))
+        self.process.addr()
     }
 
     /// The client port.

@@ -1,0 +1,91 @@
+//! The ensemble tracker (Curator 5's `EnsembleTracker`): follows the ensemble's dynamic
+//! configuration, `/zookeeper/config`, into the provider, so that a reconfigured ensemble
+//! (servers added or removed with `reconfig`) reaches the client's server list.
+//!
+//! ```text
+//!  loop: getConfig(watch) on the live session
+//!          data with client ports ─► provider.track(servers)   (wildcard → the server's host)
+//!          empty / no client ports ─► nothing (a static ensemble)
+//!          corrupt                 ─► logged, nothing changes
+//!        wait for the watch (or the next session) ─► again
+//!  closed: the task ends and drops its watch
+//! ```
+//!
+//! A provider that does not follow the tracker (an Exhibitor provider) ignores what it finds,
+//! as in Curator.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use docent::ensemble::config::EnsembleConfig;
+use docent::ensemble::EnsembleProvider;
+use tokio::sync::watch;
+
+use crate::shared::Shared;
+
+/// Runs until the coordinator is closed or dropped.
+pub(crate) async fn track(shared: Weak<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let (client, provider) = {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            let state = shared.lock();
+            if state.closed {
+                return;
+            }
+            (state.client.clone(), shared.provider.clone())
+        };
+        let read = match &client {
+            Some(client) => Some(client.get_and_watch_config().await),
+            None => None,
+        };
+        drop(client);
+        match read {
+            Some(Ok((data, _, watcher))) => {
+                pause = Duration::from_millis(100);
+                apply(&provider, &data);
+                tokio::select! {
+                    _ = watcher.changed() => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+            failed => {
+                if let Some(Err(err)) = failed {
+                    tracing::debug!(%err, "ensemble tracker: cannot read the configuration");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = shutdown.changed() => return,
+                }
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Hands the configuration's client addresses to the provider.
+fn apply(provider: &EnsembleProvider, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let servers = match EnsembleConfig::parse(data) {
+        Ok(config) => config.client_hosts(),
+        Err(err) => {
+            tracing::warn!(%err, "ensemble tracker: ignoring the configuration");
+            return;
+        }
+    };
+    if servers.is_empty() {
+        tracing::debug!("ensemble tracker: the configuration lists no client ports");
+        return;
+    }
+    match provider.track(servers) {
+        Ok(true) => {
+            tracing::info!(servers = ?provider.servers(), "ensemble tracker: servers changed")
+        }
+        Ok(false) => {}
+        Err(err) => tracing::warn!(%err, "ensemble tracker: ignoring the configuration"),
+    }
+}
