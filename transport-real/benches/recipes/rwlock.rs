@@ -1,0 +1,48 @@
+//! A read–write lock beside Curator's `InterProcessReadWriteLock`: 4 readers and 1 writer, each
+//! on a client, thread and runtime of its own, cycling acquire and release on their side of the
+//! lock (total cycles/s of all five, and the writer's acquire p50/p99).
+
+use docent::recipes::lock::LockGuard;
+use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
+
+use crate::support::{client, join_all, measure, on_thread, pct, Round, Row, Window};
+
+/// The rows both sides measure.
+pub const ROWS: [Row; 3] = [
+    (
+        "rw lock 4 readers, 1 writer (cycles/s)",
+        "rw_cycles_per_s",
+        true,
+    ),
+    ("  writer acquire p50", "rw_writer_acquire_p50_us", false),
+    ("  writer acquire p99", "rw_writer_acquire_p99_us", false),
+];
+
+/// One round of docent's side of [`ROWS`], under `base`.
+pub async fn round(r: &mut Round<'_>) {
+    let measure = measure(r.scale);
+    let window = Window::after_warmup(measure);
+    // The writer first, then the readers.
+    let threads: Vec<_> = (0..5)
+        .map(|i| {
+            let (cs, path, writer) = (r.cs.to_owned(), format!("{}/rwlock", r.base), i == 0);
+            on_thread(move || async move {
+                let c = client(&cs).await;
+                let rw = ReadWriteLock::start(&c, &path, ReadWriteLockOptions::default())
+                    .await
+                    .unwrap();
+                let side = if writer { rw.write() } else { rw.read() };
+                let waits = window.cycles(|| side.acquire(), LockGuard::release).await;
+                rw.close().await.unwrap();
+                c.close().await.unwrap();
+                waits
+            })
+        })
+        .collect();
+    let waits = join_all(threads);
+    let cycles: usize = waits.iter().map(Vec::len).sum();
+    let rate = cycles as f64 / measure.as_secs_f64();
+    r.put("rw_cycles_per_s", rate);
+    r.put("rw_writer_acquire_p50_us", pct(&waits[0], 0.50));
+    r.put("rw_writer_acquire_p99_us", pct(&waits[0], 0.99));
+}
