@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use docent::recipes::lock::{LockGuard, Mutex, MutexOptions};
 
 use crate::support::{
-    join_all, measure, on_thread, pct, scaled, traced, Round, Row, Timeline, Window,
+    join_all, measure, on_thread, pct, scaled, traced, Round, Row, Start, Timeline,
 };
 use crate::trace::Trace;
 
@@ -66,16 +66,18 @@ async fn uncontended(cs: &str, base: &str, n: usize) -> (f64, Timeline) {
 async fn contended(cs: &str, base: &str, measure: Duration) -> (f64, Vec<f64>, Timeline) {
     const NAMES: [&str; 4] = ["c0", "c1", "c2", "c3"];
     let trace = Trace::default();
-    let window = Window::after_warmup(measure);
+    let start = Start::new(NAMES.len(), measure);
     let threads: Vec<_> = NAMES
         .into_iter()
         .map(|name| {
             let (cs, trace, path) = (cs.to_owned(), trace.clone(), format!("{base}/contended"));
+            let start = start.clone();
             on_thread(move || async move {
                 let c = traced(&cs, &trace, name).await;
                 let lock = Mutex::start(&c, &path, MutexOptions::default())
                     .await
                     .unwrap();
+                let window = start.window().await;
                 let waits = window.cycles(|| lock.acquire(), LockGuard::release).await;
                 lock.close().await.unwrap();
                 c.close().await.unwrap();
@@ -83,6 +85,7 @@ async fn contended(cs: &str, base: &str, measure: Duration) -> (f64, Vec<f64>, T
             })
         })
         .collect();
+    let window = start.window().await;
     tokio::time::sleep_until((window.warm_end + measure / 2).into()).await;
     let origin = trace.start();
     tokio::time::sleep(Duration::from_millis(8)).await;

@@ -5,7 +5,7 @@
 use docent::recipes::lock::LockGuard;
 use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
 
-use crate::support::{client, join_all, measure, on_thread, pct, Round, Row, Window};
+use crate::support::{client, join_all, measure, on_thread, pct, Round, Row, Start};
 
 /// The rows both sides measure.
 pub const ROWS: [Row; 3] = [
@@ -21,17 +21,19 @@ pub const ROWS: [Row; 3] = [
 /// One round of docent's side of [`ROWS`], under `base`.
 pub async fn round(r: &mut Round<'_>) {
     let measure = measure(r.scale);
-    let window = Window::after_warmup(measure);
+    let start = Start::new(5, measure);
     // The writer first, then the readers.
     let threads: Vec<_> = (0..5)
         .map(|i| {
             let (cs, path, writer) = (r.cs.to_owned(), format!("{}/rwlock", r.base), i == 0);
+            let start = start.clone();
             on_thread(move || async move {
                 let c = client(&cs).await;
                 let rw = ReadWriteLock::start(&c, &path, ReadWriteLockOptions::default())
                     .await
                     .unwrap();
                 let side = if writer { rw.write() } else { rw.read() };
+                let window = start.window().await;
                 let waits = window.cycles(|| side.acquire(), LockGuard::release).await;
                 rw.close().await.unwrap();
                 c.close().await.unwrap();
@@ -39,6 +41,7 @@ pub async fn round(r: &mut Round<'_>) {
             })
         })
         .collect();
+    start.window().await;
     let waits = join_all(threads);
     let cycles: usize = waits.iter().map(Vec::len).sum();
     let rate = cycles as f64 / measure.as_secs_f64();

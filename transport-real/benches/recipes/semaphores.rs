@@ -8,7 +8,7 @@ use docent::recipes::semaphore::{
     Semaphore, SemaphoreGuard, SemaphoreMutex, SemaphoreMutexOptions, SemaphoreOptions,
 };
 
-use crate::support::{client, join_all, measure, on_thread, pct, scaled, Round, Row, Window};
+use crate::support::{client, join_all, measure, on_thread, pct, scaled, Round, Row, Start};
 
 /// The rows both sides measure.
 pub const ROWS: [Row; 4] = [
@@ -48,14 +48,16 @@ pub async fn round(r: &mut Round<'_>) {
     c.close().await.unwrap();
 
     let measure = measure(scale);
-    let window = Window::after_warmup(measure);
+    let start = Start::new(6, measure);
     let threads: Vec<_> = (0..6)
         .map(|_| {
             let (cs, path) = (cs.to_owned(), format!("{base}/semaphore"));
+            let start = start.clone();
             on_thread(move || async move {
                 let c = client(&cs).await;
                 let options = SemaphoreOptions::max_leases(2);
                 let semaphore = Semaphore::start(&c, &path, options).await.unwrap();
+                let window = start.window().await;
                 let waits = window
                     .cycles(|| semaphore.acquire(), SemaphoreGuard::release)
                     .await;
@@ -65,6 +67,7 @@ pub async fn round(r: &mut Round<'_>) {
             })
         })
         .collect();
+    start.window().await;
     let waits: Vec<f64> = join_all(threads).into_iter().flatten().collect();
     let rate = waits.len() as f64 / measure.as_secs_f64();
     r.put("sem_contended_cycles_per_s", rate);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use docent::{Acl, Client, CreateMode, Op};
@@ -39,7 +39,13 @@ pub fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
+/// The `p` quantile of `values`; NaN when there are none (a row that measured nothing, on a
+/// machine too loaded to finish one cycle in its window, shows NaN rather than stopping the
+/// bench).
 pub fn pct(values: &[f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
@@ -91,16 +97,39 @@ pub struct Window {
     pub end: Instant,
 }
 
-impl Window {
-    /// Warm-up from now for two seconds, then `measure`.
-    pub fn after_warmup(measure: Duration) -> Window {
-        let warm_end = Instant::now() + Duration::from_secs(2);
-        Window {
-            warm_end,
-            end: warm_end + measure,
-        }
+/// The start of a contended row: its window begins once every contender is connected and
+/// ready (as Curator's side starts its threads once its clients are connected), the same
+/// window for all of them.
+pub struct Start {
+    ready: tokio::sync::Barrier,
+    window: OnceLock<Window>,
+    measure: Duration,
+}
+
+impl Start {
+    /// For `contenders` threads and the caller, who waits with them.
+    pub fn new(contenders: usize, measure: Duration) -> Arc<Start> {
+        Arc::new(Start {
+            ready: tokio::sync::Barrier::new(contenders + 1),
+            window: OnceLock::new(),
+            measure,
+        })
     }
 
+    /// Waits until every contender and the caller are ready; the window, from then.
+    pub async fn window(&self) -> Window {
+        self.ready.wait().await;
+        *self.window.get_or_init(|| {
+            let warm_end = Instant::now() + Duration::from_secs(2);
+            Window {
+                warm_end,
+                end: warm_end + self.measure,
+            }
+        })
+    }
+}
+
+impl Window {
     /// Cycles `acquire`, then `release` of what it granted, until the window ends: the
     /// acquire waits of the cycles begun after the warm-up, µs.
     pub async fn cycles<G, A, R, E, F>(
