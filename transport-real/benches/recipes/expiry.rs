@@ -2,14 +2,15 @@
 //!
 //! The holder's client (4 s session) reaches the server through a [`ChaosProxy`]; a waiter on a
 //! direct client has queued its node behind the holder's; an observer (a third client) has an
-//! `exists` watch on the holder's lock node. The bench then cuts the proxy, and measures up to
+//! `exists` watch on the holder's lock node. The waiter and the observer have ordinary sessions
+//! (they must not expire on a loaded machine; only the holder's timeout is measured). The bench then cuts the proxy, and measures up to
 //! the waiter's grant:
 //!
 //! - **cut → grant**: from the cut;
 //! - **expiry → grant**: from the expiry, defined as the moment the observer receives the
 //!   `NodeDeleted` event of the holder's node (the server deletes a session's ephemerals when it
-//!   expires it). The observer, like the holder and the waiter, is a client of its own with a
-//!   4 s session; Curator's side is the same three clients and the same watch
+//!   expires it). The observer, like the holder and the waiter, is a client of its own;
+//!   Curator's side is the same three clients and the same watch
 //!   (`checkExists().usingWatcher(…)`), so the definition is identical for both.
 //!
 //! Cut → grant is the session timeout (counted by the server from the holder's last contact,
@@ -25,7 +26,7 @@ use docent::{Client, EventType, Watch};
 use docent_zk::testing::ChaosProxy;
 use docent_zk::ZkOptions;
 
-use crate::support::{connect, micros, on_thread, pct, Round, Row};
+use crate::support::{client, connect, micros, on_thread, pct, Round, Row};
 
 /// The rows both sides measure (medians of the round's expirations).
 pub const ROWS: [Row; 2] = [
@@ -37,7 +38,7 @@ pub const ROWS: [Row; 2] = [
     ("  expiry → grant", "expiry_to_grant_us", false),
 ];
 
-/// The session timeout of every client in this row.
+/// The session timeout of the holder.
 const SESSION: Duration = Duration::from_secs(4);
 
 /// How many expirations a round measures: 3 at scale 1, at least one.
@@ -54,7 +55,7 @@ fn options(cs: &str) -> ZkOptions {
 /// One round of docent's side of [`ROWS`], under `base`.
 pub async fn round(r: &mut Round<'_>, proxy: &Proxy) {
     let (cs, path) = (r.cs, format!("{}/expiry", r.base));
-    let observer = connect(options(cs)).await;
+    let observer = client(cs).await;
     observer.create().parents().at(&path).await.unwrap();
     let (mut from_cut, mut from_expiry) = (Vec::new(), Vec::new());
     for _ in 0..expirations(r.scale) {
@@ -67,9 +68,9 @@ pub async fn round(r: &mut Round<'_>, proxy: &Proxy) {
     r.put("expiry_to_grant_us", pct(&from_expiry, 0.5));
 }
 
-/// A client of `cs` and a mutex on `path`.
-async fn contender(cs: &str, path: &str) -> (Client, Mutex) {
-    let c = connect(options(cs)).await;
+/// A client and a mutex on `path`.
+async fn contender(options: ZkOptions, path: &str) -> (Client, Mutex) {
+    let c = connect(options).await;
     let mutex = Mutex::start(&c, path, MutexOptions::default())
         .await
         .unwrap();
@@ -82,7 +83,7 @@ async fn once(cs: &str, proxy: &Proxy, path: &str, observer: &Client) -> (Durati
     let (healed, heal) = tokio::sync::oneshot::channel::<()>();
     let (behind, lock) = (proxy.connect_string(), path.to_owned());
     let holder = on_thread(move || async move {
-        let (c, mutex) = contender(&behind, &lock).await;
+        let (c, mutex) = contender(options(&behind), &lock).await;
         let guard = mutex.acquire().await.unwrap();
         held.send(guard.node().to_owned()).unwrap();
         let _ = heal.await;
@@ -95,7 +96,7 @@ async fn once(cs: &str, proxy: &Proxy, path: &str, observer: &Client) -> (Durati
     let (granted, grant) = tokio::sync::oneshot::channel();
     let (cs, lock) = (cs.to_owned(), path.to_owned());
     let waiter = on_thread(move || async move {
-        let (c, mutex) = contender(&cs, &lock).await;
+        let (c, mutex) = contender(ZkOptions::new(cs), &lock).await;
         let guard = mutex.acquire().await.unwrap();
         granted.send(Instant::now()).unwrap();
         guard.release().await.unwrap();

@@ -86,11 +86,7 @@ async fn contended(cs: &str, base: &str, measure: Duration) -> (f64, Vec<f64>, T
         })
         .collect();
     let window = start.window().await;
-    tokio::time::sleep_until((window.warm_end + measure / 2).into()).await;
-    let origin = trace.start();
-    tokio::time::sleep(Duration::from_millis(8)).await;
-    let timeline = (origin, trace.stop());
-    tokio::time::sleep_until(window.end.into()).await;
+    let timeline = window.trace_middle(&trace, Duration::from_millis(8)).await;
     let waits: Vec<f64> = join_all(threads).into_iter().flatten().collect();
     (waits.len() as f64 / measure.as_secs_f64(), waits, timeline)
 }

@@ -2,10 +2,13 @@
 //! on a client, thread and runtime of its own, cycling acquire and release on their side of the
 //! lock (total cycles/s of all five, and the writer's acquire p50/p99).
 
+use std::time::Duration;
+
 use docent::recipes::lock::LockGuard;
 use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
 
-use crate::support::{client, join_all, measure, on_thread, pct, Round, Row, Start};
+use crate::support::{join_all, measure, on_thread, pct, traced, Round, Row, Start};
+use crate::trace::Trace;
 
 /// The rows both sides measure.
 pub const ROWS: [Row; 3] = [
@@ -20,15 +23,18 @@ pub const ROWS: [Row; 3] = [
 
 /// One round of docent's side of [`ROWS`], under `base`.
 pub async fn round(r: &mut Round<'_>) {
-    let measure = measure(r.scale);
-    let start = Start::new(5, measure);
     // The writer first, then the readers.
-    let threads: Vec<_> = (0..5)
-        .map(|i| {
-            let (cs, path, writer) = (r.cs.to_owned(), format!("{}/rwlock", r.base), i == 0);
-            let start = start.clone();
+    const NAMES: [&str; 5] = ["w", "r1", "r2", "r3", "r4"];
+    let measure = measure(r.scale);
+    let start = Start::new(NAMES.len(), measure);
+    let trace = Trace::default();
+    let threads: Vec<_> = NAMES
+        .into_iter()
+        .map(|name| {
+            let (cs, path, writer) = (r.cs.to_owned(), format!("{}/rwlock", r.base), name == "w");
+            let (start, trace) = (start.clone(), trace.clone());
             on_thread(move || async move {
-                let c = client(&cs).await;
+                let c = traced(&cs, &trace, name).await;
                 let rw = ReadWriteLock::start(&c, &path, ReadWriteLockOptions::default())
                     .await
                     .unwrap();
@@ -41,7 +47,12 @@ pub async fn round(r: &mut Round<'_>) {
             })
         })
         .collect();
-    start.window().await;
+    let window = start.window().await;
+    let timeline = window.trace_middle(&trace, Duration::from_millis(20)).await;
+    r.trace(
+        "20 ms of the read–write lock (writer w, readers r1…r4)",
+        timeline,
+    );
     let waits = join_all(threads);
     let cycles: usize = waits.iter().map(Vec::len).sum();
     let rate = cycles as f64 / measure.as_secs_f64();

@@ -130,6 +130,16 @@ impl Start {
 }
 
 impl Window {
+    /// Traces `span` in the middle of the measured stretch, then waits until the window ends.
+    pub async fn trace_middle(self, trace: &Trace, span: Duration) -> Timeline {
+        tokio::time::sleep_until((self.warm_end + (self.end - self.warm_end) / 2).into()).await;
+        let origin = trace.start();
+        tokio::time::sleep(span).await;
+        let timeline = (origin, trace.stop());
+        tokio::time::sleep_until(self.end.into()).await;
+        timeline
+    }
+
     /// Cycles `acquire`, then `release` of what it granted, until the window ends: the
     /// acquire waits of the cycles begun after the warm-up, µs.
     pub async fn cycles<G, A, R, E, F>(

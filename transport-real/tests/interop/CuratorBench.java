@@ -234,12 +234,12 @@ public class CuratorBench {
     /**
      * n times: a holder behind proxy, a waiter queued behind it, an observer watching the
      * holder's node; the bench cuts the proxy; cut → the waiter's grant, and expiry (the
-     * observer's NodeDeleted) → grant. Every client has a 4 s session. The cut is stamped once
-     * the bench says it is done.
+     * observer's NodeDeleted) → grant. The holder has a 4 s session, the others ordinary ones.
+     * The cut is stamped once the bench says it is done.
      */
     static void expiry(String proxy, int n) throws Exception {
         String path = base + "/expiry";
-        CuratorFramework observer = client(connect, 4000);
+        CuratorFramework observer = client();
         observer.create().creatingParentsIfNeeded().forPath(path);
         List<Long> fromCut = new ArrayList<>();
         List<Long> fromExpiry = new ArrayList<>();
@@ -248,7 +248,7 @@ public class CuratorBench {
             InterProcessMutex holder = new InterProcessMutex(behind, path);
             holder.acquire();
             String node = holder.getParticipantNodes().iterator().next();
-            CuratorFramework direct = client(connect, 4000);
+            CuratorFramework direct = client();
             InterProcessMutex waiter = new InterProcessMutex(direct, path);
             long[] granted = new long[1];
             Thread t = new Thread(() -> {
