@@ -73,4 +73,7 @@ impl<C: Coordinator> Coordinator for Counting<C> {
     fn close(&self) -> BoxFuture<'static, Result<(), Error>> {
         self.inner.close()
     }
+    fn abandon_session(&self) {
+        self.inner.abandon_session()
+    }
 }

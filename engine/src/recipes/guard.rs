@@ -11,6 +11,10 @@
 //!   SUSPENDED that was already followed by RECONNECTED count too);
 //! - the lease node is deleted (an `exists` watch on it, armed again after reconnecting);
 //! - the recipe's machine stopped (the client was closed).
+//!
+//! Beside it, the glue a recipe's acquire shares with the others: [`acquired`] waits for the
+//! outcome of an acquire (granted, timed out past its deadline, failed, or the machine
+//! stopped), and [`Abandon`] gives up an acquire whose future was dropped before it ended.
 
 use std::fmt;
 use std::future::Future;
@@ -18,11 +22,13 @@ use std::future::Future;
 use futures::future::{self, BoxFuture, Shared};
 use futures::{FutureExt, StreamExt};
 
+use crate::framework::driver::{Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::op::{MultiOp, Op, OpResult, Reply, Watch};
 use crate::recipes::fencing;
-use crate::recipes::watched::LeaseState;
-use crate::{Error, MultiResult};
+use crate::recipes::lock::Lease;
+use crate::recipes::watched::{LeaseState, Watched};
+use crate::{Error, Machine, MultiResult};
 
 /// Whether we lead: the state of a [`LeaderLatch`](super::latch::LeaderLatch) or a
 /// [`LeaderSelector`](super::selector::LeaderSelector).
@@ -82,6 +88,17 @@ impl<S: LeaseState> LeaseCore<S> {
         }
     }
 
+    /// The lease `lease`, just granted by the recipe that `driven` runs.
+    pub(crate) fn granted<M: Machine>(
+        client: &Client,
+        driven: &Driven<Watched<M, S>>,
+        lease: Lease,
+    ) -> Self {
+        let (state, losses) = driven.inspect(|m| (m.watch(), m.losses()));
+        let finished = driven.finished();
+        LeaseCore::new(client, lease.node, lease.token, state, losses, finished)
+    }
+
     pub(crate) fn token(&self) -> i64 {
         self.token
     }
@@ -130,6 +147,61 @@ impl<S> fmt::Debug for LeaseCore<S> {
             .field("node", &self.node)
             .field("token", &self.token)
             .finish_non_exhaustive()
+    }
+}
+
+/// An event of a recipe that grants acquires: the outcome of an acquire, if it is one.
+pub(crate) trait AcquireEvent {
+    /// What an acquire is granted.
+    type Grant;
+
+    /// `Some(Ok(_))`: granted; `Some(Err(_))`: the acquire ended without it
+    /// ([`Error::Timeout`] past its deadline); `None`: another event.
+    fn outcome(self) -> Option<Result<Self::Grant, Error>>;
+}
+
+/// Waits on `events` (subscribed before the acquire was commanded) for the acquire's outcome:
+/// the grant, `None` once its deadline passed, its error, or [`Error::Closed`] when the
+/// recipe's machine stopped first.
+pub(crate) async fn acquired<E: AcquireEvent>(
+    events: &mut EventStream<E>,
+) -> Result<Option<E::Grant>, Error> {
+    while let Some(event) = events.next().await {
+        match event.outcome() {
+            Some(Ok(grant)) => return Ok(Some(grant)),
+            Some(Err(Error::Timeout)) => return Ok(None),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    Err(Error::Closed)
+}
+
+/// Cancel safety of an acquire: dropped before [`defuse`](Abandon::defuse) (the acquire's
+/// future was dropped before it ended), it runs `give_up`, so that what the acquire was taking
+/// is let go instead of granted to nobody.
+pub(crate) struct Abandon<F: FnOnce()> {
+    give_up: Option<F>,
+}
+
+impl<F: FnOnce()> Abandon<F> {
+    pub(crate) fn new(give_up: F) -> Self {
+        Abandon {
+            give_up: Some(give_up),
+        }
+    }
+
+    /// The acquire ended: nothing to give up.
+    pub(crate) fn defuse(mut self) {
+        self.give_up = None;
+    }
+}
+
+impl<F: FnOnce()> Drop for Abandon<F> {
+    fn drop(&mut self) {
+        if let Some(give_up) = self.give_up.take() {
+            give_up();
+        }
     }
 }
 

@@ -219,41 +219,6 @@ impl Drop for MultiGuard {
     }
 }
 
-impl Lockable for Mutex {
-    fn path(&self) -> &str {
-        Mutex::path(self)
-    }
-
-    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
-        async move { Ok(Box::new(Mutex::acquire(self).await?) as Box<dyn Hold>) }.boxed()
-    }
-
-    fn try_acquire(
-        &self,
-        timeout: Duration,
-    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
-        async move {
-            let guard = Mutex::try_acquire(self, timeout).await?;
-            Ok(guard.map(|g| Box::new(g) as Box<dyn Hold>))
-        }
-        .boxed()
-    }
-
-    fn held(&self) -> Option<i64> {
-        match self.state() {
-            LockState::Held { token } | LockState::Suspended { token } => Some(token),
-            _ => None,
-        }
-    }
-
-    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
-    where
-        Self: 'a,
-    {
-        Mutex::close(*self).boxed()
-    }
-}
-
 /// A borrowed lock: taken through its owner's handle, and left to its owner to close.
 impl<L: Lockable + ?Sized> Lockable for &L {
     fn path(&self) -> &str {
@@ -283,105 +248,74 @@ impl<L: Lockable + ?Sized> Lockable for &L {
     }
 }
 
-impl Hold for LockGuard {
-    fn token(&self) -> i64 {
-        LockGuard::token(self)
-    }
+/// [`Lockable`] for a recipe handle `$lock` (with inherent `path`, `acquire`, `try_acquire` and
+/// `close`, whose guard is a [`Hold`]); `$held` is its [`Lockable::held`], a `fn(&$lock)`.
+macro_rules! lockable {
+    ($lock:ty, $held:expr) => {
+        impl Lockable for $lock {
+            fn path(&self) -> &str {
+                <$lock>::path(self)
+            }
 
-    fn node(&self) -> &str {
-        LockGuard::node(self)
-    }
+            fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
+                async move { Ok(Box::new(<$lock>::acquire(self).await?) as Box<dyn Hold>) }.boxed()
+            }
 
-    fn lost(&self) -> BoxFuture<'static, ()> {
-        LockGuard::lost(self).boxed()
-    }
+            fn try_acquire(
+                &self,
+                timeout: Duration,
+            ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
+                async move {
+                    let guard = <$lock>::try_acquire(self, timeout).await?;
+                    Ok(guard.map(|g| Box::new(g) as Box<dyn Hold>))
+                }
+                .boxed()
+            }
 
-    fn release(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
-        LockGuard::release(*self).boxed()
-    }
-}
+            fn held(&self) -> Option<i64> {
+                let held: fn(&$lock) -> Option<i64> = $held;
+                held(self)
+            }
 
-// ---- the semaphores (issue 15, branch h-sem): Semaphore, SemaphoreMutex, their guards ----
-
-impl Lockable for Semaphore {
-    fn path(&self) -> &str {
-        Semaphore::path(self)
-    }
-
-    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
-        async move { Ok(Box::new(Semaphore::acquire(self).await?) as Box<dyn Hold>) }.boxed()
-    }
-
-    fn try_acquire(
-        &self,
-        timeout: Duration,
-    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
-        async move {
-            let guard = Semaphore::try_acquire(self, timeout).await?;
-            Ok(guard.map(|g| Box::new(g) as Box<dyn Hold>))
+            fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
+            where
+                Self: 'a,
+            {
+                <$lock>::close(*self).boxed()
+            }
         }
-        .boxed()
-    }
-
-    /// The newest lease this handle holds.
-    fn held(&self) -> Option<i64> {
-        self.state().held.last().copied()
-    }
-
-    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
-    where
-        Self: 'a,
-    {
-        Semaphore::close(*self).boxed()
-    }
+    };
 }
 
-impl Lockable for SemaphoreMutex {
-    fn path(&self) -> &str {
-        SemaphoreMutex::path(self)
-    }
+/// [`Hold`] for a recipe guard `$guard` (with inherent `token`, `node`, `lost` and `release`).
+macro_rules! hold {
+    ($guard:ty) => {
+        impl Hold for $guard {
+            fn token(&self) -> i64 {
+                <$guard>::token(self)
+            }
 
-    fn acquire(&self) -> BoxFuture<'_, Result<Box<dyn Hold>, Error>> {
-        async move { Ok(Box::new(SemaphoreMutex::acquire(self).await?) as Box<dyn Hold>) }.boxed()
-    }
+            fn node(&self) -> &str {
+                <$guard>::node(self)
+            }
 
-    fn try_acquire(
-        &self,
-        timeout: Duration,
-    ) -> BoxFuture<'_, Result<Option<Box<dyn Hold>>, Error>> {
-        async move {
-            let guard = SemaphoreMutex::try_acquire(self, timeout).await?;
-            Ok(guard.map(|g| Box::new(g) as Box<dyn Hold>))
+            fn lost(&self) -> BoxFuture<'static, ()> {
+                <$guard>::lost(self).boxed()
+            }
+
+            fn release(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
+                <$guard>::release(*self).boxed()
+            }
         }
-        .boxed()
-    }
-
-    fn held(&self) -> Option<i64> {
-        self.state().held.last().copied()
-    }
-
-    fn close<'a>(self: Box<Self>) -> BoxFuture<'a, Result<(), Error>>
-    where
-        Self: 'a,
-    {
-        SemaphoreMutex::close(*self).boxed()
-    }
+    };
 }
 
-impl Hold for SemaphoreGuard {
-    fn token(&self) -> i64 {
-        SemaphoreGuard::token(self)
-    }
-
-    fn node(&self) -> &str {
-        SemaphoreGuard::node(self)
-    }
-
-    fn lost(&self) -> BoxFuture<'static, ()> {
-        SemaphoreGuard::lost(self).boxed()
-    }
-
-    fn release(self: Box<Self>) -> BoxFuture<'static, Result<(), Error>> {
-        SemaphoreGuard::release(*self).boxed()
-    }
-}
+lockable!(Mutex, |lock| match lock.state() {
+    LockState::Held { token } | LockState::Suspended { token } => Some(token),
+    _ => None,
+});
+// A semaphore's newest lease.
+lockable!(Semaphore, |lock| lock.state().held.last().copied());
+lockable!(SemaphoreMutex, |lock| lock.state().held.last().copied());
+hold!(LockGuard);
+hold!(SemaphoreGuard);

@@ -188,4 +188,8 @@ impl Coordinator for Traced {
     fn close(&self) -> BoxFuture<'static, Result<(), Error>> {
         self.inner.close()
     }
+
+    fn abandon_session(&self) {
+        self.inner.abandon_session()
+    }
 }

@@ -1,11 +1,15 @@
 // Curator 5.4's side of docent's recipe benchmark (benches/recipes.rs): the same lock cycles,
-// latch failovers and cache propagation, on the same server.
+// latch failovers, cache propagation, semaphores, read–write lock and failover after expiry, on
+// the same server.
 //
 //   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE      (SCALE 1.0 = full run)
 //
 // then commands on stdin, each answered by one "key value" line per figure (microseconds, or
 // per second) and a line "end":
-//   duel R        lock cycles, failover and cache propagation under BASE_PATH/rR
+//   duel R PROXY  lock cycles, failover, cache propagation, semaphores, read–write lock under
+//                 BASE_PATH/rR, and failover after expiry with the holder behind PROXY (a
+//                 host:port the bench cuts when this program prints "cut", answering "cut", and
+//                 heals when it prints "heal", answering "healed")
 //   extras DIRS   CuratorCache's initial load of each directory in DIRS (comma-separated;
 //                 key load_N_us, N its number of children), pipelined reads and discovery
 
@@ -18,7 +22,6 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
@@ -29,6 +32,7 @@ import org.apache.curator.framework.recipes.cache.PathChildrenCacheEvent;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.locks.InterProcessMutex;
+import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
 import org.apache.curator.framework.recipes.locks.Lease;
@@ -39,13 +43,21 @@ import org.apache.curator.x.discovery.ServiceInstance;
 import org.apache.curator.x.discovery.ServiceProvider;
 import org.apache.curator.x.discovery.UriSpec;
 import org.apache.curator.x.discovery.details.JsonInstanceSerializer;
+import org.apache.zookeeper.WatchedEvent;
+import org.apache.zookeeper.Watcher;
 
 public class CuratorBench {
     static String connect;
     static String base;
+    static BufferedReader in;
 
     static CuratorFramework client() throws Exception {
-        CuratorFramework c = CuratorFrameworkFactory.newClient(connect, 10000, 10000,
+        return client(connect, 10000);
+    }
+
+    /** A started client of server, with this session (and connection) timeout. */
+    static CuratorFramework client(String server, int timeoutMs) throws Exception {
+        CuratorFramework c = CuratorFrameworkFactory.newClient(server, timeoutMs, timeoutMs,
                 new ExponentialBackoffRetry(100, 5));
         c.start();
         c.blockUntilConnected(30, TimeUnit.SECONDS);
@@ -69,18 +81,21 @@ public class CuratorBench {
         base = args[1];
         double scale = Double.parseDouble(args[2]);
         String root = base;
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        in = new BufferedReader(new InputStreamReader(System.in));
         for (String line; (line = in.readLine()) != null; ) {
             String[] command = line.trim().split(" ", 2);
             String arg = command.length > 1 ? command[1] : "";
             if (command[0].equals("duel")) {
-                base = root + "/r" + arg;
+                String[] round = arg.split(" ");
+                base = root + "/r" + round[0];
                 uncontended((int) (3000 * scale));
                 contended((long) (4000 * scale));
                 failover((int) (300 * scale));
                 cache((int) (1000 * scale));
                 pathChildrenCache((int) (1000 * scale));
                 semaphores(scale);
+                readWriteLock(scale);
+                expiry(round[1], Math.max(1, (int) Math.round(3 * scale)));
             } else if (command[0].equals("extras")) {
                 base = root;
                 for (String dir : arg.split(",")) {
@@ -127,35 +142,152 @@ public class CuratorBench {
         List<Thread> threads = new ArrayList<>();
         for (CuratorFramework cc : clients) {
             InterProcessSemaphoreV2 sem = new InterProcessSemaphoreV2(cc, base + "/semaphore", 2);
-            Thread t = new Thread(() -> {
-                try {
-                    while (true) {
-                        long a = System.nanoTime();
-                        if (a >= end) {
-                            break;
-                        }
-                        Lease lease = sem.acquire();
-                        long b = System.nanoTime();
-                        sem.returnLease(lease);
-                        if (a >= warmEnd) {
-                            waits.add(b - a);
-                        }
-                    }
-                } catch (Exception e) {
-                    e.printStackTrace();
-                }
-            });
-            t.start();
-            threads.add(t);
+            Lease[] held = new Lease[1];
+            threads.add(cycler(() -> held[0] = sem.acquire(), () -> sem.returnLease(held[0]),
+                    warmEnd, end, waits));
         }
         for (Thread t : threads) {
             t.join();
         }
         say("sem_contended_cycles_per_s", waits.size() / (millis / 1000.0));
+        say("sem_contended_acquire_p50_us", pct(waits, 0.50));
         say("sem_contended_acquire_p99_us", pct(waits, 0.99));
         for (CuratorFramework cc : clients) {
             cc.close();
         }
+    }
+
+    /** One step of a cycle: an acquire or a release. */
+    interface Step {
+        void run() throws Exception;
+    }
+
+    /**
+     * A started thread that cycles acquire, release until end; the acquire waits of the cycles
+     * begun after warmEnd go to waits.
+     */
+    static Thread cycler(Step acquire, Step release, long warmEnd, long end, List<Long> waits) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    long a = System.nanoTime();
+                    if (a >= end) {
+                        break;
+                    }
+                    acquire.run();
+                    long b = System.nanoTime();
+                    release.run();
+                    if (a >= warmEnd) {
+                        waits.add(b - a);
+                    }
+                }
+            } catch (Exception e) {
+                e.printStackTrace();
+            }
+        });
+        t.start();
+        return t;
+    }
+
+    // ---- InterProcessReadWriteLock: 4 readers and 1 writer, a client and thread each ----
+
+    static void readWriteLock(double scale) throws Exception {
+        long millis = (long) (4000 * Math.max(scale, 0.25));
+        List<CuratorFramework> clients = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            clients.add(client());
+        }
+        List<Long> writes = Collections.synchronizedList(new ArrayList<>());
+        List<Long> reads = Collections.synchronizedList(new ArrayList<>());
+        long warmEnd = System.nanoTime() + 2_000_000_000L;
+        long end = warmEnd + millis * 1_000_000L;
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < 5; i++) { // the writer first, then the readers
+            InterProcessReadWriteLock rw = new InterProcessReadWriteLock(clients.get(i),
+                    base + "/rwlock");
+            InterProcessMutex side = i == 0 ? rw.writeLock() : rw.readLock();
+            threads.add(cycler(side::acquire, side::release, warmEnd, end, i == 0 ? writes : reads));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        say("rw_cycles_per_s", (writes.size() + reads.size()) / (millis / 1000.0));
+        say("rw_writer_acquire_p50_us", pct(writes, 0.50));
+        say("rw_writer_acquire_p99_us", pct(writes, 0.99));
+        for (CuratorFramework c : clients) {
+            c.close();
+        }
+    }
+
+    // ---- InterProcessMutex failover after the holder's session expires (see expiry.rs) ----
+
+    /** Prints line (a request to the bench) and waits for the answer want. */
+    static void request(String line, String want) throws Exception {
+        System.out.println(line);
+        System.out.flush();
+        String answer = in.readLine();
+        if (!want.equals(answer)) {
+            throw new IllegalStateException("asked " + line + ", got " + answer);
+        }
+    }
+
+    /**
+     * n times: a holder behind proxy, a waiter queued behind it, an observer watching the
+     * holder's node; the bench cuts the proxy; cut → the waiter's grant, and expiry (the
+     * observer's NodeDeleted) → grant. The holder has a 4 s session, the others ordinary ones.
+     * The cut is stamped once the bench says it is done.
+     */
+    static void expiry(String proxy, int n) throws Exception {
+        String path = base + "/expiry";
+        CuratorFramework observer = client();
+        observer.create().creatingParentsIfNeeded().forPath(path);
+        List<Long> fromCut = new ArrayList<>();
+        List<Long> fromExpiry = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            CuratorFramework behind = client(proxy, 4000);
+            InterProcessMutex holder = new InterProcessMutex(behind, path);
+            holder.acquire();
+            String node = holder.getParticipantNodes().iterator().next();
+            CuratorFramework direct = client();
+            InterProcessMutex waiter = new InterProcessMutex(direct, path);
+            long[] granted = new long[1];
+            Thread t = new Thread(() -> {
+                try {
+                    waiter.acquire();
+                    granted[0] = System.nanoTime();
+                    waiter.release();
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            t.start();
+            while (observer.getChildren().forPath(path).size() < 2) {
+                Thread.sleep(1);
+            }
+            long[] expired = new long[1];
+            WatchedEvent[] seen = new WatchedEvent[1];
+            CountDownLatch deleted = new CountDownLatch(1);
+            observer.checkExists().usingWatcher((Watcher) event -> {
+                expired[0] = System.nanoTime();
+                seen[0] = event;
+                deleted.countDown();
+            }).forPath(node);
+            request("cut", "cut");
+            long cut = System.nanoTime();
+            deleted.await();
+            if (seen[0].getType() != Watcher.Event.EventType.NodeDeleted) {
+                throw new IllegalStateException("the holder's node expired, not " + seen[0]);
+            }
+            t.join();
+            fromCut.add(granted[0] - cut);
+            fromExpiry.add(granted[0] - expired[0]);
+            request("heal", "healed");
+            behind.close();
+            direct.close();
+        }
+        say("expiry_cut_to_grant_us", pct(fromCut, 0.50));
+        say("expiry_to_grant_us", pct(fromExpiry, 0.50));
+        observer.close();
     }
 
     static void uncontended(int n) throws Exception {
@@ -182,45 +314,17 @@ public class CuratorBench {
             clients.add(client());
         }
         List<Long> waits = Collections.synchronizedList(new ArrayList<>());
-        AtomicLong cycles = new AtomicLong();
-        final long[] window = new long[2];
-        CountDownLatch go = new CountDownLatch(1);
+        long warmEnd = System.nanoTime() + 1_000_000_000L; // one second of warm-up
+        long end = warmEnd + millis * 1_000_000L;
         List<Thread> threads = new ArrayList<>();
         for (CuratorFramework c : clients) {
             InterProcessMutex m = new InterProcessMutex(c, base + "/contended");
-            Thread t = new Thread(() -> {
-                try {
-                    go.await();
-                    long warmEnd = window[0];
-                    long end = window[1];
-                    while (true) {
-                        long a = System.nanoTime();
-                        if (a >= end) {
-                            break;
-                        }
-                        m.acquire();
-                        long b = System.nanoTime();
-                        m.release();
-                        if (a >= warmEnd) {
-                            waits.add(b - a);
-                            cycles.incrementAndGet();
-                        }
-                    }
-                } catch (Exception e) {
-                    e.printStackTrace();
-                }
-            });
-            t.start();
-            threads.add(t);
+            threads.add(cycler(m::acquire, m::release, warmEnd, end, waits));
         }
-        long now = System.nanoTime();
-        window[0] = now + 1_000_000_000L; // one second of warm-up
-        window[1] = window[0] + millis * 1_000_000L;
-        go.countDown();
         for (Thread t : threads) {
             t.join();
         }
-        say("contended_cycles_per_s", cycles.get() / (millis / 1000.0));
+        say("contended_cycles_per_s", waits.size() / (millis / 1000.0));
         say("contended_acquire_p50_us", pct(waits, 0.50));
         say("contended_acquire_p99_us", pct(waits, 0.99));
         for (CuratorFramework c : clients) {

@@ -43,7 +43,7 @@ pub use revoke::{Revoker, REVOKE_MESSAGE};
 use crate::framework::driver::{recipe_span, spawn_machine_in, Driven, EventStream};
 use crate::framework::{Client, StateWatch};
 use crate::op::MultiOp;
-use crate::recipes::guard::LeaseCore;
+use crate::recipes::guard::{acquired, Abandon, AcquireEvent, LeaseCore};
 use crate::recipes::rwlock::Side;
 use crate::recipes::wait::finish_closing;
 use crate::recipes::watched::{LeaseState, Watched};
@@ -200,38 +200,25 @@ impl Mutex {
             inner.driven.command(command)?;
             events
         };
-        let abandon = Abandon(inner);
-        let outcome = loop {
-            match events.next().await {
-                Some(LockEvent::Acquired(lease)) => {
-                    *inner.holds() = Some((lease.token, 1));
-                    break Ok(Some(self.guard(lease)));
-                }
-                Some(LockEvent::AcquireFailed(Error::Timeout)) => break Ok(None),
-                Some(LockEvent::AcquireFailed(e)) => break Err(e),
-                Some(_) => {}
-                None => break Err(Error::Closed),
-            }
+        // Dropped before it ended, the acquire gives its node up (as a release does), so that
+        // a lock granted to nobody does not stay taken.
+        let abandon = Abandon::new(|| {
+            let _ = inner.driven.command(LockCommand::Release);
+        });
+        let outcome = acquired(&mut events).await;
+        abandon.defuse();
+        let Some(lease) = outcome? else {
+            return Ok(None);
         };
-        std::mem::forget(abandon);
-        outcome
+        *inner.holds() = Some((lease.token, 1));
+        Ok(Some(self.guard(lease)))
     }
 
     /// A guard for `lease`.
     fn guard(&self, lease: Lease) -> LockGuard {
         let inner = &self.inner;
-        let (state, losses) = inner.driven.inspect(|m| (m.watch(), m.losses()));
-        let finished = inner.driven.finished();
-        let lease = LeaseCore::new(
-            &inner.client,
-            lease.node,
-            lease.token,
-            state,
-            losses,
-            finished,
-        );
         LockGuard {
-            lease,
+            lease: LeaseCore::granted(&inner.client, &inner.driven, lease),
             mutex: Some(inner.clone()),
         }
     }
@@ -292,13 +279,15 @@ impl Mutex {
     }
 }
 
-/// Cancel safety: an acquire whose future is dropped before it ended gives its node up (as a
-/// release does), so that a lock granted to nobody does not stay taken.
-struct Abandon<'a>(&'a Inner);
+impl AcquireEvent for LockEvent {
+    type Grant = Lease;
 
-impl Drop for Abandon<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.driven.command(LockCommand::Release);
+    fn outcome(self) -> Option<Result<Lease, Error>> {
+        match self {
+            LockEvent::Acquired(lease) => Some(Ok(lease)),
+            LockEvent::AcquireFailed(e) => Some(Err(e)),
+            _ => None,
+        }
     }
 }
 

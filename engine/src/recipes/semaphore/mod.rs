@@ -55,7 +55,7 @@ pub use mutex::{SemaphoreMutex, SemaphoreMutexOptions};
 use crate::framework::driver::{spawn_machine, Driven};
 use crate::framework::{Client, StateWatch};
 use crate::op::{MultiOp, Op, OpResult};
-use crate::recipes::guard::LeaseCore;
+use crate::recipes::guard::{acquired, AcquireEvent, LeaseCore};
 use crate::recipes::lock::{checked, Lease};
 use crate::recipes::wait::finish_closing;
 use crate::recipes::watched::{LeaseState, Watched};
@@ -217,32 +217,13 @@ impl Semaphore {
         let mut events = self.driven.subscribe();
         self.driven
             .command(SemaphoreCommand::Acquire { count, deadline })?;
-        while let Some(event) = events.next().await {
-            match event {
-                SemaphoreEvent::Acquired(leases) => {
-                    return Ok(Some(leases.into_iter().map(|l| self.guard(l)).collect()));
-                }
-                SemaphoreEvent::AcquireFailed(Error::Timeout) => return Ok(None),
-                SemaphoreEvent::AcquireFailed(e) => return Err(e),
-                _ => {}
-            }
-        }
-        Err(Error::Closed)
+        let leases = acquired(&mut events).await?;
+        Ok(leases.map(|leases| leases.into_iter().map(|l| self.guard(l)).collect()))
     }
 
     fn guard(&self, lease: Lease) -> SemaphoreGuard {
-        let (state, losses) = self.driven.inspect(|m| (m.watch(), m.losses()));
-        let finished = self.driven.finished();
-        let lease = LeaseCore::new(
-            &self.client,
-            lease.node,
-            lease.token,
-            state,
-            losses,
-            finished,
-        );
         SemaphoreGuard {
-            lease,
+            lease: LeaseCore::granted(&self.client, &self.driven, lease),
             driven: Some(self.driven.clone()),
         }
     }
@@ -279,6 +260,18 @@ impl Semaphore {
     pub async fn close(self) -> Result<(), Error> {
         let _ = self.driven.command(SemaphoreCommand::Close);
         finish_closing(&self.client, self.driven.clone()).await
+    }
+}
+
+impl AcquireEvent for SemaphoreEvent {
+    type Grant = Vec<Lease>;
+
+    fn outcome(self) -> Option<Result<Vec<Lease>, Error>> {
+        match self {
+            SemaphoreEvent::Acquired(leases) => Some(Ok(leases)),
+            SemaphoreEvent::AcquireFailed(e) => Some(Err(e)),
+            _ => None,
+        }
     }
 }
 
