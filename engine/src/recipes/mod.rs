@@ -31,6 +31,7 @@ pub mod participants;
 pub mod rwlock;
 pub mod selector;
 pub mod semaphore;
+pub mod shared;
 #[cfg(test)]
 mod testing;
 pub(crate) mod wait;
