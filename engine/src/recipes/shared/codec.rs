@@ -21,6 +21,18 @@ pub(crate) fn decode_count(path: &str, data: &[u8]) -> Result<i32, Error> {
     be_bytes::<4>(path, data, "a count").map(i32::from_be_bytes)
 }
 
+/// The expected version of a compare-and-set. ZooKeeper reads -1 as "any version" (reached
+/// after 2^32 - 1 writes, the version having wrapped): no compare-and-set can be made at it,
+/// and sending it would write blindly, so it is refused with [`Error::InvalidArgument`].
+pub(crate) fn expected_version(version: i32) -> Result<Option<i32>, Error> {
+    if version == -1 {
+        let why = "the node is at version -1, which ZooKeeper reads as any version: no \
+                   compare-and-set can be made at it (write it once unconditionally)";
+        return Err(Error::InvalidArgument(why.into()));
+    }
+    Ok(Some(version))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

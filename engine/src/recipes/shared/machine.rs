@@ -27,7 +27,7 @@ use crate::framework::sub::Reply;
 use crate::framework::{StateCell, StateWatch};
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::{Op, OpResult};
-use crate::recipes::shared::codec::decode_count;
+use crate::recipes::shared::codec::{decode_count, expected_version};
 use crate::time::Instant;
 use crate::{ConnectionState, Error};
 
@@ -262,13 +262,13 @@ impl<T: SharedData> SharedMachine<T> {
     fn on_command(&mut self, command: SharedCommand) {
         match command {
             SharedCommand::Set { id, data, version } => {
-                // ZooKeeper reads version -1 as "any version": no compare-and-set exists there.
-                if version == Some(-1) {
-                    let why = "version -1 means any version to ZooKeeper: no compare-and-set \
-                               can be made at it (set the value once to move past it)";
-                    let result = Err(Error::InvalidArgument(why.into()));
-                    return self.events.push_back(SharedEvent::SetDone { id, result });
-                }
+                let version = match version.map(expected_version).transpose() {
+                    Ok(version) => version.flatten(),
+                    Err(e) => {
+                        let result = Err(e);
+                        return self.events.push_back(SharedEvent::SetDone { id, result });
+                    }
+                };
                 let path = self.path.clone();
                 let op = Op::SetData {
                     path,
