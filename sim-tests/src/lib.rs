@@ -18,6 +18,10 @@
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
 //! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`atomic`]: counter workers (`AtomicLong`, `SharedCount`) and their history checks
+//!   (totals with unknown outcomes, values read were written, compare-and-set on the version
+//!   read, progress after healing);
+//! - [`planted_counter`]: a naive increment that retries a lost versioned write blindly.
 //!
 //! # Named scenarios
 //!
@@ -39,12 +43,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod atomic;
 pub mod caches;
 pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod multi;
 pub mod planted;
+pub mod planted_counter;
 pub mod planted_semaphore;
 pub mod rwlock;
 pub mod semaphores;

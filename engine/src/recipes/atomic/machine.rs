@@ -8,8 +8,9 @@
 //! says whether and when to try again (its sleeps are timeouts of the machine; its jitter comes
 //! from the injected RNG).
 //!
-//! **A lost reply to the write ends the operation as [`AtomicStatus::Unknown`]**: the write may
-//! have been applied, and trying again would apply the change twice (what Curator's retry loop
+//! **A lost reply to the write ends the operation as [`AtomicStatus::Unknown`]** (so does a
+//! session that ended with the write in flight: the client fails it with `SessionExpired`,
+//! applied or not): the write may have been applied, and trying again would apply the change twice (what Curator's retry loop
 //! does after a `ConnectionLoss`). A lost reply to a read is harmless: it is read again once
 //! connected.
 //!
@@ -31,6 +32,7 @@ use crate::framework::RetryPolicy;
 use crate::machine::{Input, Machine, Token, Tokens};
 use crate::op::{Op, OpResult};
 use crate::recipes::shared::codec::{be_bytes, expected_version};
+use crate::recipes::shared::machine::maybe_applied;
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::types::{Acl, CreateMode};
@@ -334,7 +336,7 @@ impl<T: AtomicData> AtomicMachine<T> {
             Ok(OpResult::Stat(_) | OpResult::Created { .. }) => {
                 self.finish_with(AtomicStatus::Succeeded)
             }
-            Err(e) if e.is_unknown_outcome() => self.finish_with(AtomicStatus::Unknown),
+            Err(e) if maybe_applied(e) => self.finish_with(AtomicStatus::Unknown),
             // A create under a missing parent: make the parents, then try again at once.
             Err(Error::NoNode) if created && run.parent_rounds < PARENT_ROUNDS => {
                 run.parent_rounds += 1;
@@ -364,9 +366,10 @@ impl<T: AtomicData> AtomicMachine<T> {
                 };
                 self.write(op);
             }
-            // Someone wrote in between, or the session went (nothing was applied).
-            Err(Error::BadVersion | Error::NodeExists | Error::NoNode) => self.again(now),
-            Err(e) if e.is_retryable() => self.again(now),
+            // Someone wrote in between (or the write was never sent).
+            Err(Error::BadVersion | Error::NodeExists | Error::NoNode | Error::NotConnected) => {
+                self.again(now)
+            }
             Err(e) => self.finish(Err(e.clone())),
             Ok(other) => {
                 let e = Error::unexpected_reply(&self.path, "write", other);

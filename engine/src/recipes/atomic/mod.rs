@@ -14,7 +14,9 @@
 //! still conflict).
 //!
 //! **A lost reply to a write is [`AtomicStatus::Unknown`]**, never retried: the write may have
-//! been applied, and a blind retry could apply an increment twice. An `Err` was not applied.
+//! been applied, and a blind retry could apply an increment twice (the same for a write whose
+//! session ended under it). An `Err` was not applied, except [`Error::Closed`] (the client
+//! closed under the operation).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -233,7 +235,8 @@ impl<T: AtomicData> DistributedAtomic<T> {
     }
 }
 
-/// An unknown outcome as its error, else whether the operation succeeded.
+/// An unknown outcome as an error (with [`Error::is_unknown_outcome`]), else whether the
+/// operation succeeded.
 fn unknown_as_error<T>(result: &AtomicResult<T>) -> Result<bool, Error> {
     match result.status {
         AtomicStatus::Unknown => Err(Error::ConnectionLoss),

@@ -298,3 +298,15 @@ fn operations_run_one_at_a_time_in_order() {
     assert_eq!(out.events.len(), 1);
     assert_eq!(one_op(&out).1, read());
 }
+
+/// The client fails what was in flight with `SessionExpired` when the session ends, applied or
+/// not: as unknown as a lost reply.
+#[test]
+fn a_write_whose_session_expired_under_it_is_unknown() {
+    let mut m = long();
+    let (rt, _) = one_op(&run(&mut m, AtomicOp::Add(1), retry()));
+    let (wt, _) = one_op(&feed(&mut m, done(rt, Ok(value(5, 3)))));
+    let out = feed(&mut m, done(wt, Err(Error::SessionExpired)));
+    assert_eq!(done_with(&out), Ok(result(AtomicStatus::Unknown, 5, 6, 1)));
+    assert!(out.ops.is_empty());
+}

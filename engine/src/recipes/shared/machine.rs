@@ -58,6 +58,14 @@ impl SharedData for i32 {
     }
 }
 
+/// True when a write that failed with `error` may still have been applied: its reply was lost
+/// ([`Error::is_unknown_outcome`]), or the session ended or moved with it in flight (the
+/// client fails what was pending with `SessionExpired`, applied or not), or the client closed
+/// under it.
+pub(crate) fn maybe_applied(error: &Error) -> bool {
+    error.is_unknown_outcome() || error.is_session_lost() || *error == Error::Closed
+}
+
 /// A value and the node version it was read at (Curator's `VersionedValue`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned<T> {
@@ -108,8 +116,9 @@ pub enum SharedCommand {
 #[non_exhaustive]
 pub enum SharedEvent {
     /// The set `id` ended: `Ok(true)` written (the state shows it), `Ok(false)` the version was
-    /// stale, an error with [`Error::is_unknown_outcome`] when its reply was lost (it may have
-    /// been applied: the node is read again).
+    /// stale, an error with [`Error::is_unknown_outcome`] or [`Error::is_session_lost`] when
+    /// its reply was lost or its session ended under it (it may have been applied: the node is
+    /// read again).
     SetDone {
         /// The request.
         id: u64,

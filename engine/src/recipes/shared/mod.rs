@@ -10,7 +10,8 @@
 //! (`false` when someone wrote since); [`set`](Shared::set) writes whatever the version.
 //!
 //! A lost reply to a write is an unknown outcome: the call returns an error for which
-//! [`Error::is_unknown_outcome`] is true (the write may have been applied), never a guess.
+//! [`Error::is_unknown_outcome`] is true, or [`Error::is_session_lost`] when the session ended
+//! with the write in flight (in both cases the write may have been applied), never a guess.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
