@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docent::recipes::atomic::{AtomicLong, AtomicResult, AtomicStatus};
-use docent::recipes::shared::SharedCount;
+use docent::recipes::shared::{SharedCount, SharedOptions};
 use docent::rng::Rng;
 use docent::Error;
 use docent_sim::Sim;
@@ -219,18 +219,27 @@ pub fn spawn_counter_worker(
     });
 }
 
-/// Runs a shared-count worker for `who` until `stop_at`: read the count, `try_set` it one
-/// higher on the version read, rest 0–300 ms.
+/// Runs a shared-count worker for `who` until `stop_at`: start a `SharedCount` at `path`
+/// (seeded with 0; again every 500 ms while the ensemble cannot be reached), then read the
+/// count, `try_set` it one higher on the version read, rest 0–300 ms.
 pub fn spawn_count_worker(
     sim: &Sim,
     who: &str,
-    count: SharedCount,
+    path: &'static str,
     record: &CounterRecord,
     stop_at: Duration,
 ) {
     let (sim, who, record) = (sim.clone(), who.to_owned(), record.clone());
     let mut rng = Rng::new(sim.seed(), 0xc1 + sim.index(&who) as u64);
     sim.clone().spawn(async move {
+        let client = sim.client(&who);
+        let count = loop {
+            match SharedCount::start(&client, path, SharedOptions::seed(0)).await {
+                Ok(count) => break count,
+                Err(e) => trace(&sim, &who, &e),
+            }
+            sim.sleep(Duration::from_millis(500)).await;
+        };
         while sim.now() < stop_at {
             let Ok(seen) = count.get() else {
                 sim.sleep(Duration::from_millis(200)).await;

@@ -39,6 +39,7 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
+//! | `counter_scenarios` | `atomic_increment_lost_reply` (reported unknown, never applied twice), `atomic_node_deleted`, `shared_count_version_overflow` (and its `(version -1)` side), `shared_count_updated_on_a_lagging_follower` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use docent::recipes::atomic::{AtomicLong, AtomicOptions, PromotedToLock};
-use docent::recipes::shared::{SharedCount, SharedOptions};
 use docent_sim::harness;
 use docent_sim_tests::atomic::{
     count_of, long_of, spawn_count_worker, spawn_counter_worker, CounterRecord, COUNT, COUNTER,
@@ -51,9 +50,7 @@ fn shared_count_try_set_under_swarm() {
             let record = CounterRecord::default();
             let stop = sim.healed_at() + SETTLE;
             for who in sim.names() {
-                let count =
-                    SharedCount::start(&sim.client(who), COUNT, SharedOptions::seed(0)).await?;
-                spawn_count_worker(&sim, who, count, &record, stop);
+                spawn_count_worker(&sim, who, COUNT, &record, stop);
             }
             sim.sleep_until(stop).await;
             record.check_progress_after(&sim, sim.healed_at())?;

@@ -288,7 +288,7 @@ fn shared_count_updated_on_a_lagging_follower() {
             let mut observers = Vec::new();
             let shown = Arc::new(StdMutex::new(Vec::new()));
             for who in sim.names() {
-                spawn_count_worker(&sim, who, count_on(&sim, who).await?, &record, stop);
+                spawn_count_worker(&sim, who, COUNT, &record, stop);
                 // A second handle only watches: every state it shows must be one the node had.
                 let observer = count_on(&sim, who).await?;
                 let (mut states, shown, name) =
