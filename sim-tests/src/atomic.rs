@@ -235,7 +235,10 @@ pub fn spawn_count_worker(
         let client = sim.client(&who);
         let count = loop {
             match SharedCount::start(&client, path, SharedOptions::seed(0)).await {
-                Ok(count) => break count,
+                Ok(count) => {
+                    trace(&sim, &who, &count.state());
+                    break count;
+                }
                 Err(e) => trace(&sim, &who, &e),
             }
             sim.sleep(Duration::from_millis(500)).await;

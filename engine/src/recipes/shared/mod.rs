@@ -73,26 +73,16 @@ pub struct Shared<T: SharedData> {
 }
 
 impl<T: SharedData> Shared<T> {
-    /// Creates the node at `path` with the seed value if it is absent, and returns once its
-    /// value has been read.
+    /// Creates the node at `path` with the seed value if it is absent (Curator's `start`), and
+    /// returns once its value has been read. Fails when the node could not be made to exist
+    /// (the ensemble unreachable for the client's retry policy).
     pub async fn start(
         client: &Client,
         path: &str,
         options: SharedOptions<T>,
     ) -> Result<Self, Error> {
         let path = checked(path)?;
-        let seeded = client
-            .create()
-            .parents()
-            .data(options.seed.encode())
-            .at(&path)
-            .await;
-        match seeded {
-            // Created, already there, or unknown: the read tells.
-            Ok(_) | Err(Error::NodeExists) => {}
-            Err(e) if e.is_unknown_outcome() => {}
-            Err(e) => return Err(e),
-        }
+        seed(client, &path, options.seed.encode()).await?;
         let span = recipe_span("shared", &path, "");
         let driven = spawn_machine_in(client, SharedMachine::new(&path), span);
         let mut states = driven.inspect(|m| m.watch());
@@ -166,6 +156,28 @@ impl<T: SharedData> Shared<T> {
         let _ = self.driven.command(SharedCommand::Close);
         Ok(())
     }
+}
+
+/// How many times [`seed`] creates the node after an unknown outcome before giving up.
+const SEED_ROUNDS: usize = 3;
+
+/// Makes the node exist, created with `data` if it is absent (parents as containers). An
+/// unknown outcome is resolved by looking: the node exists, or the create is made again.
+async fn seed(client: &Client, path: &str, data: Vec<u8>) -> Result<(), Error> {
+    let mut unknown = None;
+    for _ in 0..SEED_ROUNDS {
+        match client.create().parents().data(data.clone()).at(path).await {
+            Ok(_) | Err(Error::NodeExists) => return Ok(()),
+            Err(e) if e.is_unknown_outcome() => {
+                if client.exists().at(path).await?.0.is_some() {
+                    return Ok(());
+                }
+                unknown = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(unknown.unwrap_or(Error::ConnectionLoss))
 }
 
 #[cfg(test)]
