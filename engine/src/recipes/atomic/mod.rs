@@ -205,7 +205,8 @@ impl<T: AtomicData> DistributedAtomic<T> {
             return Ok(first);
         };
         let under_lock = self.run(op, promoted.retry.clone()).await;
-        guard.release().await?;
+        // The result stands whatever the release does (it goes on in the background).
+        let _ = guard.release().await;
         let mut result = under_lock?;
         result.tries += first.tries;
         result.promoted = true;
