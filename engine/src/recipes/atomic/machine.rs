@@ -124,7 +124,8 @@ pub enum AtomicStatus {
 pub struct AtomicResult<T> {
     /// How it ended.
     pub status: AtomicStatus,
-    /// The value read before the (last) write.
+    /// The value read before the (last) write (`initialize` and `force_set` read nothing:
+    /// the value written).
     pub pre: T,
     /// The value written, or tried (`pre` when nothing was to be written).
     pub post: T,
