@@ -18,6 +18,10 @@
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
 //! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`atomic`]: counter workers (`AtomicLong`, `SharedCount`) and their history checks
+//!   (totals with unknown outcomes, values read were written, compare-and-set on the version
+//!   read, progress after healing);
+//! - [`planted_counter`]: a naive increment that retries a lost versioned write blindly.
 //!
 //! # Named scenarios
 //!
@@ -35,16 +39,19 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
+//! | `counter_scenarios` | `atomic_increment_lost_reply` (reported unknown, never applied twice), `atomic_node_deleted`, `shared_count_version_overflow` (and its `(version -1)` side), `shared_count_updated_on_a_lagging_follower` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod atomic;
 pub mod caches;
 pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod multi;
 pub mod planted;
+pub mod planted_counter;
 pub mod planted_semaphore;
 pub mod rwlock;
 pub mod semaphores;

@@ -18,6 +18,7 @@
 //!   once the lease is gone). A lock guard releases its hold when dropped; a leadership is a
 //!   view and changes nothing when dropped.
 
+pub mod atomic;
 pub mod cache;
 pub(crate) mod enroll;
 pub mod fencing;
@@ -31,6 +32,7 @@ pub mod participants;
 pub mod rwlock;
 pub mod selector;
 pub mod semaphore;
+pub mod shared;
 #[cfg(test)]
 mod testing;
 pub(crate) mod wait;

@@ -435,6 +435,11 @@ impl Ensemble {
                     c.drift(offset_ms);
                 }
             }
+            Fault::AgeVersion { path, version } if self.quorum.serving() => {
+                let body = TxnBody::AgeVersion { path, version };
+                self.quorum
+                    .propose(&mut self.ctx, 0, Vec::new().into(), body);
+            }
             _ => {}
         }
         if let Some(d) = heal_after {

@@ -97,6 +97,15 @@ pub enum Fault {
         /// Milliseconds added to its wall clock.
         offset_ms: i64,
     },
+    /// Test hook, never drawn by the swarm: the leader sets the data version of the node at
+    /// `path` to `version` through the log, as if that many writes had been made (to reach a
+    /// version near `i32::MAX` without 2^31 writes: CURATOR-688). No watch fires.
+    AgeVersion {
+        /// The node.
+        path: String,
+        /// Its new data version.
+        version: i32,
+    },
 }
 
 /// A fault and when it strikes (from the start of the run).

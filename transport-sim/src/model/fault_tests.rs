@@ -424,3 +424,35 @@ fn an_abandoned_session_lives_on_at_the_ensemble_until_it_expires() {
     assert!(r.sim.node(None, "/eph").is_none());
     assert!(r.sim.session_alive(new));
 }
+
+#[test]
+fn an_aged_version_wraps_to_i32_min_and_stays_comparable() {
+    let mut r = Rig::new(12);
+    let c = r.client(ClientOptions::default());
+    r.op(c, create("/n", CreateMode::Persistent)).unwrap();
+    let now = r.now();
+    let age = Fault::AgeVersion {
+        path: "/n".into(),
+        version: i32::MAX,
+    };
+    r.sim.inject(now, age);
+    r.run(secs(1));
+    let set = |version| Op::SetData {
+        path: "/n".into(),
+        data: b"x".to_vec(),
+        version: Some(version),
+    };
+    // Every server applied it through the log; the next write wraps as Java's `version + 1`.
+    for s in 0..r.sim.config().servers {
+        assert_eq!(r.sim.node(Some(s), "/n").unwrap().1.version, i32::MAX);
+    }
+    assert_eq!(r.op(c, set(i32::MAX - 1)), Err(Error::BadVersion));
+    let Ok(OpResult::Stat(stat)) = r.op(c, set(i32::MAX)) else {
+        panic!("the write at i32::MAX failed");
+    };
+    assert_eq!(stat.version, i32::MIN);
+    let Ok(OpResult::Stat(stat)) = r.op(c, set(i32::MIN)) else {
+        panic!("the write at i32::MIN failed");
+    };
+    assert_eq!(stat.version, i32::MIN + 1);
+}

@@ -38,9 +38,13 @@ pub(crate) fn replay(log: &[Entry], now: Instant, prefix: &str) -> NodeHistory {
     for entry in log.iter().filter(|e| e.commit_at <= now) {
         triggers.clear();
         tree.apply(&entry.txn, &mut triggers);
-        // Every change shows up as a watch trigger on its path, except an ACL change.
+        // Every change shows up as a watch trigger on its path, except an ACL change and an
+        // aged version.
         let mut touched: Vec<&str> = triggers.iter().map(|(p, _)| p.as_str()).collect();
         if let TxnBody::Write(Op::SetAcl { path, .. }) = &entry.txn.body {
+            touched.push(path);
+        }
+        if let TxnBody::AgeVersion { path, .. } = &entry.txn.body {
             touched.push(path);
         }
         for p in touched {

@@ -256,6 +256,12 @@ impl DataTree {
                 }
                 None
             }
+            TxnBody::AgeVersion { path, version } => {
+                if let Some(node) = self.nodes.get_mut(path) {
+                    node.stat.version = *version;
+                }
+                None
+            }
             TxnBody::Write(op) => {
                 if !self.sessions.contains(&txn.session) {
                     return Some(Err(Error::SessionExpired));

@@ -32,6 +32,14 @@ pub(crate) enum TxnBody {
     Write(Op),
     /// The leader's container / TTL reaper deletes this node if it still qualifies.
     DeleteContainer(String),
+    /// Test hook ([`Fault::AgeVersion`](super::Fault::AgeVersion)): the node's data version
+    /// becomes `version`.
+    AgeVersion {
+        /// The node.
+        path: String,
+        /// Its new data version.
+        version: i32,
+    },
 }
 
 /// A committed log entry and when the leader committed it.

@@ -22,6 +22,7 @@ use crate::op::{Op, OpResult};
 use crate::recipes::lease::{LeaseQueue, Mode, Turn};
 use crate::recipes::lock::Lease;
 use crate::recipes::order::{CountLeases, MaxLeases};
+use crate::recipes::shared::codec::decode_count;
 use crate::rng::Rng;
 use crate::time::Instant;
 use crate::{path, Error};
@@ -448,17 +449,12 @@ impl SemaphoreMachine {
             .map(|c| c.path.clone())
             .unwrap_or_default();
         match result {
-            Ok(OpResult::Data { data, .. }) => match <[u8; 4]>::try_from(data.as_slice()) {
-                Ok(bytes) => {
+            Ok(OpResult::Data { data, .. }) => match decode_count(&path, data) {
+                Ok(count) => {
                     self.count_error = None;
-                    let max = i32::from_be_bytes(bytes).max(0) as usize;
-                    self.set_max(max);
+                    self.set_max(count.max(0) as usize);
                 }
-                Err(_) => {
-                    let error = Error::CorruptData {
-                        path,
-                        reason: format!("a count is 4 bytes, found {}", data.len()),
-                    };
+                Err(error) => {
                     self.count_error = Some(error.clone());
                     self.fail(error);
                 }

@@ -1,0 +1,47 @@
+//! The `shared` binary against a real ZooKeeper server (docent-zk's TestingServer): two
+//! `counter` processes increment one counter at once; `read` then prints the sum of their
+//! acknowledged increments (no faults: none unknown).
+
+use std::process::Command;
+
+use docent_zk::testing::TestingServer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_counter_processes_and_a_read_on_a_real_server() {
+    let server = TestingServer::start()
+        .await
+        .expect("a ZooKeeper test server");
+    let zk = server.connect_string();
+    let path = "/examples/shared/real";
+    let spawn = |id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_shared"))
+            .args([
+                "--zk",
+                &zk,
+                "counter",
+                "--path",
+                path,
+                "--increments",
+                "25",
+                "--id",
+                id,
+            ])
+            .output()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("a"));
+        let b = s.spawn(|| spawn("b"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for (id, out) in [("a", a.unwrap()), ("b", b.unwrap())] {
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout, format!("counted {id} ok=25 unknown=0\n"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_shared"))
+        .args(["--zk", &zk, "read", "--path", path])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "value 50\n");
+}
