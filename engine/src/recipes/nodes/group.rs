@@ -1,7 +1,7 @@
 //! Curator's `GroupMember`: membership in a group, and a view of everyone in it.
 //!
 //! The member's node is `<membershipPath>/<id>`, EPHEMERAL, holding its payload (a
-//! [`PersistentNode`](super::PersistentNode) in ephemeral mode, so it comes back after a
+//! [`PersistentNode`] in ephemeral mode, so it comes back after a
 //! deletion or an expired session); a [`PathChildrenCache`] of the membership path shows the
 //! group. Java Curator members of the same path are members of the same group.
 //!

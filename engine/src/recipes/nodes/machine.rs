@@ -310,8 +310,8 @@ impl NodeMachine {
     }
 
     fn on_created(&mut self, path: String, stat: Stat, gen: u64) {
-        self.maybe_applied = false;
         if self.closing {
+            self.maybe_applied = false;
             self.delete_at_close(Some(path));
             return;
         }

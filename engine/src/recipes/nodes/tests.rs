@@ -319,8 +319,13 @@ fn a_ttl_node_touches_its_child_every_half_ttl() {
     m.handle(at(1), done(ops[0].0, created_at(touch, 11, 0)));
     m.handle(at(6), Input::Timeout);
     assert_eq!(drain(&mut m).ops[0].1, set(touch, b""));
+    // A period without the node (or the connection) is skipped, never asked for again at once.
+    m.handle(at(7), state(ConnectionState::Suspended, SESSION));
+    m.handle(at(11), Input::Timeout);
+    assert!(drain(&mut m).ops.is_empty());
+    assert_eq!(m.poll_timeout(), Some(at(16)));
     // Close deletes nothing: the child expires, then the container is reaped.
-    m.handle(at(7), Input::Command(NodeCommand::Close));
+    m.handle(at(12), Input::Command(NodeCommand::Close));
     assert!(drain(&mut m).ops.is_empty());
     assert!(m.is_done());
     assert_eq!(m.poll_timeout(), None);

@@ -62,7 +62,8 @@ impl Touch {
         self.in_flight = Some((token, false));
     }
 
-    /// Touches when due and the node is `present`.
+    /// Touches when due and the node is `present`: at once the first time the node is
+    /// present, then every period (a period in which the node is not present is skipped).
     pub(crate) fn tick(
         &mut self,
         now: Instant,
@@ -70,11 +71,15 @@ impl Touch {
         tokens: &mut Tokens,
         ops: &mut VecDeque<(Token, Op)>,
     ) {
-        if !present || self.next.is_some_and(|next| now < next) {
+        let due = match self.next {
+            None => present,
+            Some(next) => now >= next,
+        };
+        if !due {
             return;
         }
         self.next = Some(now + self.ttl / TOUCHES_PER_TTL);
-        if self.in_flight.is_none() {
+        if present && self.in_flight.is_none() {
             self.set(tokens, ops);
         }
     }
