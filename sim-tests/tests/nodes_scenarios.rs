@@ -18,8 +18,8 @@ use docent::recipes::nodes::{NodeOptions, NodeState, PersistentNode};
 use docent::CreateMode;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
-use docent_sim_tests::nodes::{converge, node_mismatch, node_path, nodes_of, Latest};
-use docent_sim_tests::workload::SETTLE;
+use docent_sim_tests::nodes::{converge, node_mismatch, node_path, nodes_of, Latest, NODES};
+use docent_sim_tests::workload::{ensure_dir, SETTLE};
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
@@ -97,6 +97,8 @@ fn persistent_node_races() {
             .no_faults()
             .limit(SEEDS)
             .run(move |sim| async move {
+                // The parent exists: the lost reply is the node's create's.
+                ensure_dir(&sim, NODES).await;
                 sim.sleep(s(1.0)).await;
                 sim.inject(Fault::LoseReply { client: 0 });
                 let node = start(&sim, mode, "a-1").await?;
@@ -104,6 +106,8 @@ fn persistent_node_races() {
                 // Closing waits for the create's outcome; the delete may outlast one session
                 // timeout only if the connection does not come back.
                 closed?;
+                // Whatever was in flight has landed by now (the session lives on).
+                sim.sleep(s(5.0)).await;
                 let left = nodes_of(&sim, &node_path("a", mode), mode);
                 if !left.is_empty() {
                     return Err(format!("{mode:?}: closed, yet {left:?} remain").into());

@@ -507,12 +507,9 @@ impl NodeMachine {
         self.closing = true;
         self.touch = None;
         match &mut self.step {
-            // Let the in-flight create answer: what it made is deleted then.
-            Step::Creating { .. } => {}
-            Step::Protected { create, .. } => {
-                create.abandon(Error::Closed, &mut self.tokens);
-                self.absorb_protected();
-            }
+            // Let the in-flight create finish (a protected one resolves a lost reply by
+            // looking): what it made is deleted then.
+            Step::Creating { .. } | Step::Protected { .. } => {}
             _ => self.delete_at_close(None),
         }
     }

@@ -330,3 +330,28 @@ fn a_ttl_node_touches_its_child_every_half_ttl() {
     assert!(m.is_done());
     assert_eq!(m.poll_timeout(), None);
 }
+
+#[test]
+fn close_racing_a_protected_create_with_a_lost_reply_deletes_what_it_made() {
+    let (mut m, ops) = node(CreateMode::EphemeralSequential);
+    let out = feed(&mut m, Input::Command(NodeCommand::Close));
+    assert!(out.ops.is_empty(), "waits for the create's outcome");
+    let Op::Create { path, .. } = &ops[0].1 else {
+        panic!("{ops:?}")
+    };
+    let name = format!("{}0000000001", crate::path::name(path));
+    // The reply is lost: the protected create looks for its node, and finds it.
+    let out = feed(&mut m, done(ops[0].0, Err(Error::ConnectionLoss)));
+    let out = feed(&mut m, done(out.ops[1].0, Ok(children(&[&name]))));
+    let out = feed(
+        &mut m,
+        done(out.ops[0].0, Ok(OpResult::Exists(Some(stat(12, SESSION))))),
+    );
+    let delete = Op::Delete {
+        path: format!("/group/{name}"),
+        version: None,
+    };
+    assert_eq!(out.ops[0].1, delete);
+    feed(&mut m, done(out.ops[0].0, Ok(OpResult::Deleted)));
+    assert!(m.is_done());
+}
