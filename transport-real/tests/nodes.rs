@@ -1,7 +1,8 @@
 //! Persistent nodes, TTL nodes and group members on real ZooKeeper: every create mode on a test
 //! server (created, data replaced, recreated after another session deletes it, deleted on
-//! close), a TTL node whose touched child keeps it and then lets it go, a group on a 3-server
-//! cluster losing the member one member is connected to, and an ephemeral node cut off through
+//! close), a TTL node whose touched child keeps it and then lets it go, a group, a protected
+//! sequential node and a TTL node on a 3-server cluster losing the member one of them is
+//! connected to, and an ephemeral node cut off through
 //! the chaos proxy until its session expires (it comes back, owned by the new session, with the
 //! data given meanwhile).
 
@@ -133,7 +134,7 @@ async fn a_ttl_node_is_kept_while_touched_then_expires() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_group_survives_the_loss_of_a_cluster_member() {
+async fn a_group_and_nodes_survive_the_loss_of_a_cluster_member() {
     let mut cluster = TestingCluster::start(3).await.unwrap();
     let (a, b) = (
         client(&cluster.connect_string()).await,
@@ -154,6 +155,19 @@ async fn a_group_survives_the_loss_of_a_cluster_member() {
         (ma.current_members() == want && mb.current_members() == want).then_some(())
     })
     .await;
+    // Beside the group, a protected sequential node of a's and a TTL node of b's.
+    let options = NodeOptions::default()
+        .mode(CreateMode::PersistentSequential)
+        .data(b"s1".to_vec());
+    let sequential = PersistentNode::start(&a, "/real/cnodes/seq-", options)
+        .await
+        .unwrap();
+    assert!(sequential.await_initial_create(WAIT).await.unwrap());
+    let options = TtlOptions::new(Duration::from_secs(30)).data(b"t1".to_vec());
+    let ttl = PersistentTtlNode::start(&b, "/real/cnodes/ttl", options)
+        .await
+        .unwrap();
+    assert!(ttl.await_initial_create(WAIT).await.unwrap());
     let member = cluster
         .member_serving(a.session_id())
         .await
@@ -166,6 +180,17 @@ async fn a_group_survives_the_loss_of_a_cluster_member() {
         (ma.current_members() == want && mb.current_members() == want).then_some(())
     })
     .await;
+    sequential.set_data(b"s2".to_vec()).await.unwrap();
+    ttl.set_data(b"t2".to_vec()).await.unwrap();
+    let (nodes, _, _) = b.get_children().at("/real/cnodes").await.unwrap();
+    let seq: Vec<&String> = nodes.iter().filter(|n| n.contains("-seq-")).collect();
+    assert_eq!(seq.len(), 1, "exactly one sequential node: {nodes:?}");
+    let path = sequential.actual_path().unwrap();
+    assert_eq!(read(&b, &path).await.unwrap().0, b"s2");
+    assert_eq!(read(&a, "/real/cnodes/ttl").await.unwrap().0, b"t2");
+    sequential.close().await.unwrap();
+    assert!(read(&b, &path).await.is_none());
+    ttl.close().await.unwrap();
     ma.close().await.unwrap();
     let (left, _, _) = b.get_children().at(group).await.unwrap();
     assert_eq!(left, vec!["b".to_string()]);
