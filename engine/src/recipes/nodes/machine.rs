@@ -153,6 +153,8 @@ pub struct NodeMachine {
     step: Step,
     /// Our node while present.
     node: Option<(String, Stat)>,
+    /// Our node has been present at least once.
+    created: bool,
     /// A plain create's outcome was unknown: the base path may hold our node.
     maybe_applied: bool,
     set: Option<Set>,
@@ -189,6 +191,7 @@ impl NodeMachine {
             rng,
             step: Step::Closed,
             node: None,
+            created: false,
             maybe_applied: false,
             set: None,
             set_blocked: None,
@@ -213,6 +216,11 @@ impl NodeMachine {
     /// Our node's path while it is present.
     pub fn actual_path(&self) -> Option<&str> {
         self.node.as_ref().map(|(path, _)| path.as_str())
+    }
+
+    /// True once our node has been present (Curator's initial create).
+    pub fn was_created(&self) -> bool {
+        self.created
     }
 
     /// The newest data given.

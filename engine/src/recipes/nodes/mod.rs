@@ -154,7 +154,7 @@ impl Handle {
 
     async fn await_initial_create(&self, timeout: Duration) -> Result<bool, Error> {
         let deadline = self.client.now() + timeout;
-        let present = wait_for(&self.driven, |m| m.actual_path().map(|_| ()));
+        let present = wait_for(&self.driven, |m| m.was_created().then_some(()));
         Ok(until(&self.client, Some(deadline), present)
             .await
             .transpose()?

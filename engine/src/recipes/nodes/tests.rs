@@ -84,7 +84,9 @@ fn creates_with_its_data_then_watches_the_node() {
     assert_eq!(ops.len(), 1);
     assert_eq!(ops[0].1, create(PATH, b"d1", CreateMode::Ephemeral));
     assert_eq!(m.state(), NodeState::Creating);
+    assert!(!m.was_created());
     let out = feed(&mut m, done(ops[0].0, created_at(PATH, 10, SESSION)));
+    assert!(m.was_created());
     assert_eq!(out.ops[0].1, exists(PATH));
     assert_eq!(
         out.events,
@@ -132,6 +134,7 @@ fn a_deleted_node_is_created_again_with_the_newest_data() {
     let out = feed(&mut m, done(out.ops[0].0, Ok(OpResult::Exists(None))));
     assert_eq!(out.ops[0].1, create(PATH, b"d2", CreateMode::Ephemeral));
     assert_eq!(m.state(), NodeState::Creating);
+    assert!(m.was_created(), "the initial create stays done");
 }
 
 #[test]
