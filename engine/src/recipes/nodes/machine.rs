@@ -313,6 +313,8 @@ impl NodeMachine {
     fn present(&mut self, path: String, stat: Stat) {
         self.events
             .push_back(NodeEvent::Created { path: path.clone() });
+        self.maybe_applied = false;
+        self.created = true;
         self.node = Some((path.clone(), stat));
         self.step = Step::Watching { path };
     }
