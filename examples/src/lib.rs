@@ -14,6 +14,7 @@ pub mod leader;
 pub mod locks;
 pub mod master_worker;
 pub mod shared;
+pub mod shared_nodes;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;

@@ -22,6 +22,9 @@
 //!   (totals with unknown outcomes, values read were written, compare-and-set on the version
 //!   read, progress after healing);
 //! - [`planted_counter`]: a naive increment that retries a lost versioned write blindly.
+//! - [`nodes`]: persistent node and group member workloads, the owner check (never a node of
+//!   another session shown as ours) and convergence to the newest data, exactly once;
+//! - [`planted_nodes`]: a naive ephemeral persistent node that trusts NodeExists.
 //!
 //! # Named scenarios
 //!
@@ -40,6 +43,7 @@
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
 //! | `counter_scenarios` | `atomic_increment_lost_reply` (reported unknown, never applied twice), `atomic_node_deleted`, `shared_count_version_overflow` (and its `(version -1)` side), `shared_count_updated_on_a_lagging_follower` |
+//! | `nodes_scenarios` | `persistent_node_races` (and its `_started_while_down`, `_long_outage` variants), `persistent_node_deleted_while_cut_off`, `persistent_node_across_expiry` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -50,8 +54,10 @@ pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod multi;
+pub mod nodes;
 pub mod planted;
 pub mod planted_counter;
+pub mod planted_nodes;
 pub mod planted_semaphore;
 pub mod rwlock;
 pub mod semaphores;
