@@ -18,6 +18,7 @@
 //!   once the lease is gone). A lock guard releases its hold when dropped; a leadership is a
 //!   view and changes nothing when dropped.
 
+pub mod barrier;
 pub mod cache;
 pub(crate) mod enroll;
 pub mod fencing;
