@@ -31,6 +31,7 @@
 //! The [`double`] module holds the double barrier: members enter together once enough have
 //! arrived, and leave together once all are done.
 
+pub mod double;
 pub mod machine;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
+pub use double::{DoubleBarrier, DoubleBarrierOptions, DoubleBarrierState};
 pub use machine::{BarrierCommand, BarrierEvent, BarrierMachine, BarrierState};
 
 use crate::framework::driver::{recipe_span, spawn_machine_in, Driven};
