@@ -18,6 +18,8 @@
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
 //! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`barriers`]: double barrier rounds and barrier waiters, with their checks.
+//! - [`planted_barrier`]: a double barrier that passes `enter` on any wake-up.
 //!
 //! # Named scenarios
 //!
@@ -39,12 +41,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod barriers;
 pub mod caches;
 pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod multi;
 pub mod planted;
+pub mod planted_barrier;
 pub mod planted_semaphore;
 pub mod rwlock;
 pub mod semaphores;

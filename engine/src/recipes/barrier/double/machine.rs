@@ -417,8 +417,11 @@ impl DoubleBarrierMachine {
             }
             return; // wait for the watch on the last member
         }
+        // The last member we watched is gone already: list again (others may remain).
+        let Some(mut others) = seen.members else {
+            return self.look();
+        };
         let ours = path::name(&self.node).to_owned();
-        let mut others = seen.members.unwrap_or_default();
         if others.contains(&ours) && !self.deleting(&self.node) {
             // Ours after all (a create whose reply was lost): delete it too.
             self.delete_ours();

@@ -329,6 +329,32 @@ fn leave_deletes_our_node_and_waits_for_the_last_member() {
 }
 
 #[test]
+fn a_watched_member_gone_before_the_watch_means_listing_again_not_passing() {
+    let (mut m, _) = inside();
+    let out = leave(&mut m, None);
+    let out = feed(&mut m, done(out.ops[1].0, listing(&["a", "d"])));
+    // `d` left between our listing and the exists: `a` may still be in.
+    let out = feed(&mut m, done(out.ops[0].0, exists(false, 0)));
+    assert!(out.events.is_empty(), "{:?}", out.events);
+    assert_eq!(
+        ops(&out),
+        vec![Op::GetChildren {
+            path: DIR.into(),
+            watch: false
+        }]
+    );
+    let out = feed(&mut m, done(out.ops[0].0, listing(&["a"])));
+    assert_eq!(
+        ops(&out),
+        vec![Op::Exists {
+            path: format!("{DIR}/a"),
+            watch: true
+        }]
+    );
+    assert_eq!(m.state(), DoubleBarrierState::Leaving);
+}
+
+#[test]
 fn leave_honours_its_deadline() {
     let (mut m, _) = inside();
     let deadline = Instant::ZERO + Duration::from_secs(2);
