@@ -6,8 +6,9 @@
 //! the instant of every pass:
 //!
 //! - **enter**: at least `qty` distinct members had called `enter` in that round;
-//! - **leave**: no member that passed `enter` and has not called `leave` still has its node
-//!   (ground truth, the leader's tree): nobody passes `leave` before everyone left;
+//! - **leave**: no member that passed `enter` before we started leaving and has not called
+//!   `leave` still has its node (ground truth, the leader's tree): nobody passes `leave`
+//!   before everyone left;
 //! - **deadlines**: no call returns later than its deadline (unless its process was paused).
 //!
 //! After healing, every round with at least `qty` live members lets every live member in and
@@ -160,10 +161,14 @@ impl DoubleRecord {
         self.with(|l| {
             let r = l.rounds.entry(round).or_default();
             r.left.insert(who.to_owned(), at);
+            // Members inside before we started leaving: their nodes were there to list.
+            let since = r.leaving.get(who).copied().unwrap_or(at);
             let inside: Vec<&String> = r
                 .entered
-                .keys()
-                .filter(|y| *y != who && !r.leaving.contains_key(*y))
+                .iter()
+                .filter(|(y, entered)| *y != who && **entered < since)
+                .map(|(y, _)| y)
+                .filter(|y| !r.leaving.contains_key(*y))
                 .filter(|y| sim.inspect(|m| m.node(None, &r.entering[*y].0).is_some()))
                 .collect();
             if !inside.is_empty() {

@@ -2,7 +2,7 @@
 //! `DistributedBarrier.waitOnBarrier`).
 //!
 //! ```text
-//!   Idle ──wait──► Looking: sync + exists(path, watch) ──absent──► Idle (passed)
+//!   Idle ──wait──► Looking: sync, exists(path, watch) ──absent──► Idle (passed)
 //!    ▲                 ▲        │ present
 //!    │                 │        ▼
 //!    │   watch fired,  └──── Watching ──deadline──► Idle (timed out)
@@ -12,9 +12,9 @@
 //!
 //! A wait passes only on a reply that says the node is absent, never on an event alone: a
 //! watch that fires for the session (a disconnection, an expiry) or for the node's deletion
-//! only makes it look again. The first look is preceded by a `sync`, so a waiter connected to
-//! a lagging follower does not pass on a read older than a barrier set before it started
-//! waiting. A look that failed for want of a connection is sent again once the connection
+//! only makes it look again. Every look is preceded by a `sync`, so a waiter connected to a
+//! lagging follower (a new session has no last zxid to hold the server to) does not pass on a
+//! read older than a barrier set before it started waiting. A look that failed for want of a connection is sent again once the connection
 //! came back after it.
 
 use std::collections::VecDeque;
@@ -74,7 +74,7 @@ struct Wait {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
-    /// The exists sent under `token` (behind a sync on the first look) at link `epoch`.
+    /// The exists sent under `token` (behind a sync) at link `epoch`.
     Looking { token: Token, epoch: u64 },
     /// The node was there; the exists watch of `token` is armed.
     Watching { token: Token },
@@ -120,13 +120,11 @@ impl BarrierMachine {
         self.state.watch()
     }
 
-    /// Sends an exists with a watch (a sync first on the first look of a wait).
-    fn look(&mut self, sync: bool) {
+    /// Sends an exists with a watch, a sync before it.
+    fn look(&mut self) {
         let Some(wait) = &mut self.wait else { return };
-        if sync {
-            let path = self.path.clone();
-            self.ops.push_back((self.tokens.next(), Op::Sync { path }));
-        }
+        let path = self.path.clone();
+        self.ops.push_back((self.tokens.next(), Op::Sync { path }));
         let token = self.tokens.next();
         let path = self.path.clone();
         self.ops
@@ -164,7 +162,7 @@ impl BarrierMachine {
             }
             Err(e) if waits_for_connection(&e) => {
                 if self.link.ready_after(epoch) {
-                    self.look(false);
+                    self.look();
                 } else if let Some(wait) = &mut self.wait {
                     wait.step = Step::Offline;
                 }
@@ -184,7 +182,7 @@ impl BarrierMachine {
         }) = self.wait
         {
             if token == mine {
-                self.look(false);
+                self.look();
             }
         }
     }
@@ -201,7 +199,7 @@ impl BarrierMachine {
                 ..
             })
         ) {
-            self.look(false);
+            self.look();
         }
     }
 }
@@ -229,7 +227,7 @@ impl Machine for BarrierMachine {
                     deadline,
                     step: Step::Offline,
                 });
-                self.look(true);
+                self.look();
             }
             Input::Command(BarrierCommand::Close) => {
                 self.finish(Err(Error::Closed));

@@ -47,7 +47,7 @@ fn waiting() -> (BarrierMachine, Token) {
 }
 
 #[test]
-fn first_look_syncs_then_stats_with_a_watch_and_passes_when_absent() {
+fn a_look_syncs_then_stats_with_a_watch_and_passes_when_absent() {
     let mut m = BarrierMachine::new(PATH.into());
     feed(&mut m, connected(SESSION));
     let out = wait(&mut m, 1, None);
@@ -75,7 +75,8 @@ fn deletion_event_makes_it_look_again_and_only_an_absent_reply_passes() {
     let (mut m, look) = waiting();
     let out = fire(&mut m, look, EventType::NodeDeleted);
     assert!(out.events.is_empty(), "an event alone never passes");
-    let (again, op) = out.ops[0].clone();
+    assert_eq!(out.ops[0].1, Op::Sync { path: PATH.into() });
+    let (again, op) = out.ops[1].clone();
     assert_eq!(
         op,
         Op::Exists {
@@ -86,7 +87,7 @@ fn deletion_event_makes_it_look_again_and_only_an_absent_reply_passes() {
     // Set again before the look arrived: still up, still waiting.
     assert!(feed(&mut m, done(again, exists(true))).events.is_empty());
     let out = fire(&mut m, again, EventType::NodeDeleted);
-    let out = feed(&mut m, done(out.ops[0].0, exists(false)));
+    let out = feed(&mut m, done(out.ops[1].0, exists(false)));
     assert_eq!(out.events, done_event(1, Ok(true)));
 }
 
@@ -95,7 +96,7 @@ fn session_events_never_pass_a_wait() {
     let (mut m, look) = waiting();
     let out = fire(&mut m, look, EventType::Session(SessionState::Expired));
     assert!(out.events.is_empty());
-    let out = feed(&mut m, done(out.ops[0].0, exists(true)));
+    let out = feed(&mut m, done(out.ops[1].0, exists(true)));
     assert!(out.events.is_empty());
     assert_eq!(m.state(), BarrierState::Waiting);
 }
@@ -105,17 +106,17 @@ fn a_failed_look_goes_again_after_the_reconnection() {
     let (mut m, look) = waiting();
     feed(&mut m, state(ConnectionState::Suspended, SESSION));
     let out = fire(&mut m, look, EventType::NodeDeleted);
-    let out = feed(&mut m, done(out.ops[0].0, Err(Error::ConnectionLoss)));
+    let out = feed(&mut m, done(out.ops[1].0, Err(Error::ConnectionLoss)));
     assert!(out.ops.is_empty() && out.events.is_empty());
     let out = feed(&mut m, state(ConnectionState::Reconnected, SESSION));
     assert_eq!(
-        out.ops[0].1,
+        out.ops[1].1,
         Op::Exists {
             path: PATH.into(),
             watch: true
         }
     );
-    let out = feed(&mut m, done(out.ops[0].0, exists(false)));
+    let out = feed(&mut m, done(out.ops[1].0, exists(false)));
     assert_eq!(out.events, done_event(1, Ok(true)));
 }
 

@@ -9,7 +9,7 @@
 //!            enter                                  leave
 //!  Outside ─────────► Entering ───────────► Inside ─────────► Leaving ──────────► Outside
 //!     ▲  look: exists(ready, watch),  passed         look: delete our node,  passed
-//!     │        create our node,                            list dir
+//!     │        create our node,                            sync, list dir
 //!     │        list dir                                    │
 //!     │  ready there ─────────────────► passed             no member left ──► passed,
 //!     │  members >= qty ─► create ready ► passed            delete ready
@@ -224,8 +224,14 @@ impl DoubleBarrierMachine {
                 let create = create(&self.node, CreateMode::Ephemeral);
                 self.ask(Ask::Create, create);
             }
-        } else if self.member.is_some() {
-            self.delete_ours();
+        } else {
+            if self.member.is_some() {
+                self.delete_ours();
+            }
+            // Not behind a write of ours: a new session on a lagging follower could list a
+            // state older than a member that entered after us.
+            let path = self.dir.clone();
+            self.ops.push_back((self.tokens.next(), Op::Sync { path }));
         }
         self.ask(
             Ask::List,

@@ -295,6 +295,7 @@ fn leave_deletes_our_node_and_waits_for_the_last_member() {
                 path: node.clone(),
                 version: None
             },
+            Op::Sync { path: DIR.into() },
             Op::GetChildren {
                 path: DIR.into(),
                 watch: false
@@ -302,7 +303,7 @@ fn leave_deletes_our_node_and_waits_for_the_last_member() {
         ]
     );
     feed(&mut m, done(out.ops[0].0, Ok(OpResult::Deleted)));
-    let out = feed(&mut m, done(out.ops[1].0, listing(&["b", "ready", "a"])));
+    let out = feed(&mut m, done(out.ops[2].0, listing(&["b", "ready", "a"])));
     assert_eq!(
         ops(&out),
         vec![Op::Exists {
@@ -315,8 +316,8 @@ fn leave_deletes_our_node_and_waits_for_the_last_member() {
     // `b` dies mid-leave (its session expires): its node goes, we look again.
     let out = fire(&mut m, last, EventType::NodeDeleted);
     assert!(out.events.is_empty());
-    assert_eq!(ops(&out).len(), 1, "only a listing: our node is gone");
-    let out = feed(&mut m, done(out.ops[0].0, listing(&["ready"])));
+    assert_eq!(ops(&out).len(), 2, "only a listing: our node is gone");
+    let out = feed(&mut m, done(out.ops[1].0, listing(&["ready"])));
     assert_eq!(out.events, passed(2, Ok(true)));
     assert_eq!(
         ops(&out),
@@ -332,18 +333,21 @@ fn leave_deletes_our_node_and_waits_for_the_last_member() {
 fn a_watched_member_gone_before_the_watch_means_listing_again_not_passing() {
     let (mut m, _) = inside();
     let out = leave(&mut m, None);
-    let out = feed(&mut m, done(out.ops[1].0, listing(&["a", "d"])));
+    let out = feed(&mut m, done(out.ops[2].0, listing(&["a", "d"])));
     // `d` left between our listing and the exists: `a` may still be in.
     let out = feed(&mut m, done(out.ops[0].0, exists(false, 0)));
     assert!(out.events.is_empty(), "{:?}", out.events);
     assert_eq!(
         ops(&out),
-        vec![Op::GetChildren {
-            path: DIR.into(),
-            watch: false
-        }]
+        vec![
+            Op::Sync { path: DIR.into() },
+            Op::GetChildren {
+                path: DIR.into(),
+                watch: false
+            }
+        ]
     );
-    let out = feed(&mut m, done(out.ops[0].0, listing(&["a"])));
+    let out = feed(&mut m, done(out.ops[1].0, listing(&["a"])));
     assert_eq!(
         ops(&out),
         vec![Op::Exists {
@@ -359,7 +363,7 @@ fn leave_honours_its_deadline() {
     let (mut m, _) = inside();
     let deadline = Instant::ZERO + Duration::from_secs(2);
     let out = leave(&mut m, Some(deadline));
-    let out = feed(&mut m, done(out.ops[1].0, listing(&["z"])));
+    let out = feed(&mut m, done(out.ops[2].0, listing(&["z"])));
     feed(&mut m, done(out.ops[0].0, exists(true, 9)));
     m.handle(deadline, Input::Timeout);
     assert_eq!(drain(&mut m).events, passed(2, Ok(false)));
