@@ -37,6 +37,7 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
+//! | `barrier_scenarios` | `double_barrier_spurious_wakeup` (and its `_single_barrier` variant: a `Barrier` waiter under the same session events), `double_barrier_member_expired_inside` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
