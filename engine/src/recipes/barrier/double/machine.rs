@@ -24,7 +24,8 @@
 //! event included). A look that failed for want of a connection goes again once the
 //! connection came back after it; a new session re-creates our node under the same name (so
 //! a member is never counted twice) if we are still entering. A create that hits our own name
-//! checks its owner: a node left by our expired session is deleted and made again. Both
+//! checks its owner: a node left by an earlier session of ours is deleted and made again, one
+//! of another process (two clients that drew the same UUID from the same seed) fails the call. Both
 //! calls honour their deadlines (CURATOR-233/536: `leave` ignored its timeout); an `enter`
 //! that runs out of time takes its node away again.
 
@@ -144,6 +145,10 @@ pub struct DoubleBarrierMachine {
     fired: bool,
     /// The session whose node `<dir>/<uuid>` we know exists.
     member: Option<i64>,
+    /// A create of our node went out and what came of it is not known yet.
+    creating: bool,
+    /// Every session we have had: a node under our name owned by one of them is ours.
+    sessions: Vec<i64>,
     /// Waiting for a (re)connection to look again.
     offline: bool,
     deletes: Vec<GuaranteedDelete>,
@@ -171,6 +176,8 @@ impl DoubleBarrierMachine {
             watch: None,
             fired: false,
             member: None,
+            sessions: Vec::new(),
+            creating: false,
             offline: false,
             deletes: Vec::new(),
             closed: false,
@@ -223,6 +230,7 @@ impl DoubleBarrierMachine {
             if self.member != Some(self.link.session_id()) {
                 let create = create(&self.node, CreateMode::Ephemeral);
                 self.ask(Ask::Create, create);
+                self.creating = true;
             }
         } else {
             if self.member.is_some() {
@@ -275,8 +283,8 @@ impl DoubleBarrierMachine {
     fn finish(&mut self, outcome: Result<bool, Error>) {
         let Some(call) = self.call.take() else { return };
         let passed = outcome == Ok(true);
-        // An enter that did not pass takes its node away again.
-        if call.entering && !passed {
+        // An enter that did not pass takes its node away again (if it may have made one).
+        if call.entering && !passed && (self.member.is_some() || self.creating) {
             self.delete_ours();
         }
         self.state.set_if_changed(match (call.entering, passed) {
@@ -310,6 +318,7 @@ impl DoubleBarrierMachine {
                 }
             }
             (Ask::Create, Ok(OpResult::Created { stat, .. })) => {
+                self.creating = false;
                 self.member = Some(stat.ephemeral_owner);
                 // Created for an enter that has ended meanwhile: take it away again.
                 if !self.call.is_some_and(|c| c.entering) {
@@ -317,7 +326,10 @@ impl DoubleBarrierMachine {
                 }
             }
             (Ask::Create, Err(Error::NodeExists)) => seen.name_taken = true,
-            (Ask::Create, Err(Error::NoNode)) => seen.parents_missing = true,
+            (Ask::Create, Err(Error::NoNode)) => {
+                self.creating = false;
+                seen.parents_missing = true;
+            }
             (Ask::List, Ok(OpResult::Children { children, .. })) => {
                 let members = children.iter().filter(|c| c.as_str() != READY_NODE);
                 seen.members = Some(members.cloned().collect());
@@ -326,9 +338,10 @@ impl DoubleBarrierMachine {
             (Ask::Owner, Ok(OpResult::Exists(Some(stat)))) => {
                 if stat.ephemeral_owner == self.link.session_id() {
                     // Ours (a create whose reply was lost): look again, now as a member.
+                    self.creating = false;
                     self.member = Some(stat.ephemeral_owner);
                     self.watch = None;
-                } else {
+                } else if self.sessions.contains(&stat.ephemeral_owner) {
                     // Left by an earlier session of ours: it goes with that session at the
                     // latest; delete it now and create ours again.
                     let stale = Op::Delete {
@@ -336,6 +349,14 @@ impl DoubleBarrierMachine {
                         version: Some(stat.version),
                     };
                     self.ask(Ask::Stale, stale);
+                } else {
+                    // Another process drew our UUID: never touch its node.
+                    self.creating = false;
+                    seen.failed = Some(Error::InvalidArgument(format!(
+                        "member node {} belongs to session {:#x}, not to one of ours: two \
+                         clients drew the same UUID (the same seed?)",
+                        self.node, stat.ephemeral_owner
+                    )));
                 }
             }
             (Ask::Owner | Ask::Stale | Ask::Parent, _) => {}
@@ -469,6 +490,9 @@ impl DoubleBarrierMachine {
 
     fn on_connection(&mut self, state: ConnectionState, session_id: i64) {
         let up = self.link.handle(state, session_id);
+        if up && !self.sessions.contains(&session_id) {
+            self.sessions.push(session_id);
+        }
         for delete in &mut self.deletes {
             delete.handle_link(&self.link, &mut self.tokens);
         }
@@ -536,7 +560,9 @@ impl Machine for DoubleBarrierMachine {
             }
             Input::Command(DoubleBarrierCommand::Close) => {
                 self.finish(Err(Error::Closed));
-                self.delete_ours();
+                if self.member.is_some() || self.creating {
+                    self.delete_ours();
+                }
                 self.closed = true;
             }
         }

@@ -218,6 +218,29 @@ fn a_new_session_re_creates_our_node_under_the_same_name() {
 }
 
 #[test]
+fn a_node_of_another_process_under_our_name_fails_the_enter_untouched() {
+    let (mut m, node) = member();
+    let out = enter(&mut m, None);
+    feed(&mut m, done(out.ops[0].0, exists(false, 0)));
+    feed(&mut m, done(out.ops[1].0, Err(Error::NodeExists)));
+    let out = feed(&mut m, done(out.ops[2].0, listing(&[path::name(&node)])));
+    let out = feed(&mut m, done(out.ops[0].0, exists(true, 99)));
+    assert!(
+        matches!(
+            &out.events[..],
+            [BarrierEvent::Done {
+                call: 1,
+                outcome: Err(Error::InvalidArgument(_))
+            }]
+        ),
+        "{:?}",
+        out.events
+    );
+    // No delete of any kind: the node is the other's.
+    assert!(ops(&out).is_empty(), "{:?}", ops(&out));
+}
+
+#[test]
 fn our_own_node_found_after_a_lost_reply_is_kept() {
     let (mut m, node) = member();
     let out = enter(&mut m, None);
