@@ -220,7 +220,14 @@ async fn barriers_hold_through_a_partition() {
     proxy.heal();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!waiting.is_finished(), "a lost session lets nobody through");
-    setter.remove_barrier().await.unwrap();
+    // Removing is idempotent: on a loaded machine the call may be cut off; call it again.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while let Err(e) = setter.remove_barrier().await {
+        assert!(
+            e.kind() == docent::ErrorKind::Connection && tokio::time::Instant::now() < deadline,
+            "{e}"
+        );
+    }
     let (passed, waiter) = tokio::time::timeout(WAIT, waiting).await.unwrap().unwrap();
     assert!(passed.unwrap());
     waiter.close().await.unwrap();
