@@ -251,8 +251,8 @@ impl DoubleRecord {
     }
 }
 
-/// Runs `who`'s double barrier rounds until `stop`: arrive, enter (until [`ENTER_BY`]),
-/// work 0–2 s, leave (until [`LEAVE_BY`]); a member that did not pass closes its handle.
+/// Runs `who`'s double barrier rounds until `stop`: arrive in the slot's first 8 s, enter
+/// (until 14 s into the slot), work 0–2 s, leave (until 18 s); then close the handle.
 pub fn spawn_member(sim: &Sim, who: &str, make: MakeMember, record: &DoubleRecord, stop: Duration) {
     let (sim, who, record) = (sim.clone(), who.to_owned(), record.clone());
     let mut rng = Rng::new(sim.seed(), 0xba00 + sim.index(&who) as u64);
