@@ -15,6 +15,7 @@ pub mod locks;
 pub mod master_worker;
 pub mod shared;
 pub mod shared_nodes;
+pub mod shared_barriers;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;

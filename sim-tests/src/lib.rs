@@ -25,6 +25,8 @@
 //! - [`nodes`]: persistent node and group member workloads, the owner check (never a node of
 //!   another session shown as ours) and convergence to the newest data, exactly once;
 //! - [`planted_nodes`]: a naive ephemeral persistent node that trusts NodeExists.
+//! - [`barriers`]: double barrier rounds and barrier waiters, with their checks.
+//! - [`planted_barrier`]: a double barrier that passes `enter` on any wake-up.
 //!
 //! # Named scenarios
 //!
@@ -44,11 +46,13 @@
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
 //! | `counter_scenarios` | `atomic_increment_lost_reply` (reported unknown, never applied twice), `atomic_node_deleted`, `shared_count_version_overflow` (and its `(version -1)` side), `shared_count_updated_on_a_lagging_follower` |
 //! | `nodes_scenarios` | `persistent_node_races` (and its `_started_while_down`, `_long_outage` variants), `persistent_node_deleted_while_cut_off`, `persistent_node_across_expiry` |
+//! | `barrier_scenarios` | `double_barrier_spurious_wakeup` (and its `_single_barrier` variant: a `Barrier` waiter under the same session events), `double_barrier_member_expired_inside` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod atomic;
+pub mod barriers;
 pub mod caches;
 pub mod counting;
 pub mod fence;
@@ -57,6 +61,7 @@ pub mod multi;
 pub mod nodes;
 pub mod planted;
 pub mod planted_counter;
+pub mod planted_barrier;
 pub mod planted_nodes;
 pub mod planted_semaphore;
 pub mod rwlock;

@@ -17,8 +17,13 @@
 //!   node deleted) and `guarded(ops)`, the fenced multi ([`Error::NotHeld`](crate::Error::NotHeld)
 //!   once the lease is gone). A lock guard releases its hold when dropped; a leadership is a
 //!   view and changes nothing when dropped.
+//!
+//! The barriers ([`barrier::Barrier`], [`barrier::DoubleBarrier`]) have the same `start`,
+//! `close`, `state()` and `watch_state()`; their waits answer `Ok(true)` once passed and
+//! `Ok(false)` when their timeout ran out, as Curator's do.
 
 pub mod atomic;
+pub mod barrier;
 pub mod cache;
 pub(crate) mod enroll;
 pub mod fencing;
