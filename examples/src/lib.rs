@@ -14,8 +14,8 @@ pub mod leader;
 pub mod locks;
 pub mod master_worker;
 pub mod shared;
-pub mod shared_nodes;
 pub mod shared_barriers;
+pub mod shared_nodes;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
