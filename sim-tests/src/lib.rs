@@ -18,6 +18,9 @@
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
 //! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`nodes`]: persistent node and group member workloads, the owner check (never a node of
+//!   another session shown as ours) and convergence to the newest data, exactly once;
+//! - [`planted_nodes`]: a naive ephemeral persistent node that trusts NodeExists.
 //!
 //! # Named scenarios
 //!
@@ -35,6 +38,7 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
+//! | `nodes_scenarios` | `persistent_node_races` (and its `_started_while_down`, `_long_outage` variants), `persistent_node_deleted_while_cut_off`, `persistent_node_across_expiry` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -44,7 +48,9 @@ pub mod counting;
 pub mod fence;
 pub mod history;
 pub mod multi;
+pub mod nodes;
 pub mod planted;
+pub mod planted_nodes;
 pub mod planted_semaphore;
 pub mod rwlock;
 pub mod semaphores;

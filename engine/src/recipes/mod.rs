@@ -26,6 +26,7 @@ pub mod latch;
 pub(crate) mod lease;
 pub mod lock;
 pub mod multi;
+pub mod nodes;
 pub mod order;
 pub mod participants;
 pub mod rwlock;
