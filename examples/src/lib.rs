@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod discovery;
+pub mod ensemble;
 pub mod leader;
 pub mod locks;
 pub mod master_worker;

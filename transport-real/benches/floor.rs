@@ -8,7 +8,9 @@
 //! 1. sequential `exists` round trips per second and the median RTT, through
 //!    [`ZkCoordinator`] and through `zookeeper-client` directly, interleaved in rounds so both see
 //!    the same machine, and their ratio (docent's overhead; the target is ≤ 1.05);
-//! 2. pipelined throughput with 64 `exists` outstanding, both ways.
+//! 2. the same through the ensemble relay (a session that follows a changing server list:
+//!    [`ZkOptions::with_ensemble_tracker`]), whose extra loopback hop is the price of following;
+//! 3. pipelined throughput with 64 `exists` outstanding, both ways.
 //!
 //! It reports figures and asserts nothing about timing.
 
@@ -49,6 +51,10 @@ async fn bench(ops: usize) {
     let docent = ZkCoordinator::connect(ZkOptions::new(server.connect_string()))
         .await
         .expect("connect");
+    let relayed =
+        ZkCoordinator::connect(ZkOptions::new(server.connect_string()).with_ensemble_tracker(true))
+            .await
+            .expect("connect");
     let direct = zk::Client::connect(&server.connect_string())
         .await
         .expect("connect");
@@ -63,26 +69,35 @@ async fn bench(ops: usize) {
 
     // Warm both paths (and the server's JIT).
     sequential_docent(&docent, ops / 2).await;
+    sequential_docent(&relayed, ops / 2).await;
     sequential_direct(&direct, ops / 2).await;
 
     let per_round = (ops / ROUNDS).max(1);
-    let (mut via_docent, mut via_direct) = (Vec::new(), Vec::new());
+    let (mut via_docent, mut via_relay, mut via_direct) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         via_docent.extend(sequential_docent(&docent, per_round).await);
+        via_relay.extend(sequential_docent(&relayed, per_round).await);
         via_direct.extend(sequential_direct(&direct, per_round).await);
     }
     let d = Summary::of(&mut via_docent);
+    let r = Summary::of(&mut via_relay);
     let z = Summary::of(&mut via_direct);
     println!(
         "sequential exists, {} ops each, {ROUNDS} interleaved rounds:",
         d.n
     );
     d.print("  docent Coordinator");
+    r.print("  docent, relayed   ");
     z.print("  zookeeper-client  ");
     println!(
         "  overhead ratio (docent / direct): mean {:.3}, median {:.3}",
         d.mean.as_secs_f64() / z.mean.as_secs_f64(),
         d.median.as_secs_f64() / z.median.as_secs_f64()
+    );
+    println!(
+        "  relay cost (relayed / docent): mean {:.3}, median {:.3}",
+        r.mean.as_secs_f64() / d.mean.as_secs_f64(),
+        r.median.as_secs_f64() / d.median.as_secs_f64()
     );
 
     let total = ops * 5;
@@ -103,6 +118,7 @@ async fn bench(ops: usize) {
         direct_rate / docent_rate
     );
     docent.close().await.expect("close");
+    relayed.close().await.expect("close");
 }
 
 async fn sequential_docent(zk: &ZkCoordinator, n: usize) -> Vec<Duration> {

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod check;
 mod driver;
 mod embedded;
 pub mod harness;
