@@ -68,7 +68,12 @@ pub async fn read(backend: &Backend, path: &str, out: &Out) -> Result<i64, Error
 
 /// The walk-through: each recipe family's part in turn, under `path`.
 pub async fn walkthrough(backend: &Backend, path: &str, out: Out) -> Result<(), Error> {
-    counters(backend, &format!("{path}/counters"), &out).await
+    counters(backend, &format!("{path}/counters"), &out).await?;
+    crate::shared_barriers::walk_barriers(backend, &format!("{path}/barriers"), out.clone())
+        .await?;
+    let client = backend.client().await?;
+    crate::shared_nodes::walk_nodes(&client, &format!("{path}/nodes"), out.clone()).await?;
+    client.close().await
 }
 
 /// Three processes increment one `AtomicLong` at once; a `SharedCount` compare-and-set on a
