@@ -115,9 +115,7 @@ pub async fn walk_nodes(client: &Client, dir: &str, out: Out) -> Result<(), Erro
         "{heartbeat} (a container) keeps its TTL children {children:?} touched"
     ));
     ttl.close().await?;
-    out(format!(
-        "closed: the child expires after its TTL, then the container is reaped"
-    ));
+    out("closed: the child expires after its TTL, then the container is reaped".into());
 
     out("-- group members see each other's payloads".into());
     let join = |id: &str, data: &str| {
