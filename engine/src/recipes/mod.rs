@@ -28,6 +28,7 @@ pub mod lock;
 pub mod multi;
 pub mod order;
 pub mod participants;
+pub mod queue;
 pub mod rwlock;
 pub mod selector;
 pub mod semaphore;

@@ -1,0 +1,502 @@
+//! The consumer of a [`DistributedQueue`](super::DistributedQueue): a loop that takes item
+//! nodes one at a time and hands their items to an [`ItemStream`] (see the module docs for
+//! the two modes and their diagram).
+
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::channel::mpsc;
+use futures::future::{self, Either};
+use futures::{FutureExt, Stream, StreamExt};
+
+use crate::framework::{Client, ConnectionState, ErrorPolicy, StateCell};
+use crate::op::{MultiOp, Op};
+use crate::recipes::guard::LeaseCore;
+use crate::recipes::queue::format::{self, Kind, QUEUE_PREFIX};
+use crate::recipes::queue::listing::{list_watched, reconnected, transient, watch_gone, Changed};
+use crate::recipes::queue::QueueState;
+use crate::recipes::watched::LeaseState;
+use crate::types::CreateMode;
+use crate::{path, Error, MultiResult};
+
+/// The item lock the consumer holds, as its items' guards see it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ItemLease {
+    /// The lock node's creation zxid while an item lock is held.
+    token: Option<i64>,
+    /// The connection is suspended (standard error policy): stop acting on the lock.
+    suspended: bool,
+}
+
+impl LeaseState for ItemLease {
+    fn current(&self) -> Option<i64> {
+        self.token.filter(|_| !self.suspended)
+    }
+}
+
+impl ItemLease {
+    /// Publishes `new`, counting a loss when the current lease stops being current.
+    fn set(cell: &StateCell<ItemLease>, losses: &StateCell<u64>, new: ItemLease) {
+        let old = cell.get();
+        if new.loses(&old) {
+            losses.update(|n| {
+                *n += 1;
+                true
+            });
+        }
+        cell.set_if_changed(new);
+    }
+
+    /// Follows a connection state: SUSPENDED (an error state under `policy`) suspends the
+    /// lock, a reconnection resumes it, LOST ends it.
+    pub(crate) fn follow(
+        cell: &StateCell<ItemLease>,
+        losses: &StateCell<u64>,
+        policy: ErrorPolicy,
+        state: ConnectionState,
+    ) {
+        let mut lease = cell.get();
+        match state {
+            ConnectionState::Lost => lease = ItemLease::default(),
+            s if s.is_connected() => lease.suspended = false,
+            s => lease.suspended |= policy.is_error_state(s),
+        }
+        ItemLease::set(cell, losses, lease);
+    }
+}
+
+/// One item taken from the queue.
+///
+/// With a lock path, [`ack`](QueueItem::ack) it once it is processed: its node is deleted
+/// when every item of the node is acknowledged. Dropping it unacknowledged gives the node
+/// back (it is delivered again). Without a lock path the item was removed before it came;
+/// acknowledging changes nothing.
+#[must_use = "an item dropped without ack is delivered again (with a lock path)"]
+pub struct QueueItem {
+    data: Vec<u8>,
+    node: String,
+    lease: Option<LeaseCore<ItemLease>>,
+    acks: mpsc::UnboundedSender<bool>,
+    acked: bool,
+}
+
+impl std::fmt::Debug for QueueItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueItem")
+            .field("node", &self.node)
+            .field("len", &self.data.len())
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueueItem {
+    /// The item's bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// The item node it came from (several items may share one).
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The item lock's fencing token (its creation zxid); `None` without a lock path.
+    pub fn token(&self) -> Option<i64> {
+        self.lease.as_ref().map(LeaseCore::token)
+    }
+
+    /// True while the item lock is ours (always false without a lock path).
+    pub fn is_current(&self) -> bool {
+        self.lease.as_ref().is_some_and(LeaseCore::is_current)
+    }
+
+    /// Resolves once the item lock is gone or must be presumed gone (SUSPENDED under the
+    /// standard error policy, LOST, the lock node deleted, the queue closed); at once without
+    /// a lock path. Made for `select!`.
+    pub fn lost(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        match &self.lease {
+            Some(lease) => lease.lost().boxed(),
+            None => future::ready(()).boxed(),
+        }
+    }
+
+    /// Applies `ops` atomically only while the item lock is ours ([`Error::NotHeld`] once it
+    /// is gone, and always without a lock path): a consumer that lost its session mid-item is
+    /// fenced out while the item goes to another.
+    pub async fn guarded(&self, ops: Vec<MultiOp>) -> Result<Vec<MultiResult>, Error> {
+        match &self.lease {
+            Some(lease) => lease.guarded(ops).await,
+            None => Err(Error::NotHeld {
+                path: self.node.clone(),
+            }),
+        }
+    }
+
+    /// Acknowledges the item: processed. With a lock path its node is deleted (fenced by the
+    /// item lock) once every item of the node is acknowledged.
+    pub fn ack(mut self) {
+        self.acked = true;
+        let _ = self.acks.unbounded_send(true);
+    }
+
+    /// The item's bytes, acknowledging it.
+    pub fn into_data(mut self) -> Vec<u8> {
+        let data = std::mem::take(&mut self.data);
+        self.ack();
+        data
+    }
+}
+
+impl Drop for QueueItem {
+    fn drop(&mut self) {
+        if !self.acked {
+            let _ = self.acks.unbounded_send(false);
+        }
+    }
+}
+
+/// The items a queue's consumer takes, in the queue's order; [`Error::CorruptData`] for a
+/// node it cannot read (left in place) and the unknown outcome of a lost delete (without a
+/// lock path: that node's items may be lost). Ends when the queue is closed.
+#[derive(Debug)]
+pub struct ItemStream(mpsc::UnboundedReceiver<Result<QueueItem, Error>>);
+
+impl Stream for ItemStream {
+    type Item = Result<QueueItem, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_next_unpin(cx)
+    }
+}
+
+/// What taking one node came to.
+enum Taken {
+    /// Its items were delivered (and acknowledged or dropped).
+    Delivered,
+    /// Gone, unreadable or already being consumed elsewhere: on to the next.
+    Skipped,
+    /// Another consumer holds its lock: this resolves when the lock goes.
+    Locked(Changed),
+    /// The connection failed: list again once it is back.
+    Relist,
+    /// The queue was closed or the stream dropped.
+    Stop,
+}
+
+/// How the consumer's items ended.
+enum Acks {
+    All,
+    Dropped,
+    Stop,
+}
+
+/// The consumer loop's state.
+pub(crate) struct Consumer {
+    client: Client,
+    path: String,
+    lock_path: Option<String>,
+    kind: Kind,
+    state: Arc<StateCell<QueueState>>,
+    lease: Arc<StateCell<ItemLease>>,
+    losses: Arc<StateCell<u64>>,
+    /// Nodes reported corrupt: left alone from now on.
+    bad: BTreeSet<String>,
+    tx: mpsc::UnboundedSender<Result<QueueItem, Error>>,
+}
+
+impl Consumer {
+    pub(crate) fn new(
+        client: &Client,
+        path: String,
+        lock_path: Option<String>,
+        kind: Kind,
+        state: Arc<StateCell<QueueState>>,
+        (lease, losses): (Arc<StateCell<ItemLease>>, Arc<StateCell<u64>>),
+    ) -> (Consumer, ItemStream) {
+        let (tx, rx) = mpsc::unbounded();
+        let consumer = Consumer {
+            client: client.clone(),
+            path,
+            lock_path,
+            kind,
+            state,
+            lease,
+            losses,
+            bad: BTreeSet::new(),
+            tx,
+        };
+        (consumer, ItemStream(rx))
+    }
+
+    fn stopped(&self) -> bool {
+        self.state.get() == QueueState::Closed || self.tx.is_closed()
+    }
+
+    /// Resolves when the queue is closed.
+    fn closing(&self) -> Changed {
+        let mut state = self.state.watch();
+        async move {
+            state.wait_for(|s| *s == QueueState::Closed).await;
+        }
+        .boxed()
+    }
+
+    fn report(&self, error: Error) {
+        tracing::warn!(path = %self.path, %error, "queue consumer");
+        let _ = self.tx.unbounded_send(Err(error));
+    }
+
+    /// Takes nodes until the queue is closed or the stream dropped.
+    pub(crate) async fn run(mut self) {
+        while !self.stopped() {
+            let (children, changed) = match list_watched(&self.client, &self.path).await {
+                Ok(listed) => listed,
+                Err(e) if transient(&e) => match reconnected(&self.client, None).await {
+                    Ok(_) => continue,
+                    Err(_) => return,
+                },
+                Err(e) => return self.report(e),
+            };
+            let mut wake = vec![changed, self.closing()];
+            let mut took = false;
+            for name in format::sorted(children, QUEUE_PREFIX, self.kind) {
+                if self.bad.contains(&name) {
+                    continue;
+                }
+                match self.take(&name).await {
+                    Taken::Delivered => took = true,
+                    Taken::Skipped => {}
+                    Taken::Locked(gone) => wake.push(gone),
+                    Taken::Relist => {
+                        took = true;
+                        break;
+                    }
+                    Taken::Stop => return,
+                }
+            }
+            if !took {
+                future::select_all(wake).await;
+            }
+        }
+    }
+
+    async fn take(&mut self, name: &str) -> Taken {
+        let node = path::join(&self.path, name);
+        match self.lock_path.clone() {
+            Some(locks) => self.take_locked(&node, &path::join(&locks, name)).await,
+            None => self.take_unlocked(&node).await,
+        }
+    }
+
+    /// Without a lock path: read, delete, deliver (at most once).
+    async fn take_unlocked(&mut self, node: &str) -> Taken {
+        let Some((items, version)) = self.read(node).await else {
+            return Taken::Skipped;
+        };
+        match self.client.delete().version(version).at(node).await {
+            Ok(()) => {}
+            Err(Error::NoNode | Error::BadVersion) => return Taken::Skipped,
+            Err(e) if e.is_unknown_outcome() => {
+                // Deleted by us or by another consumer: never delivered twice, maybe never.
+                self.report(e);
+                return Taken::Skipped;
+            }
+            Err(e) if transient(&e) => return Taken::Relist,
+            Err(e) => {
+                self.report(e);
+                return Taken::Skipped;
+            }
+        }
+        match self.deliver(node, items, None).await {
+            Acks::Stop => Taken::Stop,
+            Acks::All | Acks::Dropped => Taken::Delivered,
+        }
+    }
+
+    /// With a lock path: lock, read, deliver, and delete after the acknowledgement (at
+    /// least once).
+    async fn take_locked(&mut self, node: &str, lock: &str) -> Taken {
+        let (token, session) = match self.lock(lock).await {
+            Ok(Some(ours)) => ours,
+            Ok(None) => {
+                return match watch_gone(&self.client, lock).await {
+                    Ok(gone) => Taken::Locked(gone),
+                    Err(_) => Taken::Relist,
+                }
+            }
+            Err(e) if transient(&e) => return Taken::Relist,
+            Err(e) => {
+                self.report(e);
+                return Taken::Skipped;
+            }
+        };
+        let Some((items, _)) = self.read(node).await else {
+            self.unlock(lock, session).await;
+            return Taken::Skipped;
+        };
+        ItemLease::set(
+            &self.lease,
+            &self.losses,
+            ItemLease {
+                token: Some(token),
+                suspended: false,
+            },
+        );
+        let lease = (lock, token);
+        let acks = self.deliver(node, items, Some(lease)).await;
+        ItemLease::set(&self.lease, &self.losses, ItemLease::default());
+        match acks {
+            Acks::All => self.finish(node, lock, session).await,
+            Acks::Dropped => self.unlock(lock, session).await,
+            Acks::Stop => {
+                self.unlock(lock, session).await;
+                return Taken::Stop;
+            }
+        }
+        Taken::Delivered
+    }
+
+    /// Creates the item lock `lock`: its token and session when it is ours, `None` when
+    /// another session holds it (or held it a moment ago). An unknown outcome is resolved by looking at the owner.
+    async fn lock(&self, lock: &str) -> Result<Option<(i64, i64)>, Error> {
+        let create = self.client.create().mode(CreateMode::Ephemeral).parents();
+        match create.at_with_stat(lock).await {
+            Ok(created) => return Ok(Some((created.stat.czxid, created.stat.ephemeral_owner))),
+            Err(e) if e == Error::NodeExists || e.is_unknown_outcome() => {}
+            Err(e) => return Err(e),
+        }
+        match self.client.exists().at(lock).await? {
+            (Some(stat), _) if stat.ephemeral_owner == self.client.session_id() => {
+                Ok(Some((stat.czxid, stat.ephemeral_owner)))
+            }
+            // Another session's, or gone again (its holder let go, or our session ended):
+            // the caller watches it go.
+            _ => Ok(None),
+        }
+    }
+
+    /// The items of `node` and its data version; `None` when it is gone or unreadable
+    /// (corrupt data is reported and the node left alone from now on).
+    async fn read(&mut self, node: &str) -> Option<(Vec<Vec<u8>>, i32)> {
+        let (data, stat, _) = match self.client.get_data().at(node).await {
+            Ok(read) => read,
+            Err(Error::NoNode) => return None,
+            Err(e) => {
+                if !transient(&e) {
+                    self.report(e);
+                }
+                return None;
+            }
+        };
+        match format::decode(node, &data) {
+            Ok(items) => Some((items, stat.version)),
+            Err(corrupt) => {
+                self.bad.insert(path::name(node).to_owned());
+                self.report(corrupt);
+                None
+            }
+        }
+    }
+
+    /// Hands `items` to the stream and waits until each is acknowledged or dropped.
+    async fn deliver(&self, node: &str, items: Vec<Vec<u8>>, lease: Option<(&str, i64)>) -> Acks {
+        let (acks, mut answers) = mpsc::unbounded();
+        let count = items.len();
+        for data in items {
+            let lease = lease.map(|(lock, token)| {
+                let stopped = self.closing();
+                let losses = (self.losses.get(), self.losses.watch());
+                LeaseCore::new(
+                    &self.client,
+                    lock.to_owned(),
+                    token,
+                    self.lease.watch(),
+                    losses,
+                    stopped,
+                )
+            });
+            let item = QueueItem {
+                data,
+                node: node.to_owned(),
+                lease,
+                acks: acks.clone(),
+                acked: false,
+            };
+            if self.tx.unbounded_send(Ok(item)).is_err() {
+                return Acks::Stop;
+            }
+        }
+        drop(acks);
+        let mut closing = self.closing();
+        for _ in 0..count {
+            match future::select(answers.next(), closing).await {
+                Either::Left((Some(true), rest)) => closing = rest,
+                Either::Left(_) => return Acks::Dropped,
+                Either::Right(_) => return Acks::Stop,
+            }
+        }
+        Acks::All
+    }
+
+    /// Deletes an acknowledged `node` with its lock, fenced by the lock: nothing is deleted
+    /// once the lock is gone (the item is then another consumer's to deliver again).
+    async fn finish(&self, node: &str, lock: &str, session: i64) {
+        let ops = vec![
+            MultiOp::Check {
+                path: lock.to_owned(),
+                version: None,
+            },
+            MultiOp::Delete {
+                path: node.to_owned(),
+                version: None,
+            },
+            MultiOp::Delete {
+                path: lock.to_owned(),
+                version: None,
+            },
+        ];
+        match self.in_session(session, Op::Multi(ops)).await {
+            Ok(()) | Err(Error::MultiFailed { index: 0, .. }) => {}
+            Err(e) => {
+                self.report(e);
+                self.unlock(lock, session).await;
+            }
+        }
+    }
+
+    /// Deletes our item lock (the item is delivered again, here or elsewhere).
+    async fn unlock(&self, lock: &str, session: i64) {
+        let delete = Op::Delete {
+            path: lock.to_owned(),
+            version: None,
+        };
+        match self.in_session(session, delete).await {
+            Ok(()) | Err(Error::NoNode) => {}
+            Err(e) => self.report(e),
+        }
+    }
+
+    /// Runs `op` while `session` is the client's session, again after each connection loss
+    /// (a replay that finds its own work done fails harmlessly: the lock's check or NoNode).
+    /// Never in a later session: our item lock went with ours, and a node of that name may
+    /// now be another consumer's.
+    async fn in_session(&self, session: i64, op: Op) -> Result<(), Error> {
+        loop {
+            if self.client.session_id() != session {
+                return Ok(());
+            }
+            match self.client.submit(op.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(e) if transient(&e) => {
+                    if reconnected(&self.client, None).await.is_err() {
+                        return Err(Error::Closed);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
