@@ -12,12 +12,15 @@
 //! - [`multi`]: multi-lock workers and the all-or-nothing checks;
 //! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
+//! - [`planted_queue`]: a naive queue consumer (no lock path, deletes after processing);
 //! - [`planted_semaphore`]: naive semaphores (no creation mutex, unprotected lease create);
 //! - [`rwlock`]: read–write lock workers (readers, writers, downgrades) and their checks;
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
 //! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`queues`]: queue producers and consumers, and the delivery checks (at least once with a
+//!   lock path, redelivered only after a drop, a crash or a lost session; never twice without).
 //!
 //! # Named scenarios
 //!
@@ -35,6 +38,7 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
+//! | `queue_scenarios` | `queue_consumer_session_dies`, `queue_stops_after_long_disconnect`, `simple_queue_container_reaped`, `queue_consumer_crashed_mid_item` (with and without a lock path) |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -45,7 +49,9 @@ pub mod fence;
 pub mod history;
 pub mod multi;
 pub mod planted;
+pub mod planted_queue;
 pub mod planted_semaphore;
+pub mod queues;
 pub mod rwlock;
 pub mod semaphores;
 pub mod timeline;
