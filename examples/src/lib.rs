@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod leader;
 pub mod locks;
 pub mod master_worker;
+pub mod shared_queue;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;
