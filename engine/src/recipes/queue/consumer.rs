@@ -190,6 +190,8 @@ enum Taken {
 enum Acks {
     All,
     Dropped,
+    /// The item lock's session ended before every item was handed out.
+    Lost,
     Stop,
 }
 
@@ -310,9 +312,9 @@ impl Consumer {
                 return Taken::Skipped;
             }
         }
-        match self.deliver(node, items, None).await {
+        match self.deliver(node, items, None, 0).await {
             Acks::Stop => Taken::Stop,
-            Acks::All | Acks::Dropped => Taken::Delivered,
+            Acks::All | Acks::Dropped | Acks::Lost => Taken::Delivered,
         }
     }
 
@@ -337,6 +339,11 @@ impl Consumer {
             self.unlock(lock, session).await;
             return Taken::Skipped;
         };
+        if self.client.session_id() != session {
+            // The lock went with the session it was made in (a long pause, a partition):
+            // the item may already be another consumer's.
+            return Taken::Relist;
+        }
         ItemLease::set(
             &self.lease,
             &self.losses,
@@ -346,11 +353,12 @@ impl Consumer {
             },
         );
         let lease = (lock, token);
-        let acks = self.deliver(node, items, Some(lease)).await;
+        let acks = self.deliver(node, items, Some(lease), session).await;
         ItemLease::set(&self.lease, &self.losses, ItemLease::default());
         match acks {
             Acks::All => self.finish(node, lock, session).await,
             Acks::Dropped => self.unlock(lock, session).await,
+            Acks::Lost => return Taken::Relist,
             Acks::Stop => {
                 self.unlock(lock, session).await;
                 return Taken::Stop;
@@ -401,11 +409,21 @@ impl Consumer {
         }
     }
 
-    /// Hands `items` to the stream and waits until each is acknowledged or dropped.
-    async fn deliver(&self, node: &str, items: Vec<Vec<u8>>, lease: Option<(&str, i64)>) -> Acks {
-        let (acks, mut answers) = mpsc::unbounded();
-        let count = items.len();
+    /// Hands `items` to the stream one at a time, each once the one before is acknowledged:
+    /// a dropped item gives the node back, and the items after it are not handed out.
+    async fn deliver(
+        &self,
+        node: &str,
+        items: Vec<Vec<u8>>,
+        lease: Option<(&str, i64)>,
+        session: i64,
+    ) -> Acks {
         for data in items {
+            if lease.is_some() && self.client.session_id() != session {
+                // The item lock went with its session: the rest is another consumer's.
+                return Acks::Lost;
+            }
+            let (acks, mut answer) = mpsc::unbounded();
             let lease = lease.map(|(lock, token)| {
                 let stopped = self.closing();
                 let losses = (self.losses.get(), self.losses.watch());
@@ -422,18 +440,14 @@ impl Consumer {
                 data,
                 node: node.to_owned(),
                 lease,
-                acks: acks.clone(),
+                acks,
                 acked: false,
             };
             if self.tx.unbounded_send(Ok(item)).is_err() {
                 return Acks::Stop;
             }
-        }
-        drop(acks);
-        let mut closing = self.closing();
-        for _ in 0..count {
-            match future::select(answers.next(), closing).await {
-                Either::Left((Some(true), rest)) => closing = rest,
+            match future::select(answer.next(), self.closing()).await {
+                Either::Left((Some(true), _)) => {}
                 Either::Left(_) => return Acks::Dropped,
                 Either::Right(_) => return Acks::Stop,
             }
@@ -458,7 +472,7 @@ impl Consumer {
                 version: None,
             },
         ];
-        match self.in_session(session, Op::Multi(ops)).await {
+        match self.in_session(session, lock, Op::Multi(ops)).await {
             Ok(()) | Err(Error::MultiFailed { index: 0, .. }) => {}
             Err(e) => {
                 self.report(e);
@@ -473,29 +487,36 @@ impl Consumer {
             path: lock.to_owned(),
             version: None,
         };
-        match self.in_session(session, delete).await {
+        match self.in_session(session, lock, delete).await {
             Ok(()) | Err(Error::NoNode) => {}
             Err(e) => self.report(e),
         }
     }
 
-    /// Runs `op` while `session` is the client's session, again after each connection loss
-    /// (a replay that finds its own work done fails harmlessly: the lock's check or NoNode).
-    /// Never in a later session: our item lock went with ours, and a node of that name may
-    /// now be another consumer's.
-    async fn in_session(&self, session: i64, op: Op) -> Result<(), Error> {
+    /// Runs `op` on our item lock `lock` while `session` is the client's session. After a
+    /// connection loss (an unknown outcome) it looks before replaying: only while the lock
+    /// node is still our session's, since once ours is gone (by this very op, or with our
+    /// session) a node of that name may be another consumer's, and a replay would delete it.
+    async fn in_session(&self, session: i64, lock: &str, op: Op) -> Result<(), Error> {
         loop {
             if self.client.session_id() != session {
                 return Ok(());
             }
             match self.client.submit(op.clone()).await {
                 Ok(_) => return Ok(()),
-                Err(e) if transient(&e) => {
-                    if reconnected(&self.client, None).await.is_err() {
-                        return Err(Error::Closed);
-                    }
-                }
+                Err(e) if transient(&e) => {}
                 Err(e) => return Err(e),
+            }
+            loop {
+                if reconnected(&self.client, None).await.is_err() {
+                    return Err(Error::Closed);
+                }
+                match self.client.exists().at(lock).await {
+                    Ok((Some(stat), _)) if stat.ephemeral_owner == session => break,
+                    Ok(_) => return Ok(()),
+                    Err(e) if transient(&e) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
