@@ -129,20 +129,21 @@ impl QueueRecord {
         self.book().deliveries.clone()
     }
 
-    /// Records when `who`'s client reports LOST, from now on.
+    /// Records when `who`'s session ends, from now on: its client reports LOST, or comes
+    /// back with a new session (a LOST quickly followed by RECONNECTED may be skipped by the
+    /// state stream, which yields the latest state).
     pub fn observe_losses(&self, sim: &Sim, who: &str, client: &Client) {
         let (record, who, sim2) = (self.clone(), who.to_owned(), sim.clone());
         let mut states = client.connection_states();
+        let (client, mut session) = (client.clone(), client.session_id());
         sim.spawn(async move {
             while let Some(state) = states.next().await {
-                if state == ConnectionState::Lost {
-                    record
-                        .book()
-                        .lost
-                        .entry(who.clone())
-                        .or_default()
-                        .push(sim2.now());
+                let now = client.session_id();
+                if state == ConnectionState::Lost || now != session {
+                    let mut book = record.book();
+                    book.lost.entry(who.clone()).or_default().push(sim2.now());
                 }
+                session = now;
             }
         });
     }
