@@ -213,25 +213,24 @@ async fn crashed_mid_item(sim: Sim, lock: bool) -> Outcome {
     std::mem::forget(qa);
     let mut items_b = qb.consume()?;
     let waited = sim.session_timeout() * 3;
-    let again = futures::future::select(Box::pin(next(&mut items_b)), sim.sleep(waited)).await;
+    let again = match futures::future::select(Box::pin(next(&mut items_b)), sim.sleep(waited)).await {
+        futures::future::Either::Left((got, _)) => Some(got),
+        futures::future::Either::Right(_) => None,
+    };
     match (lock, again) {
-        (true, futures::future::Either::Left((Ok(first), _))) => {
+        (true, Some(Ok(first))) => {
             assert_eq!((first.data(), first.node()), (&b"p-1"[..], node.as_str()));
+            first.ack(); // items come one at a time, each after the one before is acked
             let second = next(&mut items_b).await?;
             assert_eq!(second.data(), b"p-2");
-            first.ack();
             second.ack();
             drained(&sim, QUEUE, 10).await?;
         }
-        (false, futures::future::Either::Right(_)) => {
+        (false, None) => {
             assert!(children(&sim, QUEUE).is_empty(), "deleted before delivery");
         }
-        (_, futures::future::Either::Left((got, _))) => {
-            return Err(format!("lock path {lock}: b got {got:?}").into())
-        }
-        (_, futures::future::Either::Right(_)) => {
-            return Err(format!("lock path {lock}: never delivered again").into())
-        }
+        (_, Some(got)) => return Err(format!("lock path {lock}: b got {got:?}").into()),
+        (_, None) => return Err(format!("lock path {lock}: never delivered again").into()),
     }
     Ok(())
 }
