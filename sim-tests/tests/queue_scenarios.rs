@@ -213,7 +213,8 @@ async fn crashed_mid_item(sim: Sim, lock: bool) -> Outcome {
     std::mem::forget(qa);
     let mut items_b = qb.consume()?;
     let waited = sim.session_timeout() * 3;
-    let again = match futures::future::select(Box::pin(next(&mut items_b)), sim.sleep(waited)).await {
+    let again = match futures::future::select(Box::pin(next(&mut items_b)), sim.sleep(waited)).await
+    {
         futures::future::Either::Left((got, _)) => Some(got),
         futures::future::Either::Right(_) => None,
     };

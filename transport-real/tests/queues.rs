@@ -91,8 +91,7 @@ async fn queues_keep_curators_layout_on_a_test_server() {
         .unwrap();
     let mut items = consumer.consume().unwrap();
     let one = next(&mut items).await;
-    let two = next(&mut items).await;
-    assert_eq!((one.data(), two.data()), (&b"one"[..], &b"two"[..]));
+    assert_eq!(one.data(), b"one");
     let lock = format!("/real/queue-locks/{}", docent::path::name(&node));
     let (stat, _) = a.exists().at(&lock).await.unwrap();
     assert_eq!(
@@ -100,7 +99,10 @@ async fn queues_keep_curators_layout_on_a_test_server() {
         one.token(),
         "the item lock holds the token"
     );
+    let one_token = one.token();
     one.ack();
+    let two = next(&mut items).await;
+    assert_eq!((two.data(), two.token()), (&b"two"[..], one_token));
     two.ack();
     until_empty(&a, "/real/queue").await;
     until_empty(&a, "/real/queue-locks").await;
@@ -206,6 +208,21 @@ async fn a_consumer_survives_the_loss_of_its_cluster_member() {
     producer.put(b"before").await.unwrap();
     assert_eq!(next(&mut items).await.into_data(), b"before");
     cluster.kill(member);
+    // If the member led, an election drops every connection: a put in flight then would be an
+    // unknown outcome (reported, never retried). Put once the ensemble serves writes again.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while b
+        .set_data()
+        .at("/real/clusterqueue", Vec::new())
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no quorum after the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for i in 0..3 {
         let item = format!("after-{i}").into_bytes();
         tokio::time::timeout(WAIT, producer.put(&item))
