@@ -246,21 +246,31 @@ impl QueueRecord {
     }
 }
 
-/// Starts a queue handle for `who`, trying again through faults.
-pub async fn start_queue(sim: &Sim, who: &str, lock: bool) -> DistributedQueue {
+/// Starts a queue handle for `who`, trying again through faults; `None` once `who` crashed.
+pub async fn try_start_queue(sim: &Sim, who: &str, lock: bool) -> Option<DistributedQueue> {
     let mut options = QueueOptions::default();
     if lock {
         options = options.lock_path(QUEUE_LOCKS);
     }
     loop {
+        if sim.crashed(who) {
+            return None;
+        }
         match DistributedQueue::start(&sim.client(who), QUEUE, options.clone()).await {
-            Ok(queue) => return queue,
+            Ok(queue) => return Some(queue),
             Err(e) => {
                 trace(sim, who, &e);
                 sim.sleep(Duration::from_millis(300)).await;
             }
         }
     }
+}
+
+/// Starts a queue handle for `who` (which must not crash meanwhile: the scenarios').
+pub async fn start_queue(sim: &Sim, who: &str, lock: bool) -> DistributedQueue {
+    try_start_queue(sim, who, lock)
+        .await
+        .unwrap_or_else(|| panic!("{who} crashed"))
 }
 
 /// The `n`th item of `who`: `who:n:` then 0–16 seeded bytes.

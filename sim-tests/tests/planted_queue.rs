@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use docent_sim::{harness, Sim};
 use docent_sim_tests::planted_queue::spawn_naive_consumer;
-use docent_sim_tests::queues::{spawn_producer, start_queue, QueueRecord};
+use docent_sim_tests::queues::{spawn_producer, try_start_queue, QueueRecord};
 use docent_sim_tests::workload::SETTLE;
 
 const BUDGET: u64 = 300;
@@ -17,7 +17,10 @@ async fn naive_suite(sim: Sim) -> Result<(), String> {
     let record = QueueRecord::default();
     let produce_until = sim.healed_at().max(Duration::from_secs(20));
     for who in sim.names() {
-        let queue = Arc::new(start_queue(&sim, who, false).await);
+        let Some(queue) = try_start_queue(&sim, who, false).await else {
+            continue;
+        };
+        let queue = Arc::new(queue);
         spawn_producer(&sim, who, queue, &record, produce_until);
         spawn_naive_consumer(&sim, who, &record);
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docent_sim::{harness, Sim};
-use docent_sim_tests::queues::{spawn_consumer, spawn_producer, start_queue, QueueRecord};
+use docent_sim_tests::queues::{spawn_consumer, spawn_producer, try_start_queue, QueueRecord};
 use docent_sim_tests::workload::SETTLE;
 
 /// Producers and consumers on every client; the checks once everything had time to drain.
@@ -16,7 +16,10 @@ async fn run(sim: Sim, lock: bool) -> Result<(), String> {
     let produce_until = sim.healed_at().max(Duration::from_secs(20));
     for who in sim.names() {
         record.observe_losses(&sim, who, &sim.client(who));
-        let queue = Arc::new(start_queue(&sim, who, lock).await);
+        let Some(queue) = try_start_queue(&sim, who, lock).await else {
+            continue;
+        };
+        let queue = Arc::new(queue);
         spawn_producer(&sim, who, queue.clone(), &record, produce_until);
         spawn_consumer(&sim, who, queue, &record);
     }

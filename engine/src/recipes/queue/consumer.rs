@@ -247,6 +247,9 @@ impl Consumer {
     }
 
     fn report(&self, error: Error) {
+        if error == Error::Closed {
+            return; // the client is closed: the stream ends with the loop
+        }
         tracing::warn!(path = %self.path, %error, "queue consumer");
         let _ = self.tx.unbounded_send(Err(error));
     }
