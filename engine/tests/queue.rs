@@ -221,3 +221,61 @@ async fn put_many_stays_under_the_packet_limit() {
     assert_eq!(children(&client, "/q").await.len(), 1);
     assert!(children(&client, "/q").await[0].starts_with(QUEUE_PREFIX));
 }
+
+#[tokio::test]
+async fn priority_queue_takes_lower_priorities_first() {
+    let (_e, client) = ensemble();
+    let q = DistributedPriorityQueue::start(&client, "/pq", QueueOptions::default())
+        .await
+        .unwrap();
+    for (item, priority) in [
+        ("p5", 5),
+        ("n1", -1),
+        ("p0", 0),
+        ("p5b", 5),
+        ("max", i32::MAX),
+    ] {
+        q.put(item, priority).await.unwrap();
+    }
+    let names = children(&client, "/pq").await;
+    assert!(
+        names.contains(&"queue-0FFFFFFFF0000000001".to_string()),
+        "{names:?}"
+    );
+    let mut items = q.consume().unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(String::from_utf8(next(&mut items).await.into_data()).unwrap());
+    }
+    assert_eq!(got, ["n1", "p0", "p5", "p5b", "max"]);
+}
+
+#[tokio::test]
+async fn id_queue_removes_by_id_and_keeps_names_on_requeue() {
+    let (_e, client) = ensemble();
+    let options = QueueOptions::default().lock_path("/iq-locks");
+    let q = DistributedIdQueue::start(&client, "/iq", options)
+        .await
+        .unwrap();
+    let keep = q.put(b"keep", "job-1").await.unwrap();
+    q.put(b"gone", "job-2").await.unwrap();
+    q.put(b"gone too", "job-2").await.unwrap();
+    assert!(keep.starts_with("/iq/queue-|job-1|"), "{keep}");
+    assert!(matches!(
+        q.put(b"x", "a|b").await,
+        Err(Error::InvalidArgument(_))
+    ));
+    assert_eq!(q.remove("job-2").await.unwrap(), 2);
+    let mut items = q.consume().unwrap();
+    // Failed (dropped) three times: the same node, name and id each time.
+    for _ in 0..3 {
+        let item = next(&mut items).await;
+        assert_eq!((item.data(), item.node()), (&b"keep"[..], keep.as_str()));
+        drop(item);
+    }
+    next(&mut items).await.ack();
+    while !children(&client, "/iq").await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(q.remove("job-1").await.unwrap(), 0);
+}

@@ -7,7 +7,10 @@ use std::time::Duration;
 use futures::{FutureExt, StreamExt};
 
 use docent::recipes::fencing::is_fenced_out;
-use docent::recipes::queue::{ItemStream, QueueItem, SimpleQueue, SimpleQueueOptions};
+use docent::recipes::queue::format;
+use docent::recipes::queue::{
+    DistributedIdQueue, ItemStream, QueueItem, QueueOptions, SimpleQueue, SimpleQueueOptions,
+};
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 use docent_sim_tests::fence::{write_ops, DATA};
@@ -234,4 +237,36 @@ async fn crashed_mid_item(sim: Sim, lock: bool) -> Outcome {
         (_, None) => return Err(format!("lock path {lock}: never delivered again").into()),
     }
     Ok(())
+}
+
+/// CURATOR-224/56: a requeued id-queue item lost its id, or its node name grew with every
+/// requeue. Here consumer `a` fails (drops) an item five times, `b` is cut off a while in
+/// between: each delivery is the same node, with its id and its bounded name, until acked.
+#[test]
+fn id_queue_requeue() {
+    harness!("id_queue_requeue")
+        .clients(["a", "b"])
+        .schedule(FaultSchedule::new())
+        .limit(SEEDS)
+        .run(|sim| async move {
+            let options = || QueueOptions::default().lock_path(QUEUE_LOCKS);
+            let qa = DistributedIdQueue::start(&sim.client("a"), QUEUE, options()).await?;
+            let qb = DistributedIdQueue::start(&sim.client("b"), QUEUE, options()).await?;
+            let node = qb.put(b"resize", "job-7").await?;
+            let name = docent::path::name(&node).to_owned();
+            assert_eq!(format::id_of(&name), Some("job-7"));
+            let mut items = qa.consume()?;
+            for attempt in 0..5 {
+                let item = next(&mut items).await?;
+                assert_eq!((item.data(), item.node()), (&b"resize"[..], node.as_str()));
+                if attempt == 2 {
+                    sim.inject(partition(1, Duration::from_secs(2)));
+                }
+                drop(item); // failed: requeued as it is
+            }
+            next(&mut items).await?.ack();
+            drained(&sim, QUEUE, 10).await?;
+            assert_eq!(qb.remove("job-7").await?, 0);
+            Ok::<_, Box<dyn std::error::Error>>(())
+        });
 }
