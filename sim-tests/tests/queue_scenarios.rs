@@ -9,7 +9,8 @@ use futures::{FutureExt, StreamExt};
 use docent::recipes::fencing::is_fenced_out;
 use docent::recipes::queue::format;
 use docent::recipes::queue::{
-    DistributedIdQueue, ItemStream, QueueItem, QueueOptions, SimpleQueue, SimpleQueueOptions,
+    DistributedIdQueue, DistributedPriorityQueue, ItemStream, QueueItem, QueueOptions, SimpleQueue,
+    SimpleQueueOptions,
 };
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
@@ -267,6 +268,40 @@ fn id_queue_requeue() {
             next(&mut items).await?.ack();
             drained(&sim, QUEUE, 10).await?;
             assert_eq!(qb.remove("job-7").await?, 0);
+            Ok::<_, Box<dyn std::error::Error>>(())
+        });
+}
+
+/// Priority order among items visible together: items put with seeded priorities while the
+/// consumer is cut off come to it, once healed, lowest priority first (same priority: in put
+/// order), byte for byte.
+#[test]
+fn priority_queue_order_after_a_partition() {
+    harness!("priority_queue_order_after_a_partition")
+        .clients(["a", "b"])
+        .schedule(FaultSchedule::new())
+        .limit(SEEDS)
+        .run(|sim| async move {
+            let options = || QueueOptions::default().lock_path(QUEUE_LOCKS);
+            let qa = DistributedPriorityQueue::start(&sim.client("a"), QUEUE, options()).await?;
+            let qb = DistributedPriorityQueue::start(&sim.client("b"), QUEUE, options()).await?;
+            let mut items = qa.consume()?;
+            sim.inject(partition(0, Duration::from_secs(5)));
+            let mut rng = docent::rng::Rng::new(sim.seed(), 0x7e10);
+            let mut put = Vec::new();
+            for i in 0..12 {
+                let priority = rng.below(7) as i32 - 3;
+                let data = format!("{i}:{priority}").into_bytes();
+                qb.put(&data, priority).await?;
+                put.push((priority, i, data));
+            }
+            put.sort();
+            let mut got = Vec::new();
+            while got.len() < put.len() {
+                got.push(next(&mut items).await?.into_data());
+            }
+            let want: Vec<Vec<u8>> = put.into_iter().map(|(_, _, d)| d).collect();
+            assert_eq!(got, want, "lowest priority first, then in put order");
             Ok::<_, Box<dyn std::error::Error>>(())
         });
 }
