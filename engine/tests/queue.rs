@@ -279,3 +279,30 @@ async fn id_queue_removes_by_id_and_keeps_names_on_requeue() {
     }
     assert_eq!(q.remove("job-1").await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn delay_queue_delivers_items_once_due_in_due_order() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+    let (_e, client) = ensemble();
+    let now = Arc::new(AtomicI64::new(1_000));
+    let clock = {
+        let now = now.clone();
+        move || now.load(Ordering::SeqCst)
+    };
+    let q = DistributedDelayQueue::start(&client, "/dq", QueueOptions::default(), clock)
+        .await
+        .unwrap();
+    let late = q.put(b"late", 1_060).await.unwrap();
+    q.put(b"soon", 1_030).await.unwrap();
+    q.put(b"overdue", 900).await.unwrap();
+    assert!(late.starts_with("/dq/queue-|00000424|"), "{late}");
+    let mut items = q.consume().unwrap();
+    assert_eq!(next(&mut items).await.into_data(), b"overdue");
+    let early = tokio::time::timeout(Duration::from_millis(100), items.next()).await;
+    assert!(early.is_err(), "nothing is due yet");
+    now.store(1_030, Ordering::SeqCst); // the consumer looks again when "soon" is due
+    assert_eq!(next(&mut items).await.into_data(), b"soon");
+    now.store(2_000, Ordering::SeqCst);
+    assert_eq!(next(&mut items).await.into_data(), b"late");
+}

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::future::{self, Either};
@@ -64,6 +65,23 @@ impl ItemLease {
             s => lease.suspended |= policy.is_error_state(s),
         }
         ItemLease::set(cell, losses, lease);
+    }
+}
+
+/// A delay queue's clock: milliseconds since the Unix epoch, as the caller reads them (the
+/// consumer never reads a clock of its own).
+#[derive(Clone)]
+pub(crate) struct EpochClock(pub(crate) Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl EpochClock {
+    fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for EpochClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EpochClock")
     }
 }
 
@@ -201,6 +219,8 @@ pub(crate) struct Consumer {
     path: String,
     lock_path: Option<String>,
     kind: Kind,
+    /// The delay queue's clock: items are due at their name's time.
+    clock: Option<EpochClock>,
     state: Arc<StateCell<QueueState>>,
     lease: Arc<StateCell<ItemLease>>,
     losses: Arc<StateCell<u64>>,
@@ -214,7 +234,7 @@ impl Consumer {
         client: &Client,
         path: String,
         lock_path: Option<String>,
-        kind: Kind,
+        (kind, clock): (Kind, Option<EpochClock>),
         state: Arc<StateCell<QueueState>>,
         (lease, losses): (Arc<StateCell<ItemLease>>, Arc<StateCell<u64>>),
     ) -> (Consumer, ItemStream) {
@@ -224,6 +244,7 @@ impl Consumer {
             path,
             lock_path,
             kind,
+            clock,
             state,
             lease,
             losses,
@@ -267,9 +288,19 @@ impl Consumer {
             };
             let mut wake = vec![changed, self.closing()];
             let mut took = false;
+            let now_ms = self.clock.as_ref().map(EpochClock::now);
             for name in format::sorted(children, QUEUE_PREFIX, self.kind) {
                 if self.bad.contains(&name) {
                     continue;
+                }
+                if let (Some(now), Some(due)) = (now_ms, format::due_of(&name)) {
+                    if due > now {
+                        // Sorted by due time: the rest are later still. Wake when it is due.
+                        let wait = Duration::from_millis((due - now) as u64);
+                        let at = self.client.now() + wait;
+                        wake.push(self.client.coordinator().sleep_until(at));
+                        break;
+                    }
                 }
                 match self.take(&name).await {
                     Taken::Delivered => took = true,

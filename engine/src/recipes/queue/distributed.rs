@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use crate::framework::{Client, StateCell, StateWatch};
 use crate::recipes::lock::checked;
-use crate::recipes::queue::consumer::{Consumer, ItemLease, ItemStream};
+use crate::recipes::queue::consumer::{Consumer, EpochClock, ItemLease, ItemStream};
 use crate::recipes::queue::format::{self, Kind, QUEUE_PREFIX};
 use crate::recipes::queue::{follow_connection, QueueState};
 use crate::types::CreateMode;
@@ -59,6 +59,7 @@ pub struct DistributedQueue {
     path: String,
     lock_path: Option<String>,
     kind: Kind,
+    clock: Option<EpochClock>,
     state: Arc<StateCell<QueueState>>,
     lease: Arc<StateCell<ItemLease>>,
     losses: Arc<StateCell<u64>>,
@@ -73,7 +74,7 @@ impl DistributedQueue {
         path: &str,
         options: QueueOptions,
     ) -> Result<DistributedQueue, Error> {
-        Self::start_kind(client, path, options, Kind::Plain).await
+        Self::start_kind(client, path, options, Kind::Plain, None).await
     }
 
     pub(super) async fn start_kind(
@@ -81,6 +82,7 @@ impl DistributedQueue {
         path: &str,
         options: QueueOptions,
         kind: Kind,
+        clock: Option<EpochClock>,
     ) -> Result<DistributedQueue, Error> {
         let path = checked(path)?;
         let lock_path = options.lock_path.map(|l| checked(&l)).transpose()?;
@@ -105,6 +107,7 @@ impl DistributedQueue {
             path,
             lock_path,
             kind,
+            clock,
             state,
             lease,
             losses,
@@ -160,7 +163,7 @@ impl DistributedQueue {
             &self.client,
             self.path.clone(),
             self.lock_path.clone(),
-            self.kind,
+            (self.kind, self.clock.clone()),
             self.state.clone(),
             (self.lease.clone(), self.losses.clone()),
         );

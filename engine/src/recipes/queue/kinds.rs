@@ -2,7 +2,7 @@
 //! node names carry a priority or an id (WIRE.md), consumed in their order.
 
 use crate::framework::{Client, StateWatch};
-use crate::recipes::queue::consumer::ItemStream;
+use crate::recipes::queue::consumer::{EpochClock, ItemStream};
 use crate::recipes::queue::distributed::{DistributedQueue, QueueOptions};
 use crate::recipes::queue::format::{self, Kind, QUEUE_PREFIX};
 use crate::recipes::queue::QueueState;
@@ -70,7 +70,8 @@ impl DistributedPriorityQueue {
         path: &str,
         options: QueueOptions,
     ) -> Result<DistributedPriorityQueue, Error> {
-        let queue = DistributedQueue::start_kind(client, path, options, Kind::Priority).await?;
+        let queue =
+            DistributedQueue::start_kind(client, path, options, Kind::Priority, None).await?;
         Ok(DistributedPriorityQueue { queue })
     }
 
@@ -120,7 +121,7 @@ impl DistributedIdQueue {
         path: &str,
         options: QueueOptions,
     ) -> Result<DistributedIdQueue, Error> {
-        let queue = DistributedQueue::start_kind(client, path, options, Kind::Id).await?;
+        let queue = DistributedQueue::start_kind(client, path, options, Kind::Id, None).await?;
         Ok(DistributedIdQueue {
             queue,
             client: client.clone(),
@@ -152,6 +153,67 @@ impl DistributedIdQueue {
             }
         }
         Ok(removed)
+    }
+
+    forward!();
+}
+
+/// A queue whose items are due at a time (Curator's `DistributedDelayQueue`): nodes
+/// `queue-|%08X(epoch ms)|<seq>`, consumed in order of due time once due. The consumer asks
+/// `clock` (milliseconds since the Unix epoch) what time it is; it reads no clock of its own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), docent::Error> {
+/// use futures::StreamExt;
+/// use docent::recipes::queue::{DistributedDelayQueue, QueueOptions};
+/// let ensemble = docent_sim::EmbeddedEnsemble::start(1);
+/// let client = docent::Client::builder(ensemble.connect()).build()?;
+/// let clock = || 1_700_000_000_000; // a fixed "now", for the example
+/// let queue = DistributedDelayQueue::start(&client, "/jobs", QueueOptions::default(), clock).await?;
+/// queue.put(b"due", 1_699_999_999_000).await?;
+/// let mut items = queue.consume()?;
+/// assert_eq!(items.next().await.expect("running")?.into_data(), b"due");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct DistributedDelayQueue {
+    queue: DistributedQueue,
+}
+
+impl DistributedDelayQueue {
+    /// A delay queue on `path` (see [`DistributedQueue::start`]) whose consumer tells the
+    /// time by `clock` (epoch milliseconds).
+    pub async fn start(
+        client: &Client,
+        path: &str,
+        options: QueueOptions,
+        clock: impl Fn() -> i64 + Send + Sync + 'static,
+    ) -> Result<DistributedDelayQueue, Error> {
+        let clock = Some(EpochClock(std::sync::Arc::new(clock)));
+        let queue = DistributedQueue::start_kind(client, path, options, Kind::Delay, clock).await?;
+        Ok(DistributedDelayQueue { queue })
+    }
+
+    /// Puts one item due at `due_epoch_ms`; returns its node.
+    pub async fn put(&self, item: impl AsRef<[u8]>, due_epoch_ms: i64) -> Result<String, Error> {
+        self.put_many(&[item], due_epoch_ms).await
+    }
+
+    /// Puts `items` in one node due at `due_epoch_ms`; returns the node.
+    pub async fn put_many<T: AsRef<[u8]>>(
+        &self,
+        items: &[T],
+        due_epoch_ms: i64,
+    ) -> Result<String, Error> {
+        if due_epoch_ms < 0 {
+            return Err(Error::InvalidArgument(format!(
+                "due time {due_epoch_ms} is before the epoch"
+            )));
+        }
+        let name = format::delay_prefix(due_epoch_ms);
+        self.queue.put_named(&name, items).await
     }
 
     forward!();

@@ -1,6 +1,6 @@
 //! Curator's queues: [`SimpleQueue`] (`SimpleDistributedQueue`), [`DistributedQueue`]
-//! (`DistributedQueue`), [`DistributedPriorityQueue`] and [`DistributedIdQueue`] (WIRE.md's
-//! names; the delay queue is not there yet), wire-compatible with
+//! (`DistributedQueue`), [`DistributedPriorityQueue`], [`DistributedIdQueue`] and
+//! [`DistributedDelayQueue`] (WIRE.md's names and orders), wire-compatible with
 //! Curator 5.x so that Java producers and consumers share a queue with docent ones.
 //!
 //! # Delivery guarantees
@@ -50,7 +50,7 @@ use futures::StreamExt;
 pub use consumer::{ItemStream, QueueItem};
 pub use distributed::{DistributedQueue, QueueOptions};
 pub use format::Kind;
-pub use kinds::{DistributedIdQueue, DistributedPriorityQueue};
+pub use kinds::{DistributedDelayQueue, DistributedIdQueue, DistributedPriorityQueue};
 pub use simple::{SimpleQueue, SimpleQueueOptions};
 
 use crate::framework::{Client, ConnectionState, StateCell};
