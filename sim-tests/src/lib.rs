@@ -38,7 +38,7 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
-//! | `queue_scenarios` | `queue_consumer_session_dies`, `queue_stops_after_long_disconnect`, `simple_queue_container_reaped`, `id_queue_requeue`, `queue_consumer_crashed_mid_item` (with and without a lock path), `priority_queue_order_after_a_partition` |
+//! | `queue_scenarios` | `queue_consumer_session_dies`, `queue_stops_after_long_disconnect`, `simple_queue_container_reaped`, `id_queue_requeue`, `queue_consumer_crashed_mid_item` (with and without a lock path), `priority_queue_order_after_a_partition`, `delay_queue_due_order` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]

@@ -9,8 +9,8 @@ use futures::{FutureExt, StreamExt};
 use docent::recipes::fencing::is_fenced_out;
 use docent::recipes::queue::format;
 use docent::recipes::queue::{
-    DistributedIdQueue, DistributedPriorityQueue, ItemStream, QueueItem, QueueOptions, SimpleQueue,
-    SimpleQueueOptions,
+    DistributedDelayQueue, DistributedIdQueue, DistributedPriorityQueue, ItemStream, QueueItem,
+    QueueOptions, SimpleQueue, SimpleQueueOptions,
 };
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
@@ -302,6 +302,46 @@ fn priority_queue_order_after_a_partition() {
             }
             let want: Vec<Vec<u8>> = put.into_iter().map(|(_, _, d)| d).collect();
             assert_eq!(got, want, "lowest priority first, then in put order");
+            Ok::<_, Box<dyn std::error::Error>>(())
+        });
+}
+
+/// Delay order: items put with seeded due times (on the simulated clock, given to the queue
+/// as its input) come in due order, each once due and not before, byte for byte.
+#[test]
+fn delay_queue_due_order() {
+    harness!("delay_queue_due_order")
+        .clients(["a", "b"])
+        .schedule(FaultSchedule::new())
+        .limit(SEEDS)
+        .run(|sim| async move {
+            let clock = |sim: &Sim| {
+                let sim = sim.clone();
+                move || sim.now().as_millis() as i64
+            };
+            let options = || QueueOptions::default().lock_path(QUEUE_LOCKS);
+            let client = sim.client("a");
+            let qa = DistributedDelayQueue::start(&client, QUEUE, options(), clock(&sim)).await?;
+            let client = sim.client("b");
+            let qb = DistributedDelayQueue::start(&client, QUEUE, options(), clock(&sim)).await?;
+            let mut items = qa.consume()?;
+            sim.inject(partition(0, Duration::from_secs(3)));
+            let mut rng = docent::rng::Rng::new(sim.seed(), 0xde1a);
+            let start = sim.now().as_millis() as i64;
+            let mut put = Vec::new();
+            for i in 0..10 {
+                let due = start + rng.below(8000) as i64;
+                let data = format!("{i}@{due}").into_bytes();
+                qb.put(&data, due).await?;
+                put.push((due, i, data));
+            }
+            put.sort();
+            for (due, _, data) in put {
+                let item = next(&mut items).await?;
+                let at = sim.now().as_millis() as i64;
+                assert!(at >= due, "delivered at {at}, due at {due}");
+                assert_eq!(item.into_data(), data, "in due order");
+            }
             Ok::<_, Box<dyn std::error::Error>>(())
         });
 }
