@@ -33,7 +33,7 @@
 //!
 //! The consumer and the blocking takes are small async loops over the [`Client`]'s reads and
 //! writes (Curator's own queues are the same loops over its client); what they decide from —
-//! the item format, the node names and their orders — are the pure functions of [`format`].
+//! the item format, the node names and their orders — are the pure functions of [`format`](mod@format).
 
 mod consumer;
 mod distributed;
