@@ -4,8 +4,9 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use crate::framework::{Client, StateCell, StateWatch};
 use crate::recipes::lock::checked;
-use crate::recipes::queue::consumer::{Consumer, EpochClock, ItemLease, ItemStream};
+use crate::recipes::queue::consumer::Consumer;
 use crate::recipes::queue::format::{self, Kind, QUEUE_PREFIX};
+use crate::recipes::queue::item::{EpochClock, ItemLease, ItemStream};
 use crate::recipes::queue::{follow_connection, QueueState};
 use crate::types::CreateMode;
 use crate::{path, Error};

@@ -2,9 +2,9 @@
 //! node names carry a priority or an id (WIRE.md), consumed in their order.
 
 use crate::framework::{Client, StateWatch};
-use crate::recipes::queue::consumer::{EpochClock, ItemStream};
 use crate::recipes::queue::distributed::{DistributedQueue, QueueOptions};
 use crate::recipes::queue::format::{self, Kind, QUEUE_PREFIX};
+use crate::recipes::queue::item::{EpochClock, ItemStream};
 use crate::recipes::queue::QueueState;
 use crate::{path, Error};
 

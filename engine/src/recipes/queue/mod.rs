@@ -38,6 +38,7 @@
 mod consumer;
 mod distributed;
 pub mod format;
+mod item;
 mod kinds;
 mod listing;
 mod simple;
@@ -47,9 +48,9 @@ use std::sync::Arc;
 use futures::future::{self, Either};
 use futures::StreamExt;
 
-pub use consumer::{ItemStream, QueueItem};
 pub use distributed::{DistributedQueue, QueueOptions};
 pub use format::Kind;
+pub use item::{ItemStream, QueueItem};
 pub use kinds::{DistributedDelayQueue, DistributedIdQueue, DistributedPriorityQueue};
 pub use simple::{SimpleQueue, SimpleQueueOptions};
 
