@@ -17,6 +17,7 @@ pub mod master_worker;
 pub mod shared;
 pub mod shared_barriers;
 pub mod shared_nodes;
+pub mod shared_queue;
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
 use std::time::Duration;

@@ -12,6 +12,7 @@
 //! - [`multi`]: multi-lock workers and the all-or-nothing checks;
 //! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
+//! - [`planted_queue`]: a naive queue consumer (no lock path, deletes after processing);
 //! - [`planted_semaphore`]: naive semaphores (no creation mutex, unprotected lease create);
 //! - [`rwlock`]: read–write lock workers (readers, writers, downgrades) and their checks;
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
@@ -27,6 +28,8 @@
 //! - [`planted_nodes`]: a naive ephemeral persistent node that trusts NodeExists.
 //! - [`barriers`]: double barrier rounds and barrier waiters, with their checks.
 //! - [`planted_barrier`]: a double barrier that passes `enter` on any wake-up.
+//! - [`queues`]: queue producers and consumers, and the delivery checks (at least once with a
+//!   lock path, redelivered only after a drop, a crash or a lost session; never twice without).
 //!
 //! # Named scenarios
 //!
@@ -47,6 +50,7 @@
 //! | `counter_scenarios` | `atomic_increment_lost_reply` (reported unknown, never applied twice), `atomic_node_deleted`, `shared_count_version_overflow` (and its `(version -1)` side), `shared_count_updated_on_a_lagging_follower` |
 //! | `nodes_scenarios` | `persistent_node_races` (and its `_started_while_down`, `_long_outage` variants), `persistent_node_deleted_while_cut_off`, `persistent_node_across_expiry` |
 //! | `barrier_scenarios` | `double_barrier_spurious_wakeup` (and its `_single_barrier` variant: a `Barrier` waiter under the same session events), `double_barrier_member_expired_inside` |
+//! | `queue_scenarios` | `queue_consumer_session_dies`, `queue_stops_after_long_disconnect`, `simple_queue_container_reaped`, `id_queue_requeue`, `queue_consumer_crashed_mid_item` (with and without a lock path), `priority_queue_order_after_a_partition`, `delay_queue_due_order` |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -63,7 +67,9 @@ pub mod planted;
 pub mod planted_barrier;
 pub mod planted_counter;
 pub mod planted_nodes;
+pub mod planted_queue;
 pub mod planted_semaphore;
+pub mod queues;
 pub mod rwlock;
 pub mod semaphores;
 pub mod timeline;

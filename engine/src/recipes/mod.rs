@@ -35,6 +35,7 @@ pub mod multi;
 pub mod nodes;
 pub mod order;
 pub mod participants;
+pub mod queue;
 pub mod rwlock;
 pub mod selector;
 pub mod semaphore;
