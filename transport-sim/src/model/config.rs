@@ -28,6 +28,10 @@ pub struct SimConfig {
     pub container_interval: Duration,
     /// The simulated wall clock at time zero, in Unix milliseconds (ctime / mtime).
     pub wall_epoch_ms: i64,
+    /// Whether `/zookeeper/config` gives each server's client address as `0.0.0.0`
+    /// (ZooKeeper's default `clientPortAddress`; clients must use the server's host instead,
+    /// CURATOR-593/611) rather than its host.
+    pub wildcard_client_address: bool,
     /// Keep a readable event log (see [`Ensemble::event_log`](super::Ensemble::event_log)); a hash is always kept.
     pub record_log: bool,
 }
@@ -45,6 +49,7 @@ impl SimConfig {
             election_time: Duration::from_millis(400),
             container_interval: Duration::from_secs(10),
             wall_epoch_ms: 1_700_000_000_000,
+            wildcard_client_address: true,
             record_log: false,
         }
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use docent::{Instant, Op};
+use docent::{Error, Instant, Op};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -14,8 +14,9 @@ use super::config::{ClientOptions, SimConfig};
 use super::ctx::{Ctx, Ev};
 use super::fault::{Fault, FaultSchedule};
 use super::history::{self, NodeHistory};
-use super::msg::{ClientId, OpId, Output};
+use super::msg::{ClientId, OpId, Output, ToClient};
 use super::quorum::Quorum;
+use super::reconfig;
 use super::server::Server;
 use super::tree::Node;
 use super::txn::TxnBody;
@@ -175,6 +176,52 @@ impl Ensemble {
         self.quorum.tracked(session).is_some()
     }
 
+    /// Reconfigures the ensemble now (ZooKeeper's incremental `reconfig`): `joining` servers
+    /// become members (an index past the last server adds a new one, `zk{n+1}`), `leaving`
+    /// ones stop being members. Committed through the log; takes effect when the leader
+    /// applies it. Fails like ZooKeeper: [`Error::ConnectionLoss`] without a leader,
+    /// [`Error::ReconfigInProgress`] while one is pending, [`Error::NewConfigNoQuorum`] when
+    /// a majority of the new configuration is not up, [`Error::BadArguments`] for a server
+    /// index that skips ahead.
+    pub fn reconfig(
+        &mut self,
+        now: Instant,
+        joining: &[usize],
+        leaving: &[usize],
+    ) -> Result<(), Error> {
+        self.advance(now);
+        if !self.quorum.serving() {
+            return Err(Error::ConnectionLoss);
+        }
+        if self.quorum.reconfiguring() {
+            return Err(Error::ReconfigInProgress);
+        }
+        let members = reconfig::next_members(
+            self.quorum.members(),
+            self.servers.len(),
+            joining,
+            leaving,
+            |s| self.quorum.up(s),
+        )?;
+        while self.servers.len() <= members.last().copied().unwrap_or(0) {
+            self.servers.push(Server::new(self.quorum.add_replica()));
+        }
+        let wildcard = self.cfg.wildcard_client_address;
+        self.quorum
+            .propose_reconfig(&mut self.ctx, members, wildcard);
+        Ok(())
+    }
+
+    /// The servers of the current configuration.
+    pub fn members(&self) -> Vec<usize> {
+        self.quorum.members().iter().copied().collect()
+    }
+
+    /// How many servers exist, members or not.
+    pub fn servers(&self) -> usize {
+        self.servers.len()
+    }
+
     /// The current leader.
     pub fn leader(&self) -> usize {
         self.quorum.leader()
@@ -273,6 +320,10 @@ impl Ensemble {
                 let Some((_, s)) = ctx.ends(conn) else {
                     return;
                 };
+                if s >= self.servers.len() {
+                    // No such server (yet): the connection is refused.
+                    return ctx.send_to_client(conn, ToClient::Fin);
+                }
                 if let Some(attach) = self.servers[s].handle(ctx, &mut self.quorum, conn, pkt) {
                     // The session moves here: any older connection of it is closed.
                     for server in &mut self.servers {
@@ -286,7 +337,10 @@ impl Ensemble {
                     self.clients[c.0 as usize].handle(ctx, conn, pkt);
                 }
             }
-            Ev::Apply(s) => self.servers[s].apply_due(ctx, &mut self.quorum),
+            Ev::Apply(s) => {
+                self.servers[s].apply_due(ctx, &mut self.quorum);
+                self.membership_changed();
+            }
             Ev::ClientTick(c) => self.clients[c.0 as usize].tick(ctx),
             Ev::LeaderTick => self.quorum.tick(ctx),
             Ev::Reap => self.reap(),
@@ -330,6 +384,30 @@ impl Ensemble {
             self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
         }
         self.quorum.start_serving(&mut self.ctx);
+        self.membership_changed();
+    }
+
+    /// Acts on a configuration the leader just activated: servers that left drop their
+    /// clients, servers that joined sync before serving, and quorum is re-checked.
+    fn membership_changed(&mut self) {
+        let Some((joined, left)) = self.quorum.take_activated() else {
+            return;
+        };
+        let members = self.quorum.members().clone();
+        self.ctx.record(
+            || format!("members {members:?}"),
+            0x60 ^ members.len() as u64,
+        );
+        for s in left {
+            self.servers[s].drop_conns(&mut self.ctx);
+        }
+        for s in joined {
+            if self.quorum.up(s) {
+                self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
+                self.quorum.schedule_apply(&mut self.ctx, s);
+            }
+        }
+        self.check_quorum();
     }
 
     /// Re-checks quorum after a server went down or came up.
@@ -351,10 +429,11 @@ impl Ensemble {
             return;
         }
         self.quorum.set_up(s, true);
-        if self.quorum.serving() {
+        if self.quorum.serving() && self.quorum.member(s) {
             self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
         }
         self.check_quorum();
+        self.membership_changed();
         self.quorum.schedule_apply(&mut self.ctx, s);
     }
 
@@ -393,10 +472,12 @@ impl Ensemble {
             }
             Fault::LeaderChange if self.quorum.serving() => self.start_election(),
             Fault::QuorumLoss { duration } => {
-                let n = self.servers.len();
-                let victims: Vec<usize> = (0..n)
+                let members = self.quorum.members();
+                let victims: Vec<usize> = members
+                    .iter()
+                    .copied()
                     .filter(|s| self.quorum.up(*s))
-                    .take(n / 2 + 1)
+                    .take(members.len() / 2 + 1)
                     .collect();
                 for &s in &victims {
                     self.crash_server(s);

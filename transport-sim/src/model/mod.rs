@@ -42,6 +42,7 @@ mod fault;
 mod history;
 mod msg;
 mod quorum;
+mod reconfig;
 mod server;
 mod tree;
 mod txn;
@@ -54,11 +55,14 @@ pub use ensemble::Ensemble;
 pub use fault::{Direction, Fault, FaultSchedule, ScheduledFault, SwarmConfig};
 pub use history::NodeHistory;
 pub use msg::{ClientId, OpId, Output, WatchId, WatchKind};
+pub use reconfig::{server_at, server_host, CLIENT_PORT};
 
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod reconfig_tests;
 #[cfg(test)]
 mod reference_tests;
 #[cfg(test)]

@@ -15,6 +15,8 @@ use docent::{
 use super::acl;
 use super::txn::{Txn, TxnBody};
 
+/// Where the ensemble keeps its dynamic configuration.
+pub(crate) const CONFIG_NODE: &str = "/zookeeper/config";
 /// `ephemeralOwner` of a container node (`EphemeralType.CONTAINER`).
 pub(crate) const CONTAINER_OWNER: i64 = i64::MIN;
 /// The high byte that marks a TTL node's `ephemeralOwner` (`EphemeralType.TTL`).
@@ -254,6 +256,11 @@ impl DataTree {
                 if reap {
                     let _ = self.delete(txn, path, None, triggers, None, false);
                 }
+                None
+            }
+            TxnBody::Reconfig { members, wildcard } => {
+                let data = super::reconfig::config_data(members, *wildcard, txn.zxid);
+                let _ = self.set_data(txn, CONFIG_NODE, &data, None, triggers, None);
                 None
             }
             TxnBody::Write(op) => {

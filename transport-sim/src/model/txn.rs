@@ -1,5 +1,6 @@
 //! The committed log's entries: what the leader ordered, applied by every server in zxid order.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use docent::{Id, Op};
@@ -32,6 +33,14 @@ pub(crate) enum TxnBody {
     Write(Op),
     /// The leader's container / TTL reaper deletes this node if it still qualifies.
     DeleteContainer(String),
+    /// A reconfiguration: these servers are the members from now on; `/zookeeper/config`
+    /// lists them (with wildcard client addresses if `wildcard`).
+    Reconfig {
+        /// The new members.
+        members: BTreeSet<usize>,
+        /// Whether client addresses are `0.0.0.0`.
+        wildcard: bool,
+    },
 }
 
 /// A committed log entry and when the leader committed it.
