@@ -77,6 +77,10 @@ pub struct ClientOptions {
     /// trying the old session until the ensemble says it expired, as a handle that cannot
     /// abandon does. The harness picks either per client and seed, so suites see both.
     pub abandons: bool,
+    /// The chroot of the client's connect string (`None`: the root). As ZooKeeper's client
+    /// does, it prefixes every path sent and strips it from every path received; it stays
+    /// when the server list changes.
+    pub chroot: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -86,6 +90,7 @@ impl Default for ClientOptions {
             servers: None,
             auth: Vec::new(),
             abandons: true,
+            chroot: None,
         }
     }
 }
@@ -106,6 +111,13 @@ impl ClientOptions {
     /// With these credentials.
     pub fn auth(mut self, auth: AuthInfo) -> Self {
         self.auth.push(auth);
+        self
+    }
+
+    /// Under this chroot (see [`ClientOptions::chroot`]; `/` is none).
+    pub fn chroot(mut self, chroot: impl Into<String>) -> Self {
+        let chroot = chroot.into();
+        self.chroot = (chroot != "/").then_some(chroot);
         self
     }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use docent::ensemble::config::CONFIG_PATH;
 use docent::{Error, Instant, Op};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -12,6 +13,7 @@ use rand_core::{RngCore, SeedableRng};
 use super::client::Client;
 use super::config::{ClientOptions, SimConfig};
 use super::ctx::{Ctx, Ev};
+use super::exhibitor::{self, ExhibitorAnswer};
 use super::fault::{Fault, FaultSchedule};
 use super::history::{self, NodeHistory};
 use super::msg::{ClientId, OpId, Output, ToClient};
@@ -33,6 +35,8 @@ pub struct Ensemble {
     faults: Vec<Fault>,
     /// The servers each quorum-loss fault took down.
     quorum_victims: BTreeMap<usize, Vec<usize>>,
+    /// How the Exhibitors answer now, and the fault that made them (a later one overrides).
+    exhibitor: (ExhibitorAnswer, Option<usize>),
     next_op: u64,
 }
 
@@ -48,6 +52,7 @@ impl Ensemble {
             clients: Vec::new(),
             faults: Vec::new(),
             quorum_victims: BTreeMap::new(),
+            exhibitor: (ExhibitorAnswer::Members, None),
             next_op: 0,
             cfg,
         };
@@ -88,8 +93,28 @@ impl Ensemble {
     pub fn submit(&mut self, now: Instant, client: ClientId, op: Op) -> OpId {
         self.advance(now);
         let id = self.new_op_id();
-        self.clients[client.0 as usize].submit(&mut self.ctx, id, op);
+        self.clients[client.0 as usize].submit(&mut self.ctx, id, op, true);
         id
+    }
+
+    /// ZooKeeper's `getConfig`: reads `/zookeeper/config` for `client` whatever its chroot,
+    /// leaving a data watch if `watch`. Answered as [`Output::OpDone`] like any read.
+    pub fn get_config(&mut self, now: Instant, client: ClientId, watch: bool) -> OpId {
+        self.advance(now);
+        let id = self.new_op_id();
+        let op = Op::GetData {
+            path: CONFIG_PATH.into(),
+            watch,
+        };
+        self.clients[client.0 as usize].submit(&mut self.ctx, id, op, false);
+        id
+    }
+
+    /// `client`'s server list changes to `servers` (ZooKeeper's `updateServerList`): it stays
+    /// if its server is listed, otherwise it moves to a listed one keeping its session.
+    pub fn update_server_list(&mut self, now: Instant, client: ClientId, servers: Vec<usize>) {
+        self.advance(now);
+        self.clients[client.0 as usize].update_servers(&mut self.ctx, servers);
     }
 
     /// Closes `client`'s session (the ensemble deletes its ephemerals at once).
@@ -210,6 +235,16 @@ impl Ensemble {
         self.quorum
             .propose_reconfig(&mut self.ctx, members, wildcard);
         Ok(())
+    }
+
+    /// What the Exhibitor on `host` answers to a cluster-list request (`None`: no answer: no
+    /// such server, the server is down, or the Exhibitors are down).
+    pub fn exhibitor_answer(&self, host: &str) -> Option<Vec<u8>> {
+        let s = reconfig::server_at(host, reconfig::CLIENT_PORT)?;
+        if s >= self.servers.len() || !self.quorum.up(s) {
+            return None;
+        }
+        exhibitor::body(&self.exhibitor.0, self.quorum.members())
     }
 
     /// The servers of the current configuration.
@@ -516,6 +551,16 @@ impl Ensemble {
                     c.drift(offset_ms);
                 }
             }
+            Fault::Reconfig { joining, leaving } => {
+                if let Err(err) = self.reconfig(now, &joining, &leaving) {
+                    self.ctx
+                        .record(|| format!("reconfig refused: {err}"), 0x61 ^ i as u64);
+                }
+            }
+            Fault::Exhibitor { answer, duration } => {
+                self.exhibitor = (answer, Some(i));
+                heal_after = Some(duration);
+            }
             _ => {}
         }
         if let Some(d) = heal_after {
@@ -544,6 +589,9 @@ impl Ensemble {
             Fault::FollowerLag { server, lag, .. } => {
                 self.quorum.lag(server, lag, false);
                 self.quorum.schedule_apply(&mut self.ctx, server);
+            }
+            Fault::Exhibitor { .. } if self.exhibitor.1 == Some(i) => {
+                self.exhibitor = (ExhibitorAnswer::Members, None);
             }
             _ => {}
         }

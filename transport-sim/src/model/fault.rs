@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use docent::Instant;
+
+use super::exhibitor::ExhibitorAnswer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -96,6 +98,23 @@ pub enum Fault {
         client: u32,
         /// Milliseconds added to its wall clock.
         offset_ms: i64,
+    },
+    /// Reconfigure the ensemble: `joining` servers become members (an index past the last
+    /// server adds a new one), `leaving` ones stop being members. Skipped (and logged) when
+    /// ZooKeeper would refuse it (no leader, one in progress, no quorum in the new config).
+    Reconfig {
+        /// Servers that join.
+        joining: Vec<usize>,
+        /// Servers that leave.
+        leaving: Vec<usize>,
+    },
+    /// The Exhibitors answer `answer` for `duration`, then list the members again (unless a
+    /// later `Exhibitor` fault struck meanwhile: the latest answer holds until it heals).
+    Exhibitor {
+        /// Their answer.
+        answer: ExhibitorAnswer,
+        /// How long.
+        duration: Duration,
     },
 }
 

@@ -3,19 +3,14 @@
 
 use docent::{CreateMode, Error, EventType, Op, OpResult, SessionState};
 
+use super::msg::Output;
+
 use super::tests::{create, ms, Rig};
 use super::*;
 
 fn get_config(r: &mut Rig, c: ClientId, watch: bool) -> (OpId, Vec<u8>) {
     let now = r.now();
-    let id = r.sim.submit(
-        now,
-        c,
-        Op::GetData {
-            path: "/zookeeper/config".into(),
-            watch,
-        },
-    );
+    let id = r.sim.get_config(now, c, watch);
     match r.wait(id) {
         Ok(OpResult::Data { data, .. }) => (id, data),
         other => panic!("getConfig: {other:?}"),
@@ -169,4 +164,84 @@ fn removing_the_leader_elects_a_member() {
         Ok(())
     );
     assert_eq!(r.sim.applied(3), r.sim.committed());
+}
+
+#[test]
+fn a_new_server_list_moves_the_client_only_off_an_unlisted_server() {
+    let mut r = Rig::new(6);
+    let c = r.client(ClientOptions::default().servers(vec![0, 1, 2]));
+    let session = r.sim.session_id(c);
+    r.sim.update_server_list(r.now(), c, vec![2, 0]);
+    r.run(ms(2_000));
+    assert_eq!(r.states(c).len(), 1, "still listed: it stays");
+    r.sim.update_server_list(r.now(), c, vec![1]);
+    r.run(ms(2_000));
+    let states = r.states(c);
+    assert_eq!(
+        states[1..],
+        [SessionState::Disconnected, states[0]],
+        "moved"
+    );
+    assert_eq!(r.sim.session_id(c), session);
+    // Only server 1 is listed now: removing it leaves the client nowhere to go.
+    r.sim.reconfig(r.now(), &[], &[1]).unwrap();
+    r.run(ms(5_000));
+    assert_eq!(r.states(c).last(), Some(&SessionState::Disconnected));
+    r.sim.update_server_list(r.now(), c, vec![2]);
+    r.run(ms(3_000));
+    assert_eq!(r.states(c).last(), Some(&states[0]), "same session again");
+}
+
+#[test]
+fn a_chroot_prefixes_what_is_sent_and_strips_what_comes_back() {
+    let mut r = Rig::new(7);
+    let root = r.client(ClientOptions::default());
+    assert!(r.op(root, create("/app", CreateMode::Persistent)).is_ok());
+    let c = r.client(ClientOptions::default().chroot("/app"));
+    let now = r.now();
+    let watched = r.sim.submit(
+        now,
+        c,
+        Op::Exists {
+            path: "/x".into(),
+            watch: true,
+        },
+    );
+    assert_eq!(r.wait(watched), Ok(OpResult::Exists(None)));
+    match r.op(c, create("/x", CreateMode::PersistentSequential)) {
+        Ok(OpResult::Created { path, .. }) => assert_eq!(path, "/x0000000000"),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.sim.node(None, "/app/x0000000000").is_some());
+    assert!(r.sim.node(None, "/x0000000000").is_none());
+    match r.op(c, create("/x", CreateMode::Persistent)) {
+        Ok(OpResult::Created { path, .. }) => assert_eq!(path, "/x"),
+        other => panic!("{other:?}"),
+    }
+    let w = r.watch_of(watched).unwrap();
+    let event_paths: Vec<String> = r
+        .outs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Watch { watch, event, .. } if *watch == w => Some(event.path.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(event_paths, ["/x"]);
+    // getConfig ignores the chroot; the chroot survives a move.
+    r.sim.reconfig(r.now(), &[3], &[]).unwrap();
+    r.run(ms(100));
+    let (_, config) = get_config(&mut r, c, false);
+    assert!(String::from_utf8(config).unwrap().contains("server.4=zk4"));
+    r.sim.update_server_list(r.now(), c, vec![3]);
+    r.run(ms(3_000));
+    assert_eq!(r.op(c, get("/x")).map(|_| ()), Ok(()));
+    assert_eq!(r.op(c, get("/app")), Err(Error::NoNode));
+}
+
+fn get(path: &str) -> Op {
+    Op::GetData {
+        path: path.into(),
+        watch: false,
+    }
 }

@@ -12,11 +12,11 @@ use docent::{
     ReadResult, Stat,
 };
 
+use docent::ensemble::config::CONFIG_PATH;
+
 use super::acl;
 use super::txn::{Txn, TxnBody};
 
-/// Where the ensemble keeps its dynamic configuration.
-pub(crate) const CONFIG_NODE: &str = "/zookeeper/config";
 /// `ephemeralOwner` of a container node (`EphemeralType.CONTAINER`).
 pub(crate) const CONTAINER_OWNER: i64 = i64::MIN;
 /// The high byte that marks a TTL node's `ephemeralOwner` (`EphemeralType.TTL`).
@@ -260,7 +260,7 @@ impl DataTree {
             }
             TxnBody::Reconfig { members, wildcard } => {
                 let data = super::reconfig::config_data(members, *wildcard, txn.zxid);
-                let _ = self.set_data(txn, CONFIG_NODE, &data, None, triggers, None);
+                let _ = self.set_data(txn, CONFIG_PATH, &data, None, triggers, None);
                 None
             }
             TxnBody::Write(op) => {
