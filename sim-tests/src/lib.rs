@@ -18,6 +18,8 @@
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
 //! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`ensemble`]: membership faults (every server replaced), a chrooted observer that must
+//!   keep its root and its session, providers that must end listing the members.
 //!
 //! # Named scenarios
 //!
@@ -41,6 +43,7 @@
 
 pub mod caches;
 pub mod counting;
+pub mod ensemble;
 pub mod fence;
 pub mod history;
 pub mod multi;

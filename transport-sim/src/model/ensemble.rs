@@ -2,7 +2,7 @@
 //! [`Quorum`] and the [`Ctx`] they share, routes each due happening to the actor it is for, and
 //! fires the faults. Actors never reach into each other: they talk through the context.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use docent::ensemble::config::CONFIG_PATH;
@@ -23,6 +23,9 @@ use super::server::Server;
 use super::tree::Node;
 use super::txn::TxnBody;
 
+/// How long after a refused reconfiguration fault it is tried again.
+const RECONFIG_RETRY: Duration = Duration::from_millis(500);
+
 /// The simulated ensemble and its clients, sans-IO. See the [module docs](super).
 #[derive(Debug)]
 pub struct Ensemble {
@@ -35,6 +38,9 @@ pub struct Ensemble {
     faults: Vec<Fault>,
     /// The servers each quorum-loss fault took down.
     quorum_victims: BTreeMap<usize, Vec<usize>>,
+    /// Reconfiguration faults not carried out yet, in the order they struck (an operator
+    /// runs them one after the other, retrying each until ZooKeeper accepts it).
+    reconfigs: VecDeque<usize>,
     /// How the Exhibitors answer now, and the fault that made them (a later one overrides).
     exhibitor: (ExhibitorAnswer, Option<usize>),
     next_op: u64,
@@ -52,6 +58,7 @@ impl Ensemble {
             clients: Vec::new(),
             faults: Vec::new(),
             quorum_victims: BTreeMap::new(),
+            reconfigs: VecDeque::new(),
             exhibitor: (ExhibitorAnswer::Members, None),
             next_op: 0,
             cfg,
@@ -382,6 +389,7 @@ impl Ensemble {
             Ev::ElectionDone => self.election_done(),
             Ev::Fault(i) => self.fire_fault(i),
             Ev::Heal(i) => self.heal_fault(i),
+            Ev::RetryReconfig => self.run_reconfigs(),
         }
     }
 
@@ -551,10 +559,10 @@ impl Ensemble {
                     c.drift(offset_ms);
                 }
             }
-            Fault::Reconfig { joining, leaving } => {
-                if let Err(err) = self.reconfig(now, &joining, &leaving) {
-                    self.ctx
-                        .record(|| format!("reconfig refused: {err}"), 0x61 ^ i as u64);
+            Fault::Reconfig { .. } => {
+                self.reconfigs.push_back(i);
+                if self.reconfigs.len() == 1 {
+                    self.run_reconfigs();
                 }
             }
             Fault::Exhibitor { answer, duration } => {
@@ -565,6 +573,29 @@ impl Ensemble {
         }
         if let Some(d) = heal_after {
             self.ctx.schedule(now + d, Ev::Heal(i));
+        }
+    }
+
+    /// Carries out the queued reconfiguration faults in order; one that ZooKeeper refuses for
+    /// now (no leader, one in progress, no quorum yet) is tried again [`RECONFIG_RETRY`] later
+    /// and holds back the ones behind it; one that can never succeed is dropped.
+    fn run_reconfigs(&mut self) {
+        while let Some(&i) = self.reconfigs.front() {
+            let Fault::Reconfig { joining, leaving } = self.faults[i].clone() else {
+                unreachable!("only reconfigurations are queued");
+            };
+            let now = self.ctx.now();
+            match self.reconfig(now, &joining, &leaving) {
+                Err(err) if err != Error::BadArguments => {
+                    self.ctx
+                        .record(|| format!("reconfig refused: {err}"), 0x61 ^ i as u64);
+                    self.ctx.schedule(now + RECONFIG_RETRY, Ev::RetryReconfig);
+                    return;
+                }
+                _ => {
+                    self.reconfigs.pop_front();
+                }
+            }
         }
     }
 
