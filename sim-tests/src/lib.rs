@@ -37,6 +37,7 @@
 //! | `discovery` | `discovery_stale_reregister`, `discovery_poison_instance` |
 //! | `multi_lock` | `multi_lock_fails_on_third_lock` (and its `(cut off)` variant: the rollback's deletes wait for the connection) |
 //! | `revocation_scenarios` | `revocation_holder_partitioned` (and its `(expired)` variant) |
+//! | `ensemble_scenarios` | `ensemble_reconfig_chroot` (the tracker over a wildcard `/zookeeper/config` while every server is replaced; the chroot kept across moves and a reconnect) |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
