@@ -2,6 +2,7 @@
 //! [`FaultSchedule::membership`]), a chrooted observer that must stay at its root and keep its
 //! session through every move, and the check that providers end listing the members.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,31 +35,35 @@ pub struct Rooted {
     session: Arc<SimSession>,
     provider: Option<EnsembleProvider>,
     source: EnsembleSource,
-    first_session: i64,
+    first_session: Arc<AtomicI64>,
     problems: Arc<Mutex<Vec<String>>>,
     last_write: Arc<Mutex<Option<Duration>>>,
 }
 
 impl Rooted {
-    /// Connects the observer (its servers from `source`) and starts its writes, until `until`.
-    pub async fn start(sim: &Sim, source: EnsembleSource, until: Duration) -> Rooted {
-        ensure_dir(sim, ROOTED).await;
+    /// Connects the observer (its servers from `source`) and starts its writes (once its root
+    /// exists), until `until`.
+    pub fn start(sim: &Sim, source: EnsembleSource, until: Duration) -> Rooted {
         let options = ClientOptions::default().chroot(ROOTED);
         let (session, provider) = sim.connect(options, source);
-        session.wait_connected().await;
         let rooted = Rooted {
             provider,
             source,
-            first_session: session.session_id(),
+            first_session: Arc::default(),
             session,
             problems: Arc::default(),
             last_write: Arc::default(),
         };
         let (s, sim2) = (rooted.session.clone(), sim.clone());
         let (problems, last_write) = (rooted.problems.clone(), rooted.last_write.clone());
+        let first = rooted.first_session.clone();
         sim.spawn(async move {
+            ensure_dir(&sim2, ROOTED).await;
             let mut k = 0u32;
             while sim2.now() < until {
+                if first.load(Ordering::Relaxed) == 0 {
+                    first.store(s.session_id(), Ordering::Relaxed);
+                }
                 let name = format!("/n-{k}");
                 let op = Op::Create {
                     path: name.clone(),
@@ -118,11 +123,13 @@ impl Rooted {
             && sim.schedule().faults.iter().any(|f| {
                 matches!(&f.fault, Fault::Exhibitor { answer, .. } if *answer != ExhibitorAnswer::Garbage)
             });
-        let now = self.session.session_id();
-        if now != self.first_session && !astray {
+        let (first, now) = (
+            self.first_session.load(Ordering::Relaxed),
+            self.session.session_id(),
+        );
+        if now != first && !astray {
             return Err(format!(
-                "the chrooted client lost session {:#x} (now {now:#x}) though only moved",
-                self.first_session
+                "the chrooted client lost session {first:#x} (now {now:#x}) though only moved"
             ));
         }
         Ok(())

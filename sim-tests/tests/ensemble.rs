@@ -13,6 +13,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
+
 use docent::recipes::lock::{Mutex, MutexOptions};
 use docent_sim::{harness, EnsembleSource, Harness, Sim};
 use docent_sim_tests::caches::{
@@ -69,16 +71,18 @@ fn latch_while_every_server_is_replaced() {
         membership(h, 3, source).run(|sim| async move {
             let timeline = Timeline::new();
             let latches = start_latches(&sim, &timeline).await?;
-            let rooted = Rooted::start(&sim, source, sim.healed_at() + SETTLE).await;
+            let rooted = Rooted::start(&sim, source, sim.healed_at() + SETTLE);
             sim.sleep_until(sim.healed_at()).await;
-            await_one_leader(&sim, ELECTION, sim.healed_at() + SETTLE, || {
-                latches
-                    .iter()
-                    .filter(|(_, l)| l.has_leadership())
-                    .map(|(w, _)| w.clone())
-                    .collect()
-            })
-            .await?;
+            if live(&sim) {
+                await_one_leader(&sim, ELECTION, sim.healed_at() + SETTLE, || {
+                    latches
+                        .iter()
+                        .filter(|(_, l)| l.has_leadership())
+                        .map(|(w, _)| w.clone())
+                        .collect()
+                })
+                .await?;
+            }
             timeline.check_exclusive(&sim)?;
             timeline.check_tokens(&sim)?;
             sim.sleep_until(sim.healed_at() + SETTLE).await;
@@ -95,10 +99,20 @@ fn mutex_while_every_server_is_replaced() {
             let record = MutexRecord::default();
             create_data_node(&sim).await;
             let stop = sim.healed_at() + SETTLE;
-            let rooted = Rooted::start(&sim, source, stop).await;
+            let rooted = Rooted::start(&sim, source, stop);
             for who in sim.names() {
-                let mutex = Mutex::start(&sim.client(who), LOCK, MutexOptions::default()).await?;
-                spawn_mutex_worker(&sim, who, mutex, &record, stop);
+                let client = sim.client(who);
+                let start = Mutex::start(&client, LOCK, MutexOptions::default());
+                // A client stranded before its mutex started never starts it.
+                let started = futures::select_biased! {
+                    mutex = start.fuse() => Some(mutex?),
+                    () = sim.sleep_until(stop).fuse() => None,
+                };
+                match started {
+                    Some(mutex) => spawn_mutex_worker(&sim, who, mutex, &record, stop),
+                    None if !live(&sim) => return check_membership(&sim, &rooted),
+                    None => return Err(format!("{who}'s mutex never started").into()),
+                }
             }
             sim.sleep_until(stop).await;
             record.timeline.check_exclusive(&sim)?;
@@ -127,7 +141,7 @@ fn caches_while_every_server_is_replaced() {
                 tree_cache(&sim, &seen, "c2", ROOT, 1).await?,
             ];
             let quiet = sim.healed_at().max(Duration::from_secs(30));
-            let rooted = Rooted::start(&sim, source, quiet + SETTLE).await;
+            let rooted = Rooted::start(&sim, source, quiet + SETTLE);
             spawn_writer(&sim, "w1", 1, quiet);
             spawn_writer(&sim, "w2", 2, quiet);
             sample_until(&sim, &caches, &seen, quiet).await;
