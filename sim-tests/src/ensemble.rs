@@ -2,14 +2,14 @@
 //! [`FaultSchedule::membership`]), a chrooted observer that must stay at its root and keep its
 //! session through every move, and the check that providers end listing the members.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docent::ensemble::{EnsembleProvider, Servers};
 use docent::{Acl, Coordinator, CreateMode, Error, Op, OpResult};
-use docent_sim::model::{server_host, ClientOptions, ExhibitorAnswer, CLIENT_PORT};
-use docent_sim::{EnsembleSource, Fault, FaultSchedule, Sim, SimSession};
+use docent_sim::model::{server_host, ClientOptions, CLIENT_PORT};
+use docent_sim::{EnsembleSource, FaultSchedule, Sim, SimSession};
 
 use crate::workload::ensure_dir;
 
@@ -34,9 +34,11 @@ pub fn membership_swarm(
 pub struct Rooted {
     session: Arc<SimSession>,
     provider: Option<EnsembleProvider>,
-    source: EnsembleSource,
     first_session: Arc<AtomicI64>,
     problems: Arc<Mutex<Vec<String>>>,
+    /// The provider once listed no running member (a stale list, the backup string, or every
+    /// member it knows down).
+    astray: Arc<AtomicBool>,
     last_write: Arc<Mutex<Option<Duration>>>,
 }
 
@@ -48,19 +50,26 @@ impl Rooted {
         let (session, provider) = sim.connect(options, source);
         let rooted = Rooted {
             provider,
-            source,
             first_session: Arc::default(),
             session,
             problems: Arc::default(),
+            astray: Arc::default(),
             last_write: Arc::default(),
         };
         let (s, sim2) = (rooted.session.clone(), sim.clone());
         let (problems, last_write) = (rooted.problems.clone(), rooted.last_write.clone());
         let first = rooted.first_session.clone();
+        let (astray, provider) = (rooted.astray.clone(), rooted.provider.clone());
         sim.spawn(async move {
             ensure_dir(&sim2, ROOTED).await;
             let mut k = 0u32;
             while sim2.now() < until {
+                if provider
+                    .as_ref()
+                    .is_some_and(|p| lists_no_running_member(&sim2, p))
+                {
+                    astray.store(true, Ordering::Relaxed);
+                }
                 if first.load(Ordering::Relaxed) == 0 {
                     first.store(s.session_id(), Ordering::Relaxed);
                 }
@@ -102,9 +111,10 @@ impl Rooted {
     }
 
     /// Every write landed under the root; unless it was [`stranded`], one succeeded after
-    /// `since` and the session is the one it started with (with the Exhibitors, unless they
-    /// sent it astray: a stale list, or the backup string naming servers long gone, can keep
-    /// a client away past its session timeout, as in Curator 4.x).
+    /// `since`; and the session is the one it started with unless its provider once listed
+    /// no running member (checked every second): a stale Exhibitor list, the backup string
+    /// used when no Exhibitor answers (as in Curator 4.x), or a list whose members are all
+    /// down can keep a client away past its session timeout; that is not a move alone.
     pub fn check(&self, sim: &Sim, since: Duration) -> Result<(), String> {
         if let Some(p) = self.problems.lock().unwrap().first() {
             return Err(format!("the chrooted client wrote at the wrong root: {p}"));
@@ -119,10 +129,7 @@ impl Rooted {
         if self.last_write.lock().unwrap().is_none_or(|t| t < since) {
             return Err(format!("the chrooted client wrote nothing after {since:?}"));
         }
-        let astray = self.source == EnsembleSource::Exhibitor
-            && sim.schedule().faults.iter().any(|f| {
-                matches!(&f.fault, Fault::Exhibitor { answer, .. } if *answer != ExhibitorAnswer::Garbage)
-            });
+        let astray = self.astray.load(Ordering::Relaxed);
         let (first, now) = (
             self.first_session.load(Ordering::Relaxed),
             self.session.session_id(),
@@ -148,6 +155,18 @@ fn member_hosts(sim: &Sim) -> Servers {
 fn lists_no_member(sim: &Sim, provider: &EnsembleProvider) -> bool {
     let members = member_hosts(sim);
     !provider.servers().iter().any(|s| members.contains(s))
+}
+
+fn lists_no_running_member(sim: &Sim, provider: &EnsembleProvider) -> bool {
+    let running: Servers = sim.inspect(|e| {
+        let members = e.members();
+        members
+            .into_iter()
+            .filter(|&s| e.server_up(s))
+            .map(|s| (server_host(s), CLIENT_PORT))
+            .collect()
+    });
+    !provider.servers().iter().any(|s| running.contains(s))
 }
 
 /// The live named clients whose provider lists no current member: the faults kept them away

@@ -259,6 +259,11 @@ impl Ensemble {
         self.quorum.members().iter().copied().collect()
     }
 
+    /// Ground truth: whether `server` runs (members or not).
+    pub fn server_up(&self, server: usize) -> bool {
+        server < self.servers.len() && self.quorum.up(server)
+    }
+
     /// How many servers exist, members or not.
     pub fn servers(&self) -> usize {
         self.servers.len()

@@ -256,7 +256,7 @@ impl FaultSchedule {
 
     /// The membership faults of a swarm draw (their own random stream): every server `s` of
     /// `cfg.servers` is replaced by server `servers + s`, one at a time (the new one joins,
-    /// then the old one leaves, the steps 8 to 15 s apart), starting in the first quarter of
+    /// then the old one leaves, the steps 15 to 25 s apart), starting in the first sixth of
     /// the horizon; a client is cut
     /// off from every server across one of the steps; and the Exhibitors now and then answer
     /// wrongly for a while.
@@ -269,7 +269,7 @@ impl FaultSchedule {
         let st = cfg.session_timeout.as_millis() as u64;
         let n = cfg.servers;
         let mut out = FaultSchedule::new();
-        let mut t = below(horizon / 4);
+        let mut t = below(horizon / 6);
         let cut_step = below(n as u64) as usize;
         for s in 0..n {
             let join = Fault::Reconfig {
@@ -295,7 +295,7 @@ impl FaultSchedule {
             out = out.at(ms(t + 100), join).at(ms(t + 100 + gap), leave);
             // Steps far enough apart that no single pause or partition spans them all: a
             // client away for the whole replacement could never find the new servers.
-            t += 100 + gap + 8_000 + below(7_000);
+            t += 100 + gap + 15_000 + below(10_000);
         }
         let mut t = below(horizon);
         while t < horizon {
