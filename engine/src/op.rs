@@ -229,8 +229,15 @@ impl Op {
     }
 
     /// The same op with every path (those of a multi's or a multi-read's parts too) replaced
-    /// by `f` of it.
-    pub(crate) fn map_paths(mut self, f: impl Fn(&str) -> String) -> Op {
+    /// by `f` of it (a chroot or a namespace).
+    ///
+    /// ```
+    /// use docent::Op;
+    ///
+    /// let op = Op::Sync { path: "/a".into() }.map_paths(|p| format!("/root{p}"));
+    /// assert_eq!(op.path(), Some("/root/a"));
+    /// ```
+    pub fn map_paths(mut self, f: impl Fn(&str) -> String) -> Op {
         match &mut self {
             Op::Create { path, .. }
             | Op::Delete { path, .. }

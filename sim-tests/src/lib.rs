@@ -18,18 +18,20 @@
 //! - [`counting`]: a session wrapper that counts requests (herds, bursts);
 //! - [`history`]: the cache oracle (every state a cache showed is one the ensemble had; events
 //!   in a sane order);
-//! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence).
+//! - [`caches`]: cache workloads (writers churning a subtree, caches under test, convergence);
 //! - [`atomic`]: counter workers (`AtomicLong`, `SharedCount`) and their history checks
 //!   (totals with unknown outcomes, values read were written, compare-and-set on the version
 //!   read, progress after healing);
-//! - [`planted_counter`]: a naive increment that retries a lost versioned write blindly.
+//! - [`planted_counter`]: a naive increment that retries a lost versioned write blindly;
 //! - [`nodes`]: persistent node and group member workloads, the owner check (never a node of
 //!   another session shown as ours) and convergence to the newest data, exactly once;
-//! - [`planted_nodes`]: a naive ephemeral persistent node that trusts NodeExists.
-//! - [`barriers`]: double barrier rounds and barrier waiters, with their checks.
-//! - [`planted_barrier`]: a double barrier that passes `enter` on any wake-up.
+//! - [`planted_nodes`]: a naive ephemeral persistent node that trusts NodeExists;
+//! - [`barriers`]: double barrier rounds and barrier waiters, with their checks;
+//! - [`planted_barrier`]: a double barrier that passes `enter` on any wake-up;
 //! - [`queues`]: queue producers and consumers, and the delivery checks (at least once with a
-//!   lock path, redelivered only after a drop, a crash or a lost session; never twice without).
+//!   lock path, redelivered only after a drop, a crash or a lost session; never twice without);
+//! - [`ensemble`]: membership faults (every server replaced), a chrooted observer that must
+//!   keep its root and its session, providers that must end listing the members.
 //!
 //! # Named scenarios
 //!
@@ -51,6 +53,7 @@
 //! | `nodes_scenarios` | `persistent_node_races` (and its `_started_while_down`, `_long_outage` variants), `persistent_node_deleted_while_cut_off`, `persistent_node_across_expiry` |
 //! | `barrier_scenarios` | `double_barrier_spurious_wakeup` (and its `_single_barrier` variant: a `Barrier` waiter under the same session events), `double_barrier_member_expired_inside` |
 //! | `queue_scenarios` | `queue_consumer_session_dies`, `queue_stops_after_long_disconnect`, `simple_queue_container_reaped`, `id_queue_requeue`, `queue_consumer_crashed_mid_item` (with and without a lock path), `priority_queue_order_after_a_partition`, `delay_queue_due_order` |
+//! | `ensemble_scenarios` | `ensemble_reconfig_chroot` (the tracker over a wildcard `/zookeeper/config` while every server is replaced; the chroot kept across moves and a reconnect) |
 //! | `framework_scenarios` | `lost_never_reported` (connection states: LOST once per loss), `guaranteed_delete_unreachable` (guaranteed delete: bounded while unreachable, NoNode ends it) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -59,6 +62,7 @@ pub mod atomic;
 pub mod barriers;
 pub mod caches;
 pub mod counting;
+pub mod ensemble;
 pub mod fence;
 pub mod history;
 pub mod multi;

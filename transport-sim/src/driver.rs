@@ -15,6 +15,9 @@ use docent::{
     Coordinator, Error, EventType, Instant, Op, Reply, SessionState, Watch, WatchedEvent,
 };
 
+use docent::ensemble::EnsembleProvider;
+
+use crate::follow;
 use crate::model::{ClientId, ClientOptions, Ensemble, Fault, OpId, Output, WatchId, WatchKind};
 use crate::rt::Clock;
 
@@ -227,6 +230,27 @@ impl Shared {
         }
     }
 
+    /// A client whose servers come from `provider` (its list now, then every change), with
+    /// the ensemble tracker feeding `provider` if `track`. Both tasks belong to the client's
+    /// process.
+    pub(crate) fn connect_following(
+        self: &Arc<Self>,
+        options: ClientOptions,
+        provider: EnsembleProvider,
+        track: bool,
+    ) -> SimSession {
+        let options = options.servers(follow::simulated(&provider.servers()));
+        let session = self.connect(options);
+        let client = session.client;
+        let follower = follow::follow(Arc::downgrade(self), client, provider.clone());
+        self.spawn(Some(client), follower.boxed());
+        if track {
+            let tracker = follow::track(session.clone(), provider);
+            self.spawn(Some(client), tracker.boxed());
+        }
+        session
+    }
+
     pub(crate) fn inject(&self, fault: Fault) {
         self.with(|sim, now| sim.inject(now, fault));
     }
@@ -276,6 +300,16 @@ impl SimSession {
     /// The model's id for this client (for faults).
     pub fn client_id(&self) -> ClientId {
         self.client
+    }
+
+    /// ZooKeeper's `getConfig`: `/zookeeper/config` whatever the chroot, with a data watch if
+    /// `watch`.
+    pub fn get_config(&self, watch: bool) -> BoxFuture<'static, Result<Reply, Error>> {
+        let client = self.client;
+        let rx = self
+            .shared
+            .op(|sim, now| sim.get_config(now, client, watch));
+        rx.map(|r| r.unwrap_or(Err(Error::Closed))).boxed()
     }
 
     /// Resolves once the session is connected.

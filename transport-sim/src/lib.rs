@@ -15,11 +15,12 @@
 pub mod check;
 mod driver;
 mod embedded;
+mod follow;
 pub mod harness;
 pub mod model;
 mod rt;
 
 pub use driver::SimSession;
 pub use embedded::EmbeddedEnsemble;
-pub use harness::{Failure, Harness, Sim};
+pub use harness::{EnsembleSource, Failure, Harness, Sim};
 pub use model::{ClientOptions, Ensemble, Fault, FaultSchedule, SimConfig};

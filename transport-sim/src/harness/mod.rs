@@ -84,6 +84,20 @@ macro_rules! harness {
     };
 }
 
+/// Where the named clients' servers come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EnsembleSource {
+    /// A fixed list of every server, never updated (the default).
+    #[default]
+    Static,
+    /// A fixed provider the ensemble tracker updates from `/zookeeper/config` (Curator 5).
+    Tracker,
+    /// A polled provider fed by the simulated Exhibitors (Curator 4.x), with every server as
+    /// the backup connection string.
+    Exhibitor,
+}
+
 /// Where the faults of a seed come from.
 #[derive(Clone)]
 enum Plan {
@@ -107,6 +121,7 @@ pub struct Harness {
     time_limit: Duration,
     determinism: bool,
     quiet: bool,
+    source: EnsembleSource,
 }
 
 impl std::fmt::Debug for Harness {
@@ -136,6 +151,7 @@ impl Harness {
             time_limit: Duration::from_secs(300),
             determinism: std::env::var("DOCENT_CHECK_DETERMINISM").is_ok_and(|v| v == "1"),
             quiet: false,
+            source: EnsembleSource::Static,
         }
     }
 
@@ -214,6 +230,12 @@ impl Harness {
     /// Runs every seed twice and fails on the first difference in the model's event log.
     pub fn determinism(mut self, on: bool) -> Harness {
         self.determinism = on;
+        self
+    }
+
+    /// Where the named clients' servers come from (default [`EnsembleSource::Static`]).
+    pub fn ensemble_source(mut self, source: EnsembleSource) -> Harness {
+        self.source = source;
         self
     }
 
@@ -329,6 +351,7 @@ impl Harness {
             session_timeout: self.session_timeout,
             schedule: schedule.clone(),
             record_log: self.determinism || print_log(),
+            source: self.source,
         };
         let limit = self.time_limit;
         let outcome = runtime::run_seed(seed, setup, limit, body);

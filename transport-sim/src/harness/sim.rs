@@ -11,7 +11,11 @@ use futures::FutureExt;
 use docent::framework::ClientBuilder;
 use docent::Client;
 
+use docent::ensemble::EnsembleProvider;
+
+use super::EnsembleSource;
 use crate::driver::{Shared, SimSession};
+use crate::follow;
 use crate::model::{ClientId, ClientOptions, Ensemble, Fault, FaultSchedule, SimConfig};
 use crate::rt::Clock;
 
@@ -23,6 +27,7 @@ pub(crate) struct Setup {
     pub(crate) session_timeout: Duration,
     pub(crate) schedule: FaultSchedule,
     pub(crate) record_log: bool,
+    pub(crate) source: super::EnsembleSource,
 }
 
 /// One seed's simulated world, handed to the test body. Cheap to clone.
@@ -41,6 +46,8 @@ struct Inner {
     shared: Arc<Shared>,
     names: Vec<String>,
     sessions: Vec<Arc<SimSession>>,
+    providers: Vec<Option<EnsembleProvider>>,
+    servers: usize,
     clients: Mutex<BTreeMap<usize, Client>>,
     schedule: FaultSchedule,
     injected: Mutex<FaultSchedule>,
@@ -69,14 +76,16 @@ impl Sim {
         // keeps it until the ensemble expires it (as docent-zk's does): seeded, so suites
         // cover both.
         let mut rng = docent::rng::Rng::new(setup.seed, 0xAB4D);
-        let sessions = setup
+        let (sessions, providers) = setup
             .names
             .iter()
             .map(|_| {
                 let options = options.clone().abandons(rng.below(2) == 0);
-                Arc::new(shared.connect(options))
+                let (session, provider) =
+                    follow::connect(&shared, options, setup.source, setup.servers);
+                (Arc::new(session), provider)
             })
-            .collect();
+            .unzip();
         Sim {
             inner: Arc::new(Inner {
                 seed: setup.seed,
@@ -85,6 +94,8 @@ impl Sim {
                 shared,
                 names: setup.names,
                 sessions,
+                providers,
+                servers: setup.servers,
                 clients: Mutex::new(BTreeMap::new()),
                 schedule: setup.schedule,
                 injected: Mutex::new(FaultSchedule::new()),
@@ -136,6 +147,23 @@ impl Sim {
     /// `name`'s raw session (a [`docent::Coordinator`]).
     pub fn session(&self, name: &str) -> Arc<SimSession> {
         self.inner.sessions[self.index(name)].clone()
+    }
+
+    /// `name`'s ensemble provider (`None` for a static server list).
+    pub fn provider(&self, name: &str) -> Option<EnsembleProvider> {
+        self.inner.providers[self.index(name)].clone()
+    }
+
+    /// Connects another client process (numbered after the named ones in fault schedules)
+    /// whose servers come from `source`: its session and provider.
+    pub fn connect(
+        &self,
+        options: ClientOptions,
+        source: EnsembleSource,
+    ) -> (Arc<SimSession>, Option<EnsembleProvider>) {
+        let (session, provider) =
+            follow::connect(&self.inner.shared, options, source, self.inner.servers);
+        (Arc::new(session), provider)
     }
 
     /// `name`'s [`Client`] with default settings; every call returns the same client.
@@ -295,7 +323,8 @@ pub(crate) fn healed_at(schedule: &FaultSchedule) -> Duration {
                 | Fault::Delay { duration, .. }
                 | Fault::QuorumLoss { duration }
                 | Fault::FollowerLag { duration, .. }
-                | Fault::PauseClient { duration, .. } => *duration,
+                | Fault::PauseClient { duration, .. }
+                | Fault::Exhibitor { duration, .. } => *duration,
                 Fault::CrashServer { downtime, .. } => *downtime,
                 _ => Duration::ZERO,
             }

@@ -161,3 +161,84 @@ fn determinism_mode_catches_a_body_that_differs_between_runs() {
         failure.message
     );
 }
+
+fn hosts(servers: &[usize]) -> Vec<(String, u16)> {
+    servers
+        .iter()
+        .map(|&s| (crate::model::server_host(s), crate::model::CLIENT_PORT))
+        .collect()
+}
+
+#[test]
+fn a_tracking_client_follows_every_server_being_replaced_keeping_its_session() {
+    Harness::new("tracker_follows")
+        .clients(["a"])
+        .no_faults()
+        .seeds(0..4)
+        .ensemble_source(super::EnsembleSource::Tracker)
+        .run(|sim| async move {
+            let s = sim.session("a");
+            s.wait_connected().await;
+            let session = s.session_id();
+            for (new, old) in [(3, 0), (4, 1), (5, 2)] {
+                let joining = vec![new];
+                sim.inject(Fault::Reconfig {
+                    joining,
+                    leaving: vec![],
+                });
+                sim.sleep(Duration::from_secs(1)).await;
+                let leaving = vec![old];
+                sim.inject(Fault::Reconfig {
+                    joining: vec![],
+                    leaving,
+                });
+                sim.sleep(Duration::from_secs(3)).await;
+            }
+            let provider = sim.provider("a").expect("a tracked provider");
+            assert_eq!(provider.servers(), hosts(&[3, 4, 5]));
+            let created = s.submit(create("/after")).await;
+            assert!(created.is_ok(), "{created:?}");
+            assert_eq!(s.session_id(), session, "moves keep the session");
+            Ok::<_, String>(())
+        });
+}
+
+#[test]
+fn an_exhibitor_client_follows_the_answers_and_falls_back_to_the_backup() {
+    Harness::new("exhibitor_follows")
+        .clients(["a"])
+        .no_faults()
+        .seeds(0..4)
+        .ensemble_source(super::EnsembleSource::Exhibitor)
+        .run(|sim| async move {
+            let provider = sim.provider("a").expect("a polled provider");
+            let answer = |answer, want: Vec<(String, u16)>| {
+                let sim = sim.clone();
+                let provider = provider.clone();
+                async move {
+                    let duration = Duration::from_secs(10);
+                    sim.inject(Fault::Exhibitor { answer, duration });
+                    sim.sleep(Duration::from_millis(3_500)).await;
+                    assert_eq!(provider.servers(), want);
+                    sim.sleep(Duration::from_secs(1)).await;
+                }
+            };
+            use crate::model::ExhibitorAnswer::*;
+            answer(Stale(vec![1]), hosts(&[1])).await;
+            answer(Garbage, hosts(&[1])).await;
+            answer(CountZero, hosts(&[0, 1, 2])).await;
+            answer(Stale(vec![2]), hosts(&[2])).await;
+            answer(Down, hosts(&[0, 1, 2])).await;
+            sim.inject(Fault::Reconfig {
+                joining: vec![3],
+                leaving: vec![0],
+            });
+            // The Exhibitors come back (the last answer heals) listing the new members.
+            sim.sleep(Duration::from_secs(10)).await;
+            assert_eq!(provider.servers(), hosts(&[1, 2, 3]));
+            let s = sim.session("a");
+            let created = s.submit(create("/after")).await;
+            assert!(created.is_ok(), "{created:?}");
+            Ok::<_, String>(())
+        });
+}

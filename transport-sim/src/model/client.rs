@@ -4,6 +4,11 @@
 //! session id and password, re-register watches (setWatches), and learn of expiry only on
 //! reconnect. After expiry it opens a new session at once (the Coordinator's contract).
 //!
+//! Its server list can change (ZooKeeper's `updateServerList`): a client whose server is still
+//! listed stays; otherwise it drops the connection and reconnects to a listed server with its
+//! session id, password and last zxid, like any reconnect. A chroot prefixes every path sent
+//! (except `getConfig`'s) and is stripped from every path received.
+//!
 //! ```text
 //!  Idle ──tick──► Connecting ──Connected──► Connected
 //!   ▲                 │ timeout / refused        │ silence ≥ read timeout, FIN
@@ -14,7 +19,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use docent::{AddWatchMode, EventType, Id, Instant, Op, OpResult, SessionState, WatchedEvent};
+use docent::{
+    path, AddWatchMode, EventType, Id, Instant, MultiResult, Op, OpResult, SessionState,
+    WatchedEvent,
+};
 use docent::{Error, Error::ConnectionLoss};
 
 use super::acl;
@@ -108,6 +116,28 @@ impl Client {
     }
 }
 
+/// `result` with `root` stripped from the paths it names.
+fn unroot(root: &str, result: OpResult) -> OpResult {
+    match result {
+        OpResult::Created { path, stat } => OpResult::Created {
+            path: path::strip(root, &path),
+            stat,
+        },
+        OpResult::Multi(results) => OpResult::Multi(
+            results
+                .into_iter()
+                .map(|r| match r {
+                    MultiResult::Created { path } => MultiResult::Created {
+                        path: path::strip(root, &path),
+                    },
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// What kind of watch a watched read asked for.
 #[derive(Debug, Clone, Copy)]
 enum Ask {
@@ -198,8 +228,9 @@ impl Client {
         });
     }
 
-    /// The user submits `op` (queued while connecting or paused).
-    pub(crate) fn submit(&mut self, ctx: &mut Ctx, op_id: OpId, op: Op) {
+    /// The user submits `op` (queued while connecting or paused); `rooted`: under the chroot
+    /// (every op but `getConfig`).
+    pub(crate) fn submit(&mut self, ctx: &mut Ctx, op_id: OpId, op: Op, rooted: bool) {
         self.submitted += 1;
         if self.crashed || self.phase == Phase::Closed {
             return self.done(ctx, op_id, Err(Error::Closed));
@@ -212,6 +243,10 @@ impl Client {
         if let Err(e) = op.validate() {
             return self.done(ctx, op_id, Err(e));
         }
+        let op = match &self.opts.chroot {
+            Some(root) if rooted => op.map_paths(|p| path::prefix(root, p)),
+            _ => op,
+        };
         match self.phase {
             Phase::Connected { conn } if self.paused_until.is_none() => {
                 self.send(ctx, conn, op_id, op, false)
@@ -360,6 +395,33 @@ impl Client {
         self.tick(ctx);
     }
 
+    /// The server list changes to `servers` (ZooKeeper's `updateServerList`): a client whose
+    /// server is listed stays; one on another server moves to a listed one, keeping its
+    /// session. An empty list changes nothing.
+    pub(crate) fn update_servers(&mut self, ctx: &mut Ctx, servers: Vec<usize>) {
+        if servers.is_empty() || self.crashed || self.phase == Phase::Closed {
+            return;
+        }
+        self.order = servers;
+        self.next = 0;
+        let (conn, connected) = match self.phase {
+            Phase::Connecting { conn } => (conn, false),
+            Phase::Connected { conn } => (conn, true),
+            _ => return,
+        };
+        let current = ctx.ends(conn).map(|(_, s)| s);
+        match current.and_then(|s| self.order.iter().position(|&x| x == s)) {
+            Some(i) => self.next = i + 1,
+            None => {
+                ctx.record(
+                    || format!("client {} moves to {:?}", self.id.0, self.order),
+                    0x70 ^ self.id.0 as u64,
+                );
+                self.lost(ctx, connected);
+            }
+        }
+    }
+
     /// The client's timer: connect, give up on a silent connection, ping, end a pause.
     pub(crate) fn tick(&mut self, ctx: &mut Ctx) {
         let now = ctx.now();
@@ -496,10 +558,13 @@ impl Client {
                 }
                 self.tick(ctx);
             }
-            ToClient::Event(event) => {
+            ToClient::Event(mut event) => {
                 let mut fired = Vec::new();
                 self.watches
                     .materialize(&event.path, event.kind, &mut fired);
+                if let Some(root) = &self.opts.chroot {
+                    event.path = path::strip(root, &event.path);
+                }
                 for (watch, last) in fired {
                     ctx.emit(Output::Watch {
                         client: self.id,
@@ -528,6 +593,10 @@ impl Client {
     }
 
     fn reply(&mut self, ctx: &mut Ctx, sent: Sent, result: Result<OpResult, Error>) {
+        let result = match &self.opts.chroot {
+            Some(root) => result.map(|r| unroot(root, r)),
+            None => result,
+        };
         let mut watch = None;
         if let Some((path, ask)) = sent.watch {
             if let Some(table) = table_for(ask, &result) {

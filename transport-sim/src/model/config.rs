@@ -28,6 +28,10 @@ pub struct SimConfig {
     pub container_interval: Duration,
     /// The simulated wall clock at time zero, in Unix milliseconds (ctime / mtime).
     pub wall_epoch_ms: i64,
+    /// Whether `/zookeeper/config` gives each server's client address as `0.0.0.0`
+    /// (ZooKeeper's default `clientPortAddress`; clients must use the server's host instead,
+    /// CURATOR-593/611) rather than its host.
+    pub wildcard_client_address: bool,
     /// Keep a readable event log (see [`Ensemble::event_log`](super::Ensemble::event_log)); a hash is always kept.
     pub record_log: bool,
 }
@@ -45,6 +49,7 @@ impl SimConfig {
             election_time: Duration::from_millis(400),
             container_interval: Duration::from_secs(10),
             wall_epoch_ms: 1_700_000_000_000,
+            wildcard_client_address: true,
             record_log: false,
         }
     }
@@ -72,6 +77,10 @@ pub struct ClientOptions {
     /// trying the old session until the ensemble says it expired, as a handle that cannot
     /// abandon does. The harness picks either per client and seed, so suites see both.
     pub abandons: bool,
+    /// The chroot of the client's connect string (`None`: the root). As ZooKeeper's client
+    /// does, it prefixes every path sent and strips it from every path received; it stays
+    /// when the server list changes.
+    pub chroot: Option<String>,
 }
 
 impl Default for ClientOptions {
@@ -81,6 +90,7 @@ impl Default for ClientOptions {
             servers: None,
             auth: Vec::new(),
             abandons: true,
+            chroot: None,
         }
     }
 }
@@ -101,6 +111,13 @@ impl ClientOptions {
     /// With these credentials.
     pub fn auth(mut self, auth: AuthInfo) -> Self {
         self.auth.push(auth);
+        self
+    }
+
+    /// Under this chroot (see [`ClientOptions::chroot`]; `/` is none).
+    pub fn chroot(mut self, chroot: impl Into<String>) -> Self {
+        let chroot = chroot.into();
+        self.chroot = (chroot != "/").then_some(chroot);
         self
     }
 

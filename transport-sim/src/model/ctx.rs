@@ -27,6 +27,8 @@ pub(crate) enum Ev {
     ElectionDone,
     Fault(usize),
     Heal(usize),
+    /// The next refused reconfiguration fault is tried again.
+    RetryReconfig,
 }
 
 #[derive(Debug)]

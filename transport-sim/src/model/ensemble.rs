@@ -2,23 +2,29 @@
 //! [`Quorum`] and the [`Ctx`] they share, routes each due happening to the actor it is for, and
 //! fires the faults. Actors never reach into each other: they talk through the context.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use docent::{Instant, Op};
+use docent::ensemble::config::CONFIG_PATH;
+use docent::{Error, Instant, Op};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
 use super::client::Client;
 use super::config::{ClientOptions, SimConfig};
 use super::ctx::{Ctx, Ev};
+use super::exhibitor::{self, ExhibitorAnswer};
 use super::fault::{Fault, FaultSchedule};
 use super::history::{self, NodeHistory};
-use super::msg::{ClientId, OpId, Output};
+use super::msg::{ClientId, OpId, Output, ToClient};
 use super::quorum::Quorum;
+use super::reconfig;
 use super::server::Server;
 use super::tree::Node;
 use super::txn::TxnBody;
+
+/// How long after a refused reconfiguration fault it is tried again.
+const RECONFIG_RETRY: Duration = Duration::from_millis(500);
 
 /// The simulated ensemble and its clients, sans-IO. See the [module docs](super).
 #[derive(Debug)]
@@ -32,6 +38,11 @@ pub struct Ensemble {
     faults: Vec<Fault>,
     /// The servers each quorum-loss fault took down.
     quorum_victims: BTreeMap<usize, Vec<usize>>,
+    /// Reconfiguration faults not carried out yet, in the order they struck (an operator
+    /// runs them one after the other, retrying each until ZooKeeper accepts it).
+    reconfigs: VecDeque<usize>,
+    /// How the Exhibitors answer now, and the fault that made them (a later one overrides).
+    exhibitor: (ExhibitorAnswer, Option<usize>),
     next_op: u64,
 }
 
@@ -47,6 +58,8 @@ impl Ensemble {
             clients: Vec::new(),
             faults: Vec::new(),
             quorum_victims: BTreeMap::new(),
+            reconfigs: VecDeque::new(),
+            exhibitor: (ExhibitorAnswer::Members, None),
             next_op: 0,
             cfg,
         };
@@ -87,8 +100,28 @@ impl Ensemble {
     pub fn submit(&mut self, now: Instant, client: ClientId, op: Op) -> OpId {
         self.advance(now);
         let id = self.new_op_id();
-        self.clients[client.0 as usize].submit(&mut self.ctx, id, op);
+        self.clients[client.0 as usize].submit(&mut self.ctx, id, op, true);
         id
+    }
+
+    /// ZooKeeper's `getConfig`: reads `/zookeeper/config` for `client` whatever its chroot,
+    /// leaving a data watch if `watch`. Answered as [`Output::OpDone`] like any read.
+    pub fn get_config(&mut self, now: Instant, client: ClientId, watch: bool) -> OpId {
+        self.advance(now);
+        let id = self.new_op_id();
+        let op = Op::GetData {
+            path: CONFIG_PATH.into(),
+            watch,
+        };
+        self.clients[client.0 as usize].submit(&mut self.ctx, id, op, false);
+        id
+    }
+
+    /// `client`'s server list changes to `servers` (ZooKeeper's `updateServerList`): it stays
+    /// if its server is listed, otherwise it moves to a listed one keeping its session.
+    pub fn update_server_list(&mut self, now: Instant, client: ClientId, servers: Vec<usize>) {
+        self.advance(now);
+        self.clients[client.0 as usize].update_servers(&mut self.ctx, servers);
     }
 
     /// Closes `client`'s session (the ensemble deletes its ephemerals at once).
@@ -173,6 +206,67 @@ impl Ensemble {
     /// Ground truth: true while the leader tracks `session` as alive.
     pub fn session_alive(&self, session: i64) -> bool {
         self.quorum.tracked(session).is_some()
+    }
+
+    /// Reconfigures the ensemble now (ZooKeeper's incremental `reconfig`): `joining` servers
+    /// become members (an index past the last server adds a new one, `zk{n+1}`), `leaving`
+    /// ones stop being members. Committed through the log; takes effect when the leader
+    /// applies it. Fails like ZooKeeper: [`Error::ConnectionLoss`] without a leader,
+    /// [`Error::ReconfigInProgress`] while one is pending, [`Error::NewConfigNoQuorum`] when
+    /// a majority of the new configuration is not up, [`Error::BadArguments`] for a server
+    /// index that skips ahead.
+    pub fn reconfig(
+        &mut self,
+        now: Instant,
+        joining: &[usize],
+        leaving: &[usize],
+    ) -> Result<(), Error> {
+        self.advance(now);
+        if !self.quorum.serving() {
+            return Err(Error::ConnectionLoss);
+        }
+        if self.quorum.reconfiguring() {
+            return Err(Error::ReconfigInProgress);
+        }
+        let members = reconfig::next_members(
+            self.quorum.members(),
+            self.servers.len(),
+            joining,
+            leaving,
+            |s| self.quorum.up(s),
+        )?;
+        while self.servers.len() <= members.last().copied().unwrap_or(0) {
+            self.servers.push(Server::new(self.quorum.add_replica()));
+        }
+        let wildcard = self.cfg.wildcard_client_address;
+        self.quorum
+            .propose_reconfig(&mut self.ctx, members, wildcard);
+        Ok(())
+    }
+
+    /// What the Exhibitor on `host` answers to a cluster-list request (`None`: no answer: no
+    /// such server, the server is down, or the Exhibitors are down).
+    pub fn exhibitor_answer(&self, host: &str) -> Option<Vec<u8>> {
+        let s = reconfig::server_at(host, reconfig::CLIENT_PORT)?;
+        if s >= self.servers.len() || !self.quorum.up(s) {
+            return None;
+        }
+        exhibitor::body(&self.exhibitor.0, self.quorum.members())
+    }
+
+    /// The servers of the current configuration.
+    pub fn members(&self) -> Vec<usize> {
+        self.quorum.members().iter().copied().collect()
+    }
+
+    /// Ground truth: whether `server` runs (members or not).
+    pub fn server_up(&self, server: usize) -> bool {
+        server < self.servers.len() && self.quorum.up(server)
+    }
+
+    /// How many servers exist, members or not.
+    pub fn servers(&self) -> usize {
+        self.servers.len()
     }
 
     /// The current leader.
@@ -273,6 +367,10 @@ impl Ensemble {
                 let Some((_, s)) = ctx.ends(conn) else {
                     return;
                 };
+                if s >= self.servers.len() {
+                    // No such server (yet): the connection is refused.
+                    return ctx.send_to_client(conn, ToClient::Fin);
+                }
                 if let Some(attach) = self.servers[s].handle(ctx, &mut self.quorum, conn, pkt) {
                     // The session moves here: any older connection of it is closed.
                     for server in &mut self.servers {
@@ -286,13 +384,17 @@ impl Ensemble {
                     self.clients[c.0 as usize].handle(ctx, conn, pkt);
                 }
             }
-            Ev::Apply(s) => self.servers[s].apply_due(ctx, &mut self.quorum),
+            Ev::Apply(s) => {
+                self.servers[s].apply_due(ctx, &mut self.quorum);
+                self.membership_changed();
+            }
             Ev::ClientTick(c) => self.clients[c.0 as usize].tick(ctx),
             Ev::LeaderTick => self.quorum.tick(ctx),
             Ev::Reap => self.reap(),
             Ev::ElectionDone => self.election_done(),
             Ev::Fault(i) => self.fire_fault(i),
             Ev::Heal(i) => self.heal_fault(i),
+            Ev::RetryReconfig => self.run_reconfigs(),
         }
     }
 
@@ -330,6 +432,30 @@ impl Ensemble {
             self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
         }
         self.quorum.start_serving(&mut self.ctx);
+        self.membership_changed();
+    }
+
+    /// Acts on a configuration the leader just activated: servers that left drop their
+    /// clients, servers that joined sync before serving, and quorum is re-checked.
+    fn membership_changed(&mut self) {
+        let Some((joined, left)) = self.quorum.take_activated() else {
+            return;
+        };
+        let members = self.quorum.members().clone();
+        self.ctx.record(
+            || format!("members {members:?}"),
+            0x60 ^ members.len() as u64,
+        );
+        for s in left {
+            self.servers[s].drop_conns(&mut self.ctx);
+        }
+        for s in joined {
+            if self.quorum.up(s) {
+                self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
+                self.quorum.schedule_apply(&mut self.ctx, s);
+            }
+        }
+        self.check_quorum();
     }
 
     /// Re-checks quorum after a server went down or came up.
@@ -351,10 +477,11 @@ impl Ensemble {
             return;
         }
         self.quorum.set_up(s, true);
-        if self.quorum.serving() {
+        if self.quorum.serving() && self.quorum.member(s) {
             self.servers[s].catch_up(&mut self.ctx, &mut self.quorum);
         }
         self.check_quorum();
+        self.membership_changed();
         self.quorum.schedule_apply(&mut self.ctx, s);
     }
 
@@ -393,10 +520,12 @@ impl Ensemble {
             }
             Fault::LeaderChange if self.quorum.serving() => self.start_election(),
             Fault::QuorumLoss { duration } => {
-                let n = self.servers.len();
-                let victims: Vec<usize> = (0..n)
+                let members = self.quorum.members();
+                let victims: Vec<usize> = members
+                    .iter()
+                    .copied()
                     .filter(|s| self.quorum.up(*s))
-                    .take(n / 2 + 1)
+                    .take(members.len() / 2 + 1)
                     .collect();
                 for &s in &victims {
                     self.crash_server(s);
@@ -440,10 +569,43 @@ impl Ensemble {
                 self.quorum
                     .propose(&mut self.ctx, 0, Vec::new().into(), body);
             }
+            Fault::Reconfig { .. } => {
+                self.reconfigs.push_back(i);
+                if self.reconfigs.len() == 1 {
+                    self.run_reconfigs();
+                }
+            }
+            Fault::Exhibitor { answer, duration } => {
+                self.exhibitor = (answer, Some(i));
+                heal_after = Some(duration);
+            }
             _ => {}
         }
         if let Some(d) = heal_after {
             self.ctx.schedule(now + d, Ev::Heal(i));
+        }
+    }
+
+    /// Carries out the queued reconfiguration faults in order; one that ZooKeeper refuses for
+    /// now (no leader, one in progress, no quorum yet) is tried again [`RECONFIG_RETRY`] later
+    /// and holds back the ones behind it; one that can never succeed is dropped.
+    fn run_reconfigs(&mut self) {
+        while let Some(&i) = self.reconfigs.front() {
+            let Fault::Reconfig { joining, leaving } = self.faults[i].clone() else {
+                unreachable!("only reconfigurations are queued");
+            };
+            let now = self.ctx.now();
+            match self.reconfig(now, &joining, &leaving) {
+                Err(err) if err != Error::BadArguments => {
+                    self.ctx
+                        .record(|| format!("reconfig refused: {err}"), 0x61 ^ i as u64);
+                    self.ctx.schedule(now + RECONFIG_RETRY, Ev::RetryReconfig);
+                    return;
+                }
+                _ => {
+                    self.reconfigs.pop_front();
+                }
+            }
         }
     }
 
@@ -468,6 +630,9 @@ impl Ensemble {
             Fault::FollowerLag { server, lag, .. } => {
                 self.quorum.lag(server, lag, false);
                 self.quorum.schedule_apply(&mut self.ctx, server);
+            }
+            Fault::Exhibitor { .. } if self.exhibitor.1 == Some(i) => {
+                self.exhibitor = (ExhibitorAnswer::Members, None);
             }
             _ => {}
         }

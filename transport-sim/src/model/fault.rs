@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use docent::Instant;
+
+use super::exhibitor::ExhibitorAnswer;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -106,6 +108,24 @@ pub enum Fault {
         /// Its new data version.
         version: i32,
     },
+    /// Reconfigure the ensemble: `joining` servers become members (an index past the last
+    /// server adds a new one), `leaving` ones stop being members. Tried again every 500 ms
+    /// while ZooKeeper refuses it (no leader, one in progress, no quorum in the new
+    /// configuration), as an operator would.
+    Reconfig {
+        /// Servers that join.
+        joining: Vec<usize>,
+        /// Servers that leave.
+        leaving: Vec<usize>,
+    },
+    /// The Exhibitors answer `answer` for `duration`, then list the members again (unless a
+    /// later `Exhibitor` fault struck meanwhile: the latest answer holds until it heals).
+    Exhibitor {
+        /// Their answer.
+        answer: ExhibitorAnswer,
+        /// How long.
+        duration: Duration,
+    },
 }
 
 /// A fault and when it strikes (from the start of the run).
@@ -136,6 +156,11 @@ pub struct SwarmConfig {
     pub horizon: Duration,
     /// The clients' session timeout (partition and pause lengths scale with it).
     pub session_timeout: Duration,
+    /// Membership faults too (off by default, so existing suites keep their seeds' runs):
+    /// a rolling replacement of every server by reconfiguration, one step of it during a
+    /// partition of a client, and Exhibitor answers (down, count 0, stale, garbage). See
+    /// [`FaultSchedule::membership`].
+    pub membership: bool,
 }
 
 impl SwarmConfig {
@@ -146,6 +171,7 @@ impl SwarmConfig {
             clients,
             horizon,
             session_timeout: Duration::from_secs(10),
+            membership: false,
         }
     }
 }
@@ -229,7 +255,69 @@ impl FaultSchedule {
                 t += mean / 2 + below(mean);
             }
         }
+        if cfg.membership {
+            out.faults
+                .extend(FaultSchedule::membership(seed, cfg).faults);
+        }
         out.faults.sort_by_key(|f| f.at);
+        out
+    }
+
+    /// The membership faults of a swarm draw (their own random stream): every server `s` of
+    /// `cfg.servers` is replaced by server `servers + s`, one at a time (the new one joins,
+    /// then the old one leaves, the steps 15 to 25 s apart), starting in the first sixth of
+    /// the horizon; a client is cut
+    /// off from every server across one of the steps; and the Exhibitors now and then answer
+    /// wrongly for a while.
+    pub fn membership(seed: u64, cfg: &SwarmConfig) -> FaultSchedule {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(0x7ec0);
+        let mut below = |n: u64| ((rng.next_u64() as u128 * n.max(1) as u128) >> 64) as u64;
+        let ms = |x: u64| Duration::from_millis(x);
+        let horizon = cfg.horizon.as_millis() as u64;
+        let st = cfg.session_timeout.as_millis() as u64;
+        let n = cfg.servers;
+        let mut out = FaultSchedule::new();
+        let mut t = below(horizon / 6);
+        let cut_step = below(n as u64) as usize;
+        for s in 0..n {
+            let join = Fault::Reconfig {
+                joining: vec![n + s],
+                leaving: vec![],
+            };
+            let gap = 500 + below(3_000);
+            if s == cut_step {
+                out = out.at(
+                    ms(t),
+                    Fault::Partition {
+                        client: below(cfg.clients.max(1) as u64) as u32,
+                        server: None,
+                        direction: Direction::Both,
+                        duration: ms(gap + 200 + below(st)),
+                    },
+                );
+            }
+            let leave = Fault::Reconfig {
+                joining: vec![],
+                leaving: vec![s],
+            };
+            out = out.at(ms(t + 100), join).at(ms(t + 100 + gap), leave);
+            // Steps far enough apart that no single pause or partition spans them all: a
+            // client away for the whole replacement could never find the new servers.
+            t += 100 + gap + 15_000 + below(10_000);
+        }
+        let mut t = below(horizon);
+        while t < horizon {
+            let answer = match below(4) {
+                0 => ExhibitorAnswer::Down,
+                1 => ExhibitorAnswer::CountZero,
+                2 => ExhibitorAnswer::Garbage,
+                _ => ExhibitorAnswer::Stale(vec![below(2 * n as u64) as usize]),
+            };
+            let duration = ms(1_000 + below(st));
+            out = out.at(ms(t), Fault::Exhibitor { answer, duration });
+            t += 10_000 + below(20_000);
+        }
         out
     }
 }

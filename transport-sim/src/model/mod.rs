@@ -38,10 +38,12 @@ mod client;
 mod config;
 mod ctx;
 mod ensemble;
+mod exhibitor;
 mod fault;
 mod history;
 mod msg;
 mod quorum;
+mod reconfig;
 mod server;
 mod tree;
 mod txn;
@@ -51,14 +53,18 @@ mod wire;
 pub use acl::digest_id;
 pub use config::{ClientOptions, SimConfig};
 pub use ensemble::Ensemble;
+pub use exhibitor::ExhibitorAnswer;
 pub use fault::{Direction, Fault, FaultSchedule, ScheduledFault, SwarmConfig};
 pub use history::NodeHistory;
 pub use msg::{ClientId, OpId, Output, WatchId, WatchKind};
+pub use reconfig::{server_at, server_host, CLIENT_PORT};
 
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod reconfig_tests;
 #[cfg(test)]
 mod reference_tests;
 #[cfg(test)]

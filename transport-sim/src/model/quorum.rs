@@ -7,7 +7,7 @@
 //!     └───────────────────────────────────────────────────┘
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -49,19 +49,28 @@ pub(crate) struct Quorum {
     tick: Duration,
     commit_delay: Duration,
     election_time: Duration,
+    /// The servers of the current configuration (quorums count among them).
+    members: BTreeSet<usize>,
+    /// A reconfiguration is in the log and the leader has not applied it yet.
+    reconfiguring: bool,
+    /// Membership the leader just activated, `(joined, left)`, for the ensemble to act on.
+    activated: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+/// A replica that runs and has applied nothing.
+fn fresh_replica() -> Replica {
+    Replica {
+        applied: 0,
+        apply_at: None,
+        up: true,
+        lag: Duration::ZERO,
+    }
 }
 
 impl Quorum {
     /// Every server up, server 0 leading, an empty log; session ids count from `next_session`.
     pub(crate) fn new(cfg: &SimConfig, next_session: i64) -> Quorum {
-        let replicas = (0..cfg.servers)
-            .map(|_| Replica {
-                applied: 0,
-                apply_at: None,
-                up: true,
-                lag: Duration::ZERO,
-            })
-            .collect();
+        let replicas = (0..cfg.servers).map(|_| fresh_replica()).collect();
         Quorum {
             log: Vec::new(),
             replicas,
@@ -75,7 +84,58 @@ impl Quorum {
             tick: cfg.tick,
             commit_delay: cfg.commit_delay,
             election_time: cfg.election_time,
+            members: (0..cfg.servers).collect(),
+            reconfiguring: false,
+            activated: None,
         }
+    }
+
+    // ---- membership ----
+
+    /// The servers of the current configuration.
+    pub(crate) fn members(&self) -> &BTreeSet<usize> {
+        &self.members
+    }
+
+    pub(crate) fn member(&self, s: usize) -> bool {
+        self.members.contains(&s)
+    }
+
+    /// Whether a reconfiguration waits in the log for the leader.
+    pub(crate) fn reconfiguring(&self) -> bool {
+        self.reconfiguring
+    }
+
+    /// A new server, not a member yet: its index.
+    pub(crate) fn add_replica(&mut self) -> usize {
+        self.replicas.push(fresh_replica());
+        self.replicas.len() - 1
+    }
+
+    /// Orders a reconfiguration to `members` (checked by the caller).
+    pub(crate) fn propose_reconfig(
+        &mut self,
+        ctx: &mut Ctx,
+        members: BTreeSet<usize>,
+        wildcard: bool,
+    ) {
+        self.reconfiguring = true;
+        let body = TxnBody::Reconfig { members, wildcard };
+        self.propose(ctx, 0, Arc::from(Vec::new()), body);
+    }
+
+    /// The leader applied a reconfiguration: `members` are the configuration from now on.
+    pub(crate) fn activate(&mut self, members: &BTreeSet<usize>) {
+        let joined = members.difference(&self.members).copied().collect();
+        let left = self.members.difference(members).copied().collect();
+        self.members = members.clone();
+        self.reconfiguring = false;
+        self.activated = Some((joined, left));
+    }
+
+    /// The membership change the leader activated since the last call, `(joined, left)`.
+    pub(crate) fn take_activated(&mut self) -> Option<(Vec<usize>, Vec<usize>)> {
+        self.activated.take()
     }
 
     pub(crate) fn leader(&self) -> usize {
@@ -169,7 +229,7 @@ impl Quorum {
     /// Schedules server `s`'s next apply step, if it has something to apply.
     pub(crate) fn schedule_apply(&mut self, ctx: &mut Ctx, s: usize) {
         let r = &self.replicas[s];
-        if !r.up || r.applied >= self.log.len() {
+        if !r.up || r.applied >= self.log.len() || !self.members.contains(&s) {
             return;
         }
         let lag = if s == self.leader {
@@ -267,14 +327,23 @@ impl Quorum {
 
     // ---- elections ----
 
+    /// The members that run.
+    fn up_members(&self) -> Vec<usize> {
+        self.members
+            .iter()
+            .copied()
+            .filter(|&s| self.replicas[s].up)
+            .collect()
+    }
+
     fn has_quorum(&self) -> bool {
-        let up = self.replicas.iter().filter(|r| r.up).count();
-        up * 2 > self.replicas.len()
+        self.up_members().len() * 2 > self.members.len()
     }
 
     /// True when the leader must step down (serving without a quorum, or itself down).
     pub(crate) fn must_step_down(&self) -> bool {
-        self.serving && (!self.has_quorum() || !self.replicas[self.leader].up)
+        self.serving
+            && (!self.has_quorum() || !self.replicas[self.leader].up || !self.member(self.leader))
     }
 
     /// Service stops (the ensemble drops every connection next).
@@ -294,10 +363,8 @@ impl Quorum {
     /// which sync with the new leader before [`Quorum::start_serving`].
     pub(crate) fn elect(&mut self, ctx: &mut Ctx) -> Option<Vec<usize>> {
         self.electing = false;
-        let up: Vec<usize> = (0..self.replicas.len())
-            .filter(|&s| self.replicas[s].up)
-            .collect();
-        if up.len() * 2 <= self.replicas.len() {
+        let up = self.up_members();
+        if up.len() * 2 <= self.members.len() {
             return None;
         }
         let others: Vec<usize> = up.iter().copied().filter(|&s| s != self.leader).collect();

@@ -178,8 +178,10 @@ impl Server {
         last_zxid: i64,
         ids: Arc<[Id]>,
     ) -> Option<Attach> {
-        // A server behind what the client has seen refuses it, as does one not serving.
-        if !quorum.serving() || !quorum.up(self.id) || last_zxid > self.tree.last_zxid {
+        // A server behind what the client has seen refuses it, as does one not serving (down,
+        // no leader, or not in the configuration).
+        let serves = quorum.serving() && quorum.up(self.id) && quorum.member(self.id);
+        if !serves || last_zxid > self.tree.last_zxid {
             ctx.send_to_client(conn, ToClient::Fin);
             return None;
         }
@@ -274,7 +276,7 @@ impl Server {
     /// Applies every committed txn this server is due to apply by now.
     pub(crate) fn apply_due(&mut self, ctx: &mut Ctx, quorum: &mut Quorum) {
         quorum.apply_started(self.id);
-        if !quorum.up(self.id) {
+        if !quorum.up(self.id) || !quorum.member(self.id) {
             return;
         }
         while quorum.due(self.id, ctx.now()).is_some() {
@@ -298,7 +300,16 @@ impl Server {
         let zxid = txn.zxid;
         let session = txn.session;
         let closes = matches!(txn.body, TxnBody::CloseSession);
+        let reconfig = match &txn.body {
+            TxnBody::Reconfig { members, .. } if quorum.leader() == self.id => {
+                Some(members.clone())
+            }
+            _ => None,
+        };
         quorum.mark_applied(self.id);
+        if let Some(members) = reconfig {
+            quorum.activate(&members);
+        }
         // Watch events go out first: a client hears of a change before any later reply.
         let mut targets = Vec::new();
         for (path, kind) in triggers.drain(..) {

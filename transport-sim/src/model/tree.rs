@@ -12,6 +12,8 @@ use docent::{
     ReadResult, Stat,
 };
 
+use docent::ensemble::config::CONFIG_PATH;
+
 use super::acl;
 use super::txn::{Txn, TxnBody};
 
@@ -260,6 +262,10 @@ impl DataTree {
                 if let Some(node) = self.nodes.get_mut(path) {
                     node.stat.version = *version;
                 }
+                None
+            TxnBody::Reconfig { members, wildcard } => {
+                let data = super::reconfig::config_data(members, *wildcard, txn.zxid);
+                let _ = self.set_data(txn, CONFIG_PATH, &data, None, triggers, None);
                 None
             }
             TxnBody::Write(op) => {

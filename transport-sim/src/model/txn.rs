@@ -1,5 +1,6 @@
 //! The committed log's entries: what the leader ordered, applied by every server in zxid order.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use docent::{Id, Op};
@@ -39,6 +40,14 @@ pub(crate) enum TxnBody {
         path: String,
         /// Its new data version.
         version: i32,
+    },
+    /// A reconfiguration: these servers are the members from now on; `/zookeeper/config`
+    /// lists them (with wildcard client addresses if `wildcard`).
+    Reconfig {
+        /// The new members.
+        members: BTreeSet<usize>,
+        /// Whether client addresses are `0.0.0.0`.
+        wildcard: bool,
     },
 }
 
