@@ -263,6 +263,7 @@ impl DataTree {
                     node.stat.version = *version;
                 }
                 None
+            }
             TxnBody::Reconfig { members, wildcard } => {
                 let data = super::reconfig::config_data(members, *wildcard, txn.zxid);
                 let _ = self.set_data(txn, CONFIG_PATH, &data, None, triggers, None);
