@@ -32,10 +32,10 @@
 //! let t = |ms| Instant::ZERO + Duration::from_millis(ms);
 //! let mut h = History::new();
 //! let a = h.call(CounterOp::Add(1), t(0));
-//! h.ret(a, Some(1), t(10));
+//! h.ret(a, Some(Some(1)), t(10)); // the increment returned the value after it: 1
 //! let lost = h.call(CounterOp::Add(1), t(20)); // connection loss: never returns
 //! let read = h.call(CounterOp::Read, t(30));
-//! h.ret(read, Some(2), t(40)); // the lost increment did apply
+//! h.ret(read, Some(Some(2)), t(40)); // the lost increment did apply
 //! assert_eq!(check(&Counter::new(0), &h, 100_000), Verdict::Linearizable);
 //! # let _ = lost;
 //! ```
