@@ -73,6 +73,7 @@ pub async fn walkthrough(backend: &Backend, path: &str, out: Out) -> Result<(), 
         .await?;
     let client = backend.client().await?;
     crate::shared_nodes::walk_nodes(&client, &format!("{path}/nodes"), out.clone()).await?;
+    crate::shared_queue::walk_queues(&client, &format!("{path}/queues"), out).await?;
     client.close().await
 }
 

@@ -12,6 +12,7 @@ use futures::StreamExt;
 use docent::recipes::queue::{DistributedQueue, QueueOptions, SimpleQueue, SimpleQueueOptions};
 use docent::{Client, Error};
 
+use crate::leader::Out;
 use crate::locks::print_line;
 
 /// Puts `PREFIX-0 … PREFIX-(N-1)` as UTF-8 items of the queue at `path`, one node each, in
@@ -67,36 +68,41 @@ pub async fn take(
 
 /// The queues' part of the walk-through: a simple queue (offer, peek, take), then a
 /// distributed queue with a lock path (one node of two items, consumed and acknowledged).
-pub async fn walk_queues(client: &Client) -> Result<(), Error> {
-    let simple =
-        SimpleQueue::start(client, "/walk/simple-queue", SimpleQueueOptions::default()).await?;
+pub async fn walk_queues(client: &Client, dir: &str, out: Out) -> Result<(), Error> {
+    out("-- a simple queue, then a distributed queue with a lock path".into());
+    let simple = SimpleQueue::start(
+        client,
+        &format!("{dir}/simple"),
+        SimpleQueueOptions::default(),
+    )
+    .await?;
     simple.offer(b"first").await?;
     simple.offer(b"second").await?;
     let head = simple.peek().await?.unwrap_or_default();
-    print_line(format!(
+    out(format!(
         "simple queue peek {}",
         String::from_utf8_lossy(&head)
     ));
     for _ in 0..2 {
         let item = simple.take().await?;
-        print_line(format!(
+        out(format!(
             "simple queue took {}",
             String::from_utf8_lossy(&item)
         ));
     }
     simple.close().await?;
 
-    let options = QueueOptions::default().lock_path("/walk/queue-locks");
-    let queue = DistributedQueue::start(client, "/walk/queue", options).await?;
+    let options = QueueOptions::default().lock_path(format!("{dir}/locks"));
+    let queue = DistributedQueue::start(client, &format!("{dir}/queue"), options).await?;
     let node = queue.put_many(&["job-a", "job-b"]).await?;
-    print_line(format!("queue put 2 items in {node}"));
+    out(format!("queue put 2 items in {node}"));
     let mut items = queue.consume()?;
     for _ in 0..2 {
         let Some(item) = items.next().await else {
             break;
         };
         let item = item?;
-        print_line(format!(
+        out(format!(
             "queue took {} (item lock token {})",
             String::from_utf8_lossy(item.data()),
             item.token().unwrap_or_default()
@@ -127,6 +133,7 @@ mod tests {
             .await
             .unwrap();
         assert!(client.get_children().at("/q").await.unwrap().0.is_empty());
-        walk_queues(&client).await.unwrap();
+        let out: Out = std::sync::Arc::new(|_| {});
+        walk_queues(&client, "/walk", out).await.unwrap();
     }
 }

@@ -45,3 +45,35 @@ async fn two_counter_processes_and_a_read_on_a_real_server() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "value 50\n");
 }
+
+/// `put` then `take` (with a lock path, then without) on a real server: every item once, in
+/// put order, with the documented lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_and_take_on_a_real_server() {
+    let server = TestingServer::start()
+        .await
+        .expect("a ZooKeeper test server");
+    let zk = server.connect_string();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_shared"))
+            .args(["--zk", &zk])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for (queue, lock) in [
+        ("/examples/q1", Some("/examples/q1-locks")),
+        ("/examples/q2", None),
+    ] {
+        let put = run(&["put", "--path", queue, "--items", "4", "--prefix", "S"]);
+        assert_eq!(put, "", "put prints nothing but errors");
+        let mut args = vec!["take", "--path", queue, "--for", "2"];
+        if let Some(lock) = lock {
+            args.extend(["--lock-path", lock]);
+        }
+        let took = run(&args);
+        assert_eq!(took, "took S-0\ntook S-1\ntook S-2\ntook S-3\n", "{queue}");
+    }
+}
