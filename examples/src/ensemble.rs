@@ -8,17 +8,25 @@
 //! - `expired` when a session is lost.
 //!
 //! Throughout, an ephemeral node `/ensemble-demo/ID` is kept present by a [`PersistentNode`].
+//!
+//! Without flags, [`walkthrough`] runs the Clojure guide's Exhibitor walk-through on the
+//! embedded ensemble: a client follows a simulated Exhibitor while every server of the ensemble
+//! is replaced by reconfiguration, and keeps its session and its node throughout.
 
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use futures::StreamExt;
 
 use docent::ensemble::exhibitor::Exhibitors;
 use docent::ensemble::{ConnectString, EnsembleProvider};
 use docent::recipes::nodes::{NodeOptions, PersistentNode};
 use docent::{Client, Coordinator, Error, SessionState};
+use docent_sim::model::ClientOptions;
+use docent_sim::{EmbeddedEnsemble, EnsembleSource, Fault};
 use docent_zk::{ExhibitorEnsembleProvider, ExhibitorOptions, ZkCoordinator, ZkOptions};
 
+use crate::leader::Out;
 use crate::locks::print_line;
 
 /// Where the servers come from.
@@ -71,7 +79,8 @@ pub async fn run(source: Source, id: &str, run_for: Duration) -> Result<(), Erro
     let printing = tokio::spawn(print_changes(
         coordinator.ensemble_provider(),
         chroot,
-        coordinator.clone(),
+        coordinator.session_states(),
+        std::sync::Arc::new(print_line),
     ));
     let client = Client::builder(coordinator).build()?;
     let node = PersistentNode::start(
@@ -91,12 +100,16 @@ pub async fn run(source: Source, id: &str, run_for: Duration) -> Result<(), Erro
 }
 
 /// Prints every change of the provider's servers and of the session.
-async fn print_changes(provider: EnsembleProvider, chroot: ConnectString, zk: ZkCoordinator) {
+async fn print_changes(
+    provider: EnsembleProvider,
+    chroot: ConnectString,
+    mut states: BoxStream<'static, SessionState>,
+    out: Out,
+) {
     let mut servers = provider.watch();
-    let mut states = zk.session_states();
     let print_servers = |list| {
         if let Ok(cs) = chroot.with_hosts(list) {
-            print_line(format!("ensemble {cs}"));
+            out(format!("ensemble {cs}"));
         }
     };
     // The servers first, then the session on them.
@@ -108,12 +121,69 @@ async fn print_changes(provider: EnsembleProvider, chroot: ConnectString, zk: Zk
             Some(list) = servers.next() => print_servers(list),
             Some(state) = states.next() => match state {
                 SessionState::Connected { session_id, .. } => {
-                    print_line(format!("connected session={session_id:#x}"));
+                    out(format!("connected session={session_id:#x}"));
                 }
-                SessionState::Expired => print_line("expired".into()),
+                SessionState::Expired => out("expired".into()),
                 _ => {}
             },
             else => return,
         }
     }
+}
+
+/// The walk-through on the embedded ensemble: a client follows a simulated Exhibitor (Curator
+/// 4.x's polling of its cluster list) while servers zk4–zk6 replace zk1–zk3 one by one through
+/// reconfiguration; it prints the lines above, and its session and its node survive.
+pub async fn walkthrough(id: &str, out: Out) -> Result<(), Error> {
+    const WAIT: Duration = Duration::from_secs(30);
+    let ensemble = EmbeddedEnsemble::start(3);
+    let (session, provider) =
+        ensemble.connect_following(ClientOptions::default(), EnsembleSource::Exhibitor);
+    let provider = provider.ok_or_else(|| Error::InvalidArgument("no provider".into()))?;
+    let chroot = ConnectString::from_servers(provider.servers())?;
+    let printing = tokio::spawn(print_changes(
+        provider.clone(),
+        chroot,
+        session.session_states(),
+        out.clone(),
+    ));
+    let client = Client::builder(session.clone()).build()?;
+    let node = PersistentNode::start(
+        &client,
+        &demo_path(id),
+        NodeOptions::default().data(id.as_bytes().to_vec()),
+    )
+    .await?;
+    if !node.await_initial_create(WAIT).await? {
+        return Err(Error::Timeout);
+    }
+    let first = session.session_id();
+    let mut servers = provider.watch();
+    for (joining, leaving) in [(3, 0), (4, 1), (5, 2)] {
+        out(format!(
+            "-- zk{} joins the ensemble, zk{} leaves it",
+            joining + 1,
+            leaving + 1
+        ));
+        ensemble.inject(Fault::Reconfig {
+            joining: vec![joining],
+            leaving: vec![leaving],
+        });
+        let (new, old) = (format!("zk{}", joining + 1), format!("zk{}", leaving + 1));
+        let learnt = servers.wait_for(|list| {
+            list.iter().any(|(host, _)| *host == new) && list.iter().all(|(host, _)| *host != old)
+        });
+        tokio::time::timeout(WAIT, learnt)
+            .await
+            .map_err(|_| Error::Timeout)?;
+    }
+    let present = client.exists().at(&demo_path(id)).await?.0.is_some();
+    let same = session.session_id() == first;
+    out(format!(
+        "session {first:#x} kept: {same}; {} present: {present}",
+        demo_path(id)
+    ));
+    node.close().await?;
+    printing.abort();
+    client.close().await
 }

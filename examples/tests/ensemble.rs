@@ -91,3 +91,33 @@ fn bad_command_lines_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--exhibitor-port"));
 }
+
+/// Without flags: the walk-through on the embedded ensemble, every server replaced while the
+/// client follows the simulated Exhibitor; one session throughout, the node kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_walkthrough_follows_a_full_replacement_on_one_session() {
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    let out: docent_examples::leader::Out =
+        std::sync::Arc::new(move |l| sink.lock().unwrap().push(l));
+    docent_examples::ensemble::walkthrough("w", out)
+        .await
+        .unwrap();
+    let lines = lines.lock().unwrap().clone();
+    assert_eq!(lines[0], "ensemble zk1:2181,zk2:2181,zk3:2181", "{lines:?}");
+    assert!(
+        lines.contains(&"ensemble zk4:2181,zk5:2181,zk6:2181".to_string()),
+        "{lines:?}"
+    );
+    assert!(!lines.contains(&"expired".to_string()), "{lines:?}");
+    let sessions: std::collections::BTreeSet<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("connected session="))
+        .collect();
+    assert_eq!(sessions.len(), 1, "one session: {lines:?}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.ends_with("kept: true; /ensemble-demo/w present: true"),
+        "{lines:?}"
+    );
+}

@@ -25,7 +25,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use docent::ensemble::EnsembleProvider;
+
 use crate::driver::{Shared, SimSession};
+use crate::harness::EnsembleSource;
 use crate::model::{ClientOptions, Ensemble, Fault, SimConfig};
 use crate::rt::Clock;
 
@@ -68,6 +71,19 @@ impl EmbeddedEnsemble {
     /// A new client with `options` (session timeout, which servers, credentials).
     pub fn connect_with(&self, options: ClientOptions) -> Arc<SimSession> {
         Arc::new(self.shared.connect(options))
+    }
+
+    /// A new client whose servers come from `source` (Curator's ensemble tracker, or a
+    /// simulated Exhibitor whose answers [`Fault::Exhibitor`] sets), and its provider (`None`
+    /// for [`EnsembleSource::Static`]). Reconfigure the ensemble with [`Fault::Reconfig`].
+    pub fn connect_following(
+        &self,
+        options: ClientOptions,
+        source: EnsembleSource,
+    ) -> (Arc<SimSession>, Option<EnsembleProvider>) {
+        let servers = self.inspect(Ensemble::servers);
+        let (session, provider) = crate::follow::connect(&self.shared, options, source, servers);
+        (Arc::new(session), provider)
     }
 
     /// Injects `fault` now.

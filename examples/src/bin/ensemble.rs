@@ -9,12 +9,17 @@
 //!
 //! It prints `ensemble CONNECTSTRING` each time the provider's servers change (the first value
 //! too), `connected session=0xHEX` each time a session is (re)connected and `expired` when one
-//! is lost, and keeps an ephemeral node `/ensemble-demo/ID` present throughout.
+//! is lost, and keeps an ephemeral node `/ensemble-demo/ID` present throughout. Without flags:
+//! the same on the embedded ensemble, whose servers are all replaced while a simulated
+//! Exhibitor tells the client.
 
 use std::time::Duration;
 
 use clap::Parser;
-use docent_examples::ensemble::{run, Source};
+use std::sync::Arc;
+
+use docent_examples::ensemble::{run, walkthrough, Source};
+use docent_examples::locks::print_line;
 use docent_examples::{init_logging, secs};
 
 /// Ensemble: a client following servers that come and go.
@@ -55,22 +60,20 @@ async fn main() {
         .clone()
         .unwrap_or_else(|| format!("e-{}", std::process::id()));
     let source = match (&cli.zk, cli.exhibitors.is_empty()) {
-        (Some(zk), _) => Source::Tracked { zk: zk.clone() },
-        (None, false) => Source::Exhibitor {
+        (Some(zk), _) => Some(Source::Tracked { zk: zk.clone() }),
+        (None, false) => Some(Source::Exhibitor {
             hosts: cli.exhibitors.clone(),
             port: cli.exhibitor_port.unwrap_or_default(),
             backup: cli.backup.clone().unwrap_or_default(),
             poll: Duration::from_millis(cli.poll_ms),
-        },
-        (None, true) => {
-            eprintln!(
-                "error: give --exhibitors H1,H2 --exhibitor-port P --backup CONNECT, \
-                 or --zk CONNECT --track"
-            );
-            std::process::exit(2);
-        }
+        }),
+        (None, true) => None,
     };
-    if let Err(e) = run(source, &id, cli.run_for).await {
+    let result = match source {
+        Some(source) => run(source, &id, cli.run_for).await,
+        None => walkthrough(&id, Arc::new(print_line)).await,
+    };
+    if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
