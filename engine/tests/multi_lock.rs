@@ -348,3 +348,38 @@ async fn a_mutex_and_semaphores_taken_as_one() {
     first.close().await.unwrap();
     second.close().await.unwrap();
 }
+
+/// An acquire whose future is dropped (a `select!`, an outer timeout) leaves no lease behind:
+/// neither the one it was waiting with nor one granted after nobody was listening.
+#[tokio::test]
+async fn a_dropped_semaphore_acquire_leaves_no_lease() {
+    use docent::recipes::semaphore::{Semaphore, SemaphoreOptions};
+    let ensemble = EmbeddedEnsemble::start(1);
+    let (c, d) = (client(&ensemble), client(&ensemble));
+    let holder = Semaphore::start(&c, "/dropped", SemaphoreOptions::max_leases(1))
+        .await
+        .unwrap();
+    let waiter = Semaphore::start(&d, "/dropped", SemaphoreOptions::max_leases(1))
+        .await
+        .unwrap();
+    let held = holder.acquire().await.unwrap();
+    let dropped = tokio::time::timeout(Duration::from_millis(300), waiter.acquire()).await;
+    assert!(dropped.is_err(), "the semaphore was full");
+    // Wait (bounded) for the waiter's lease node to go: only the holder's is left.
+    let mut leases = children(&c, "/dropped/leases").await;
+    for _ in 0..100 {
+        if leases.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        leases = children(&c, "/dropped/leases").await;
+    }
+    assert_eq!(leases.len(), 1, "{leases:?}");
+    held.release().await.unwrap();
+    // The lease is free again: the waiter's handle takes it at once.
+    let again = waiter.try_acquire(Duration::from_secs(5)).await.unwrap();
+    assert!(again.is_some(), "a dropped acquire must not keep the lease");
+    drop(again);
+    holder.close().await.unwrap();
+    waiter.close().await.unwrap();
+}

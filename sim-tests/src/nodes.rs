@@ -5,9 +5,9 @@
 //! - [`OwnerCheck`]: safety over the whole run — a node recipe in an ephemeral mode never shows
 //!   itself present with a node whose ephemeral owner is not its client's current session for
 //!   longer than [`GRACE`] (the time the recipe needs to learn of a new session);
-//! - [`check_node`]: after healing, the node exists exactly once (no orphan sequential nodes
+//! - `check_node`: after healing, the node exists exactly once (no orphan sequential nodes
 //!   from lost replies), with the newest data, owned by the current session in ephemeral modes;
-//! - [`check_members`]: after healing, every member's view of the group is the live members
+//! - `check_members`: after healing, every member's view of the group is the live members
 //!   with their newest data.
 
 use std::collections::BTreeMap;

@@ -42,6 +42,10 @@ pub enum SemaphoreCommand {
         /// The lease node.
         node: String,
     },
+    /// The caller of the current (or just finished) acquire is gone (its future was dropped,
+    /// as a Curator acquire is interrupted): an acquire in progress ends as at its deadline,
+    /// and the leases granted to an acquire nobody received are given back.
+    Abandon,
     /// Give everything up, then stop for good.
     Close,
 }
@@ -109,6 +113,9 @@ pub struct SemaphoreMachine {
     /// The creation mutex.
     creation: LeaseQueue,
     acquiring: Option<Acquiring>,
+    /// The lease nodes of the last acquire granted, until the next acquire starts: an
+    /// [`SemaphoreCommand::Abandon`] gives them back (nobody received them).
+    unclaimed: Vec<String>,
     /// Held leases (and given-up ones still being deleted).
     leases: Vec<(Option<Lease>, LeaseQueue)>,
     /// The max leases, once known.
@@ -164,6 +171,7 @@ impl SemaphoreMachine {
                 creation_rng,
             ),
             acquiring: None,
+            unclaimed: Vec::new(),
             leases: Vec::new(),
             max,
             count,
@@ -301,6 +309,7 @@ impl SemaphoreMachine {
                 } else {
                     let got = std::mem::take(&mut acquiring.got);
                     self.acquiring = None;
+                    self.unclaimed = got.iter().map(|l| l.node.clone()).collect();
                     self.events.push_back(SemaphoreEvent::Acquired(got));
                 }
             }
@@ -358,6 +367,7 @@ impl SemaphoreMachine {
                     let error = Error::Timeout;
                     return self.events.push_back(SemaphoreEvent::AcquireFailed(error));
                 }
+                self.unclaimed.clear();
                 self.acquiring = Some(Acquiring {
                     want: count,
                     got: Vec::new(),
@@ -369,6 +379,14 @@ impl SemaphoreMachine {
             SemaphoreCommand::Release { node } => {
                 self.give_back(&node);
                 self.events.push_back(SemaphoreEvent::Released(node));
+            }
+            SemaphoreCommand::Abandon if self.acquiring.is_some() => self.fail(Error::Timeout),
+            SemaphoreCommand::Abandon => {
+                for node in std::mem::take(&mut self.unclaimed) {
+                    if self.give_back(&node) {
+                        self.events.push_back(SemaphoreEvent::Released(node));
+                    }
+                }
             }
             SemaphoreCommand::Close => {
                 self.closing = true;

@@ -55,7 +55,7 @@ pub use mutex::{SemaphoreMutex, SemaphoreMutexOptions};
 use crate::framework::driver::{spawn_machine, Driven};
 use crate::framework::{Client, StateWatch};
 use crate::op::{MultiOp, Op, OpResult};
-use crate::recipes::guard::{acquired, AcquireEvent, LeaseCore};
+use crate::recipes::guard::{acquired, Abandon, AcquireEvent, LeaseCore};
 use crate::recipes::lock::{checked, Lease};
 use crate::recipes::wait::finish_closing;
 use crate::recipes::watched::{LeaseState, Watched};
@@ -217,7 +217,14 @@ impl Semaphore {
         let mut events = self.driven.subscribe();
         self.driven
             .command(SemaphoreCommand::Acquire { count, deadline })?;
-        let leases = acquired(&mut events).await?;
+        // Dropped before it ended, the acquire gives up what it waits for and what it was
+        // granted, so that no lease stays taken without a guard.
+        let abandon = Abandon::new(|| {
+            let _ = self.driven.command(SemaphoreCommand::Abandon);
+        });
+        let leases = acquired(&mut events).await;
+        abandon.defuse();
+        let leases = leases?;
         Ok(leases.map(|leases| leases.into_iter().map(|l| self.guard(l)).collect()))
     }
 

@@ -402,3 +402,45 @@ fn close_gives_everything_back_and_finishes() {
     feed(&mut m, done(out.ops[0].0, Ok(OpResult::Deleted)));
     assert!(m.is_done());
 }
+
+#[test]
+fn an_abandoned_acquire_gives_back_what_it_waits_for_and_what_nobody_received() {
+    // Waiting: the lease it created and the creation mutex go.
+    let mut m = semaphore(MaxSource::Fixed(1));
+    let out = acquire(&mut m, 2);
+    let (mutex, out) = mutex_granted(&mut m, &out.ops, 10);
+    let (lease, _) = lease_listed(&mut m, &out.ops, 2, 11, &[FOREIGN]);
+    let out = feed(&mut m, Input::Command(SemaphoreCommand::Abandon));
+    assert_eq!(
+        out.events,
+        vec![SemaphoreEvent::AcquireFailed(Error::Timeout)]
+    );
+    let ops: Vec<_> = out.ops.iter().map(|o| o.1.clone()).collect();
+    assert_eq!(ops, vec![delete(&mutex), delete(&lease)]);
+    assert!(!m.is_acquiring());
+
+    // Granted, but the caller was gone before it saw the grant: the lease goes back.
+    let mut m = semaphore(MaxSource::Fixed(2));
+    let out = acquire(&mut m, 1);
+    let (_, out) = mutex_granted(&mut m, &out.ops, 10);
+    let (lease, out) = lease_listed(&mut m, &out.ops, 2, 11, &[FOREIGN]);
+    assert!(matches!(out.events[..], [SemaphoreEvent::Acquired(_)]));
+    let out = feed(&mut m, Input::Command(SemaphoreCommand::Abandon));
+    assert_eq!(out.events, vec![SemaphoreEvent::Released(lease.clone())]);
+    let ops: Vec<_> = out.ops.iter().map(|o| o.1.clone()).collect();
+    assert_eq!(ops, vec![delete(&lease)]);
+    assert_eq!(m.leases().count(), 0);
+
+    // A grant that was received (a later acquire started) is not touched by a late abandon.
+    let mut m = semaphore(MaxSource::Fixed(2));
+    let out = acquire(&mut m, 1);
+    let (_, out) = mutex_granted(&mut m, &out.ops, 10);
+    let (_held, _) = lease_listed(&mut m, &out.ops, 2, 11, &[FOREIGN]);
+    let _ = acquire(&mut m, 1);
+    let out = feed(&mut m, Input::Command(SemaphoreCommand::Abandon));
+    assert_eq!(
+        out.events,
+        vec![SemaphoreEvent::AcquireFailed(Error::Timeout)]
+    );
+    assert_eq!(m.leases().count(), 1, "the first lease is still held");
+}
