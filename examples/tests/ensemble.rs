@@ -79,11 +79,14 @@ async fn exhibitor_mode_falls_back_to_the_backup_when_no_exhibitor_answers() {
 
 #[test]
 fn bad_command_lines_are_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ensemble"))
-        .args(["--for", "1"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // --track needs --zk, and --zk needs --track.
+    for args in [&["--track"][..], &["--zk", "127.0.0.1:1"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ensemble"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_ensemble"))
         .args(["--exhibitors", "a", "--backup", "zk:1"])
         .output()
