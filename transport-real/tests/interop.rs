@@ -10,7 +10,7 @@ mod common;
 mod java;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -19,30 +19,13 @@ use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
 use docent::recipes::lock::{Mutex, MutexOptions};
 use docent::Client;
 use futures::StreamExt;
-use java::{JavaBuild, JavaPeer};
+use java::JavaPeer;
 use serde_json::{json, Value};
 
 const LONG: Duration = Duration::from_secs(20);
 
-static BUILD: tokio::sync::Mutex<Weak<JavaBuild>> = tokio::sync::Mutex::const_new(Weak::new());
-
-/// The compiled peer, shared by the tests running at the same time.
-async fn build() -> Arc<JavaBuild> {
-    let mut slot = BUILD.lock().await;
-    if let Some(build) = slot.upgrade() {
-        return build;
-    }
-    let build = tokio::task::spawn_blocking(|| JavaBuild::compile(&["InteropPeer.java"]))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let build = Arc::new(build);
-    *slot = Arc::downgrade(&build);
-    build
-}
-
 async fn peer(connect_string: &str) -> JavaPeer {
-    let mut peer = build()
+    let mut peer = java::shared_build("InteropPeer.java")
         .await
         .spawn("InteropPeer", &[connect_string])
         .unwrap_or_else(|e| panic!("{e}"));

@@ -17,7 +17,7 @@ use docent::recipes::barrier::double::READY_NODE;
 use docent::recipes::barrier::{Barrier, BarrierOptions, DoubleBarrier, DoubleBarrierOptions};
 use docent::Client;
 use docent_zk::ZkCoordinator;
-use java::{JavaBuild, JavaPeer};
+use java::JavaPeer;
 use tokio::task::JoinHandle;
 
 const LONG: Duration = Duration::from_secs(20);
@@ -25,11 +25,8 @@ const LONG: Duration = Duration::from_secs(20);
 const SETTLE: Duration = Duration::from_millis(700);
 
 async fn peer(connect_string: &str) -> JavaPeer {
-    let build = tokio::task::spawn_blocking(|| JavaBuild::compile(&["BarrierPeer.java"]))
+    let mut peer = java::shared_build("BarrierPeer.java")
         .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut peer = Arc::new(build)
         .spawn("BarrierPeer", &[connect_string])
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(peer.line(Duration::from_secs(60)).await, "ready");

@@ -15,16 +15,13 @@ use common::*;
 use docent::recipes::atomic::{AtomicLong, AtomicOptions, AtomicStatus};
 use docent::recipes::shared::{SharedCount, SharedOptions, SharedState};
 use docent::{Client, RetryPolicy};
-use java::{JavaBuild, JavaPeer};
+use java::JavaPeer;
 
 const LONG: Duration = Duration::from_secs(60);
 
 async fn peer(connect_string: &str) -> JavaPeer {
-    let build = tokio::task::spawn_blocking(|| JavaBuild::compile(&["CounterPeer.java"]))
+    let mut peer = java::shared_build("CounterPeer.java")
         .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut peer = Arc::new(build)
         .spawn("CounterPeer", &[connect_string])
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(peer.line(LONG).await, "ready");

@@ -9,35 +9,18 @@ mod common;
 mod java;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use docent::recipes::nodes::{GroupMember, GroupOptions, NodeOptions, PersistentNode};
 use docent::{Client, CreateMode};
-use java::{JavaBuild, JavaPeer};
+use java::JavaPeer;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-static BUILD: tokio::sync::Mutex<Weak<JavaBuild>> = tokio::sync::Mutex::const_new(Weak::new());
-
-/// The compiled peer, shared by the tests running at the same time (one build directory).
-async fn build() -> Arc<JavaBuild> {
-    let mut slot = BUILD.lock().await;
-    if let Some(build) = slot.upgrade() {
-        return build;
-    }
-    let build = tokio::task::spawn_blocking(|| JavaBuild::compile(&["GroupPeer.java"]))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let build = Arc::new(build);
-    *slot = Arc::downgrade(&build);
-    build
-}
-
 async fn peer(connect_string: &str) -> JavaPeer {
-    let mut peer = build()
+    let mut peer = java::shared_build("GroupPeer.java")
         .await
         .spawn("GroupPeer", &[connect_string])
         .unwrap_or_else(|e| panic!("{e}"));

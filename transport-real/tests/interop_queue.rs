@@ -8,7 +8,7 @@ mod common;
 mod java;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -75,23 +75,6 @@ async fn peer(build: &Arc<JavaBuild>, args: &[&str]) -> JavaPeer {
     peer
 }
 
-static BUILD: tokio::sync::Mutex<Weak<JavaBuild>> = tokio::sync::Mutex::const_new(Weak::new());
-
-/// The compiled peer, shared by the tests running at the same time (one class directory).
-async fn build() -> Arc<JavaBuild> {
-    let mut slot = BUILD.lock().await;
-    if let Some(build) = slot.upgrade() {
-        return build;
-    }
-    let build = tokio::task::spawn_blocking(|| JavaBuild::compile(&["QueuePeer.java"]))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let build = Arc::new(build);
-    *slot = Arc::downgrade(&build);
-    build
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn java_producer_docent_consumers() {
     for lock in [Some("/interop/jq1-locks"), None] {
@@ -101,7 +84,7 @@ async fn java_producer_docent_consumers() {
         } else {
             "/interop/jq1-plain"
         };
-        let build = build().await;
+        let build = java::shared_build("QueuePeer.java").await;
         let mut args = vec![server.connect_string(), path.to_owned()];
         args.extend(lock.map(str::to_owned));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -166,7 +149,7 @@ async fn docent_producer_java_consumers() {
         } else {
             "/interop/jq2-plain"
         };
-        let build = build().await;
+        let build = java::shared_build("QueuePeer.java").await;
         let mut args = vec![server.connect_string(), path.to_owned()];
         args.extend(lock.map(str::to_owned));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -13,37 +13,20 @@ mod common;
 mod java;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
 use docent::Client;
-use java::{JavaBuild, JavaPeer};
+use java::JavaPeer;
 
 const LONG: Duration = Duration::from_secs(30);
 const SHORT: Duration = Duration::from_millis(300);
 
-static BUILD: tokio::sync::Mutex<Weak<JavaBuild>> = tokio::sync::Mutex::const_new(Weak::new());
-
-/// The compiled peer, shared by the tests running at the same time.
-async fn build() -> Arc<JavaBuild> {
-    let mut slot = BUILD.lock().await;
-    if let Some(build) = slot.upgrade() {
-        return build;
-    }
-    let build = tokio::task::spawn_blocking(|| JavaBuild::compile(&["RwLockPeer.java"]))
-        .await
-        .unwrap()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let build = Arc::new(build);
-    *slot = Arc::downgrade(&build);
-    build
-}
-
 /// A Curator peer on the read–write lock at `path`, marking its holds as `id` in `marks`.
 async fn peer(connect_string: &str, path: &str, marks: &Marks, id: &str) -> JavaPeer {
-    let mut peer = build()
+    let mut peer = java::shared_build("RwLockPeer.java")
         .await
         .spawn("RwLockPeer", &[connect_string])
         .unwrap_or_else(|e| panic!("{e}"));

@@ -41,6 +41,32 @@ pub fn missing(what: &str) -> String {
     )
 }
 
+/// The build of one Java source, shared by the tests of a binary that run at the same time:
+/// they must not compile into (and wipe) one class directory while another's JVM loads from it.
+static SHARED: tokio::sync::Mutex<Vec<(&'static str, std::sync::Weak<JavaBuild>)>> =
+    tokio::sync::Mutex::const_new(Vec::new());
+
+/// `source` compiled once for the tests running now (again after they all dropped it); panics
+/// with the reason when Java cannot be used.
+pub async fn shared_build(source: &'static str) -> Arc<JavaBuild> {
+    let mut builds = SHARED.lock().await;
+    if let Some(build) = builds
+        .iter()
+        .find(|(s, _)| *s == source)
+        .and_then(|(_, b)| b.upgrade())
+    {
+        return build;
+    }
+    let build = tokio::task::spawn_blocking(move || JavaBuild::compile(&[source]))
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let build = Arc::new(build);
+    builds.retain(|(s, _)| *s != source);
+    builds.push((source, Arc::downgrade(&build)));
+    build
+}
+
 impl JavaBuild {
     /// Compiles `sources` (files under `tests/interop/`).
     pub fn compile(sources: &[&str]) -> Result<JavaBuild, String> {
