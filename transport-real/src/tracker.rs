@@ -17,7 +17,6 @@
 use std::sync::Weak;
 use std::time::Duration;
 
-use docent::ensemble::config::EnsembleConfig;
 use docent::ensemble::EnsembleProvider;
 use tokio::sync::watch;
 
@@ -67,21 +66,7 @@ pub(crate) async fn track(shared: Weak<Shared>, mut shutdown: watch::Receiver<bo
 
 /// Hands the configuration's client addresses to the provider.
 fn apply(provider: &EnsembleProvider, data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    let servers = match EnsembleConfig::parse(data) {
-        Ok(config) => config.client_hosts(),
-        Err(err) => {
-            tracing::warn!(%err, "ensemble tracker: ignoring the configuration");
-            return;
-        }
-    };
-    if servers.is_empty() {
-        tracing::debug!("ensemble tracker: the configuration lists no client ports");
-        return;
-    }
-    match provider.track(servers) {
+    match provider.track_config(data) {
         Ok(true) => {
             tracing::info!(servers = ?provider.servers(), "ensemble tracker: servers changed")
         }

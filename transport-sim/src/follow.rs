@@ -23,7 +23,6 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 
-use docent::ensemble::config::EnsembleConfig;
 use docent::ensemble::exhibitor::{ExhibitorPoller, Exhibitors, Polled};
 use docent::ensemble::{ConnectString, EnsembleProvider, Servers};
 use docent::framework::RetryPolicy;
@@ -163,16 +162,7 @@ pub(crate) async fn poll_exhibitors(
 
 /// Hands the configuration's client addresses to the provider.
 fn apply(provider: &EnsembleProvider, data: &[u8]) {
-    if data.is_empty() {
-        return;
-    }
-    match EnsembleConfig::parse(data).map(|config| config.client_hosts()) {
-        Ok(servers) if !servers.is_empty() => {
-            if let Err(err) = provider.track(servers) {
-                tracing::warn!(%err, "ensemble tracker: ignoring the configuration");
-            }
-        }
-        Ok(_) => tracing::debug!("ensemble tracker: the configuration lists no client ports"),
-        Err(err) => tracing::warn!(%err, "ensemble tracker: ignoring the configuration"),
+    if let Err(err) = provider.track_config(data) {
+        tracing::warn!(%err, "ensemble tracker: ignoring the configuration");
     }
 }

@@ -19,6 +19,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::ensemble::config::EnsembleConfig;
 use crate::ensemble::connect::ConnectString;
 use crate::framework::{StateCell, StateWatch};
 use crate::Error;
@@ -89,6 +90,21 @@ impl EnsembleProvider {
             Ok(false)
         }
     }
+
+    /// The ensemble tracker's step: the data of `/zookeeper/config` handed to
+    /// [`EnsembleProvider::track`] as the servers with a client port (a wildcard address
+    /// becomes the server's host). Empty data or no client port (a static ensemble) changes
+    /// nothing; corrupt data is [`Error::CorruptData`] and changes nothing.
+    pub fn track_config(&self, data: &[u8]) -> Result<bool, Error> {
+        if data.is_empty() {
+            return Ok(false);
+        }
+        let servers = EnsembleConfig::parse(data)?.client_hosts();
+        if servers.is_empty() {
+            return Ok(false);
+        }
+        self.track(servers)
+    }
 }
 
 /// Two handles are equal when they share one list.
@@ -129,6 +145,21 @@ mod tests {
         assert!(polled.set(next.clone()).unwrap());
         assert_eq!(polled.servers(), next);
         assert!(!polled.set(next).unwrap(), "no change, no wake-up");
+    }
+
+    #[test]
+    fn the_tracker_takes_client_addresses_from_the_config() {
+        let provider = EnsembleProvider::fixed(&cs("a:1"));
+        let config = b"server.1=zk1:2888:3888;0.0.0.0:2181\nserver.2=zk2:2888:3888\nversion=1";
+        assert!(provider.track_config(config).unwrap());
+        assert_eq!(provider.servers(), [("zk1".to_string(), 2181)]);
+        assert!(!provider.track_config(b"").unwrap());
+        assert!(!provider.track_config(b"server.1=zk1:2888:3888").unwrap());
+        assert!(matches!(
+            provider.track_config(b"garbage"),
+            Err(Error::CorruptData { .. })
+        ));
+        assert_eq!(provider.servers(), [("zk1".to_string(), 2181)]);
     }
 
     #[test]
