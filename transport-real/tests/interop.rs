@@ -25,12 +25,7 @@ use serde_json::{json, Value};
 const LONG: Duration = Duration::from_secs(20);
 
 async fn peer(connect_string: &str) -> JavaPeer {
-    let mut peer = java::shared_build("InteropPeer.java")
-        .await
-        .spawn("InteropPeer", &[connect_string])
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(peer.line(Duration::from_secs(60)).await, "ready");
-    peer
+    java::ready_peer("InteropPeer.java", "InteropPeer", &[connect_string]).await
 }
 
 async fn client(connect_string: &str) -> Client {

@@ -25,12 +25,7 @@ const LONG: Duration = Duration::from_secs(20);
 const SETTLE: Duration = Duration::from_millis(700);
 
 async fn peer(connect_string: &str) -> JavaPeer {
-    let mut peer = java::shared_build("BarrierPeer.java")
-        .await
-        .spawn("BarrierPeer", &[connect_string])
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(peer.line(Duration::from_secs(60)).await, "ready");
-    peer
+    java::ready_peer("BarrierPeer.java", "BarrierPeer", &[connect_string]).await
 }
 
 /// A client with a seed of its own: members draw their node's UUID from it.

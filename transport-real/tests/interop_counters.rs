@@ -20,12 +20,7 @@ use java::JavaPeer;
 const LONG: Duration = Duration::from_secs(60);
 
 async fn peer(connect_string: &str) -> JavaPeer {
-    let mut peer = java::shared_build("CounterPeer.java")
-        .await
-        .spawn("CounterPeer", &[connect_string])
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(peer.line(LONG).await, "ready");
-    peer
+    java::ready_peer("CounterPeer.java", "CounterPeer", &[connect_string]).await
 }
 
 async fn client(connect_string: &str) -> Client {

@@ -20,12 +20,7 @@ use java::JavaPeer;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn peer(connect_string: &str) -> JavaPeer {
-    let mut peer = java::shared_build("GroupPeer.java")
-        .await
-        .spawn("GroupPeer", &[connect_string])
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(peer.line(Duration::from_secs(60)).await, "ready");
-    peer
+    java::ready_peer("GroupPeer.java", "GroupPeer", &[connect_string]).await
 }
 
 async fn client(connect_string: &str) -> Client {

@@ -26,11 +26,7 @@ const SHORT: Duration = Duration::from_millis(300);
 
 /// A Curator peer on the read–write lock at `path`, marking its holds as `id` in `marks`.
 async fn peer(connect_string: &str, path: &str, marks: &Marks, id: &str) -> JavaPeer {
-    let mut peer = java::shared_build("RwLockPeer.java")
-        .await
-        .spawn("RwLockPeer", &[connect_string])
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(peer.line(Duration::from_secs(60)).await, "ready");
+    let mut peer = java::ready_peer("RwLockPeer.java", "RwLockPeer", &[connect_string]).await;
     let new = format!("rw-new {path} {} {id}", marks.path());
     assert_eq!(peer.ask(&new, no_overlap).await, "ok");
     peer

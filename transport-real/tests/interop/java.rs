@@ -67,6 +67,17 @@ pub async fn shared_build(source: &'static str) -> Arc<JavaBuild> {
     build
 }
 
+/// `class` (compiled from `source`, shared as [`shared_build`] does) started with `args`, once
+/// it has said `ready`.
+pub async fn ready_peer(source: &'static str, class: &str, args: &[&str]) -> JavaPeer {
+    let mut peer = shared_build(source)
+        .await
+        .spawn(class, args)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(peer.line(Duration::from_secs(60)).await, "ready");
+    peer
+}
+
 impl JavaBuild {
     /// Compiles `sources` (files under `tests/interop/`).
     pub fn compile(sources: &[&str]) -> Result<JavaBuild, String> {
