@@ -268,6 +268,35 @@ fn unknown_outcomes_are_reported_honestly() {
 }
 
 #[test]
+fn a_session_ending_under_a_write_is_an_unknown_outcome() {
+    run(|fake| async move {
+        let c = client(&fake, "");
+        // Applied, then the session ended with it in flight: the retry's NodeExists is the
+        // echo of our own create.
+        fake.fault(true, Error::SessionExpired);
+        assert_eq!(c.create().at("/x").await, Err(Error::SessionExpired));
+        assert_eq!(creates(&fake.log()), vec!["/x", "/x"]);
+        assert!(fake.has("/x"));
+        // Not applied: the retry on the next session succeeds.
+        fake.fault(false, Error::SessionMoved);
+        assert!(c.set_data().at("/x", "v").await.is_ok());
+        // Sequential: never replayed after the session ended.
+        fake.fault(true, Error::SessionExpired);
+        let before = fake.log().len();
+        let created = c
+            .create()
+            .mode(CreateMode::PersistentSequential)
+            .at("/s-")
+            .await;
+        assert_eq!(created, Err(Error::SessionExpired));
+        assert_eq!(fake.log().len(), before + 1);
+        // Reads are retried.
+        fake.fault(false, Error::SessionExpired);
+        assert!(c.exists().at("/x").await.unwrap().0.is_some());
+    });
+}
+
+#[test]
 fn protected_create_finds_its_node_after_a_lost_reply() {
     run(|fake| async move {
         let c = client(&fake, "/app");

@@ -15,6 +15,10 @@
 //!   [`Error::ConnectionLoss`]), because the failure may be the echo of its own applied write.
 //! - [`Replay::Once`]: sequential creates (and transactions holding one), which a retry would
 //!   duplicate: never retried after an unknown outcome. Use `.protected()` to make them safe.
+//!
+//! For a mutation, a session that ended (`SessionExpired`, `SessionMoved`) is an unknown outcome
+//! too: the client fails whatever was in flight when its session ends, applied or not (Curator
+//! retries it on the next session as if nothing had happened).
 
 use crate::framework::Client;
 use crate::op::{Op, Reply};
@@ -47,7 +51,9 @@ impl Client {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
             };
-            if error.is_unknown_outcome() && replay == Replay::Once {
+            let unknown_outcome =
+                error.is_unknown_outcome() || (replay != Replay::Read && error.is_session_lost());
+            if unknown_outcome && replay == Replay::Once {
                 return Err(error);
             }
             if !policy.allows(&error) {
@@ -56,7 +62,7 @@ impl Client {
                     _ => error,
                 });
             }
-            if error.is_unknown_outcome() {
+            if unknown_outcome {
                 unknown = Some(error.clone());
             }
             let rng = rng.get_or_insert_with(|| self.next_rng());

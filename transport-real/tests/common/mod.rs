@@ -23,12 +23,15 @@ pub async fn shared_server() -> Arc<TestingServer> {
     server
 }
 
-/// Options with short timeouts for tests.
+/// Options with short timeouts for tests; each call a seed of its own (every client's protected
+/// create ids differ, as with real random ids), the same sequence in every run.
 pub fn options(connect_string: impl Into<String>) -> ZkOptions {
+    static NEXT_SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(7);
+    let seed = NEXT_SEED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     ZkOptions::new(connect_string)
         .with_session_timeout(Duration::from_secs(4))
         .with_connection_timeout(Duration::from_secs(5))
-        .with_seed(7)
+        .with_seed(seed)
 }
 
 pub async fn connect(connect_string: impl Into<String>) -> ZkCoordinator {
