@@ -33,18 +33,39 @@ pub const POINTS: &[(&str, &str)] = &[
     // Faults that struck (the simulated ensemble's fault kinds).
     ("fault.partition", "a client was cut from one server or all"),
     ("fault.delay", "a client's packets were delayed"),
-    ("fault.crash_server", "a server crashed (and restarts later)"),
-    ("fault.leader_change", "the leader stepped down; an election ran"),
+    (
+        "fault.crash_server",
+        "a server crashed (and restarts later)",
+    ),
+    (
+        "fault.leader_change",
+        "the leader stepped down; an election ran",
+    ),
     ("fault.quorum_loss", "a majority of servers crashed"),
-    ("fault.follower_lag", "a server started applying the log late"),
-    ("fault.lose_reply", "a client's next write reply was marked to be lost"),
+    (
+        "fault.follower_lag",
+        "a server started applying the log late",
+    ),
+    (
+        "fault.lose_reply",
+        "a client's next write reply was marked to be lost",
+    ),
     ("fault.pause_client", "a client process froze (a GC pause)"),
     ("fault.crash_client", "a client process died"),
-    ("fault.expire_session", "the leader expired a client's session on demand"),
+    (
+        "fault.expire_session",
+        "the leader expired a client's session on demand",
+    ),
     ("fault.clock_drift", "a client's wall clock shifted"),
-    ("fault.age_version", "a node's data version was aged (test hook)"),
+    (
+        "fault.age_version",
+        "a node's data version was aged (test hook)",
+    ),
     ("fault.reconfig", "a reconfiguration was queued"),
-    ("fault.exhibitor", "the Exhibitors answered wrongly for a while"),
+    (
+        "fault.exhibitor",
+        "the Exhibitors answered wrongly for a while",
+    ),
     // Paths in the simulated ensemble.
     (
         "model.create_reply_lost",
