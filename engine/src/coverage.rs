@@ -181,6 +181,66 @@ mod tests {
         assert!(take().is_empty());
     }
 
+    /// A protected create whose reply is lost finds its node by lookup; a guaranteed delete
+    /// whose reply is lost is sent again.
+    #[test]
+    fn protected_create_and_guaranteed_delete_count_their_paths() {
+        use crate::framework::{GuaranteedDelete, ProtectedCreate};
+        use crate::rng::Rng;
+        use crate::{Acl, ConnectionState, CreateMode, Error, Instant, Op, OpResult, Stat};
+        use crate::{Token, Tokens};
+
+        fn next(create: &mut ProtectedCreate) -> (Token, Op) {
+            std::iter::from_fn(|| create.poll_op())
+                .find(|(_, op)| !matches!(op, Op::Sync { .. }))
+                .expect("an op")
+        }
+        let (mut tokens, now) = (Tokens::default(), Instant::ZERO);
+        let mode = CreateMode::EphemeralSequential;
+        let mut rng = Rng::new(1, 0);
+        let mut create =
+            ProtectedCreate::new("/l/lock-", vec![], Acl::open(), mode, false, &mut rng);
+        create.handle_connection(ConnectionState::Connected, 7, &mut tokens);
+        start();
+        create.start(&mut tokens);
+        let (token, op) = next(&mut create);
+        let Op::Create { path, .. } = op else {
+            panic!("{op:?}")
+        };
+        create.handle_op_done(now, token, &Err(Error::ConnectionLoss), &mut tokens);
+        create.handle_connection(ConnectionState::Reconnected, 7, &mut tokens);
+        let (token, _) = next(&mut create); // getChildren, behind a sync
+        let name = format!("{}0000000003", crate::path::name(&path));
+        let children = Ok(OpResult::Children {
+            children: vec![name],
+            stat: Stat::default(),
+        });
+        create.handle_op_done(now, token, &children, &mut tokens);
+        let (token, _) = next(&mut create); // exists
+        let stat = Stat {
+            ephemeral_owner: 7,
+            ..Stat::default()
+        };
+        let ours = Ok(OpResult::Exists(Some(stat)));
+        create.handle_op_done(now, token, &ours, &mut tokens);
+        assert!(create.poll_outcome().is_some_and(|r| r.is_ok()));
+
+        let mut delete = GuaranteedDelete::new("/l/x", None);
+        delete.handle_connection(ConnectionState::Connected, 7, &mut tokens);
+        delete.start(&mut tokens);
+        let (token, _) = delete.poll_op().expect("a delete");
+        delete.handle_op_done(now, token, &Err(Error::OperationTimeout), &mut tokens);
+        let counts: Vec<_> = take().into_iter().collect();
+        assert_eq!(
+            counts,
+            vec![
+                ("guaranteed.retried", 1),
+                ("protected.found_by_lookup", 1),
+                ("protected.unknown_outcome", 1),
+            ]
+        );
+    }
+
     #[test]
     fn names_are_unique_and_dotted() {
         for (i, (name, doc)) in POINTS.iter().enumerate() {
