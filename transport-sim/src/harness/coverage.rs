@@ -89,6 +89,23 @@ impl Coverage {
         }
     }
 
+    /// Ends the sweep of `test`: prints the table if `DOCENT_COVERAGE=1`; after a sweep that
+    /// passed every seed of its range (`passed`), of at least [`MIN_SEEDS`] seeds and not a
+    /// `DOCENT_SEED` replay, checks `required` and panics with the table when one falls short.
+    pub(crate) fn end_sweep(&self, test: &str, required: &[(&'static str, u64)], passed: bool) {
+        let table = self.table(required);
+        if std::env::var("DOCENT_COVERAGE").is_ok_and(|v| v == "1") {
+            eprint!("coverage of {test} over {} seeds:\n{table}", self.seeds);
+        }
+        let replay = std::env::var_os("DOCENT_SEED").is_some();
+        if !passed || replay || self.seeds < MIN_SEEDS {
+            return;
+        }
+        if let Err(short) = self.check(required) {
+            panic!("harness {test}: {short}\n{table}");
+        }
+    }
+
     /// The table of every known point (and any unknown one counted), with the minimums.
     pub fn table(&self, required: &[(&'static str, u64)]) -> Table<'_> {
         Table {
@@ -127,11 +144,6 @@ impl fmt::Display for Table<'_> {
         }
         Ok(())
     }
-}
-
-/// `DOCENT_COVERAGE=1`: print the table when a sweep ends.
-pub(crate) fn print_table() -> bool {
-    std::env::var("DOCENT_COVERAGE").is_ok_and(|v| v == "1")
 }
 
 #[cfg(test)]

@@ -340,7 +340,7 @@ impl Harness {
                 }
             };
             if let Some(message) = failed {
-                self.end_sweep(&coverage, false);
+                coverage.end_sweep(&self.location.test, &self.required, false);
                 return Some(Failure {
                     seed,
                     seeds_run: ran,
@@ -361,25 +361,8 @@ impl Harness {
                 simulated.as_secs_f64() / secs.max(1e-9),
             );
         }
-        self.end_sweep(&coverage, true);
+        coverage.end_sweep(&self.location.test, &self.required, true);
         None
-    }
-
-    /// Prints the coverage table if asked; after a sweep that passed (`passed`), checks the
-    /// requirements and panics with the table when one is not met.
-    fn end_sweep(&self, coverage: &Coverage, passed: bool) {
-        let table = coverage.table(&self.required);
-        if coverage::print_table() {
-            let (test, seeds) = (&self.location.test, coverage.seeds());
-            eprint!("coverage of {test} over {seeds} seeds:\n{table}");
-        }
-        let replay = std::env::var_os("DOCENT_SEED").is_some();
-        if !passed || replay || coverage.seeds() < coverage::MIN_SEEDS {
-            return;
-        }
-        if let Err(short) = coverage.check(&self.required) {
-            panic!("harness {}: {short}\n{table}", self.location.test);
-        }
     }
 
     fn run_seed<F, Fut, E>(&self, seed: u64, schedule: &FaultSchedule, body: &F) -> Outcome
