@@ -135,12 +135,12 @@ impl fmt::Display for Table<'_> {
         for point in known.chain(extra) {
             let required = self.required.iter().find(|(p, _)| *p == point);
             let required = required.map_or(String::new(), |(_, min)| min.to_string());
-            writeln!(
-                f,
+            let line = format!(
                 "  {point:<30} {:>8} {:>6} {required:>9}",
                 self.coverage.total(point),
                 self.coverage.seeds_hitting(point),
-            )?;
+            );
+            writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }
