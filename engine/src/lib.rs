@@ -139,6 +139,7 @@
 #![warn(unreachable_pub)]
 
 pub mod coordinator;
+pub mod coverage;
 pub mod discovery;
 pub mod ensemble;
 pub mod error;

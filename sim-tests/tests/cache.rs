@@ -25,6 +25,8 @@ fn caches_safe_and_convergent_under_swarm() {
     harness!("caches_safe_and_convergent_under_swarm")
         .clients(["w1", "w2", "c1", "c2"])
         .swarm(Duration::from_secs(60))
+        .require_coverage("model.stale_read", 70)
+        .require_coverage("client.lost_injected", 85)
         .run(|sim| async move {
             let seen = Seen::new();
             // c1 keeps everything; c2 keeps its children's stats only and one tree level.

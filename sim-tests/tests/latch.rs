@@ -15,6 +15,9 @@ fn latch_safety_and_liveness_under_swarm() {
     harness!("latch_safety_and_liveness_under_swarm")
         .clients(["a", "b", "c"])
         .swarm(Duration::from_secs(60))
+        .require_coverage("client.lost_injected", 60)
+        .require_coverage("client.lost_expired", 30)
+        .require_coverage("protected.found_by_lookup", 11)
         .run(|sim| async move {
             let timeline = Timeline::new();
             let latches = start_latches(&sim, &timeline).await?;
@@ -47,6 +50,8 @@ fn latch_churn_under_swarm() {
     harness!("latch_churn_under_swarm")
         .clients(["a", "b", "c"])
         .swarm(Duration::from_secs(60))
+        .require_coverage("client.lost_injected", 60)
+        .require_coverage("protected.cleanup", 55)
         .run(|sim| async move {
             let timeline = Timeline::new();
             let latches: Arc<Mutex<BTreeMap<String, Arc<LeaderLatch>>>> = Arc::default();

@@ -16,6 +16,10 @@ fn mutex_safety_and_liveness_under_swarm() {
     harness!("mutex_safety_and_liveness_under_swarm")
         .clients(["a", "b", "c"])
         .swarm(Duration::from_secs(60))
+        .require_coverage("protected.unknown_outcome", 65)
+        .require_coverage("protected.found_by_lookup", 15)
+        .require_coverage("model.create_reply_lost", 5)
+        .require_coverage("guaranteed.retried", 120)
         .run(|sim| async move {
             let record = MutexRecord::default();
             create_data_node(&sim).await;

@@ -21,6 +21,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::coverage;
 use crate::framework::ConnectionState;
 use crate::time::Instant;
 use crate::types::SessionState;
@@ -117,6 +118,9 @@ impl ConnectionStateManager {
             SessionState::Expired | SessionState::AuthFailed => {
                 self.suspended_since = None;
                 if self.current.is_some() {
+                    if self.current != Some(ConnectionState::Lost) {
+                        coverage::hit("client.lost_expired");
+                    }
                     self.emit(ConnectionState::Lost);
                 }
             }
@@ -134,6 +138,7 @@ impl ConnectionStateManager {
         match self.suspended_since {
             Some(since) if now.saturating_since(since) >= self.session_timeout => {
                 self.suspended_since = None;
+                coverage::hit("client.lost_injected");
                 self.emit(ConnectionState::Lost);
                 true
             }

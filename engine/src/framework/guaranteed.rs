@@ -36,6 +36,7 @@
 
 use std::collections::VecDeque;
 
+use crate::coverage;
 use crate::framework::link::Link;
 use crate::framework::sub::{Reply, Sub};
 use crate::framework::ConnectionState;
@@ -145,6 +146,9 @@ impl GuaranteedDelete {
     }
 
     fn send(&mut self, tokens: &mut Tokens) {
+        if self.state != State::Idle {
+            coverage::hit("guaranteed.retried");
+        }
         let token = tokens.next();
         self.queue.push_back((
             token,

@@ -46,6 +46,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use crate::coverage;
 use crate::framework::guaranteed::{is_timeout, waits_for_connection, GuaranteedDelete};
 use crate::framework::link::Link;
 use crate::framework::sub::{Children, Reply, Sub};
@@ -290,6 +291,7 @@ impl ProtectedCreate {
                 self.retry(Next::Lookup, epoch, &Error::OperationTimeout, tokens)
             }
             (Next::Create, Err(e)) if e.is_unknown_outcome() || *e == Error::SessionMoved => {
+                coverage::hit("protected.unknown_outcome");
                 self.unknown_outcomes += 1;
                 self.maybe_applied = true;
                 self.retry(Next::Lookup, epoch, e, tokens);
@@ -305,11 +307,18 @@ impl ProtectedCreate {
                             epoch: self.link.epoch(),
                         };
                     }
-                    None => self.send_create(tokens),
+                    None => {
+                        coverage::hit("protected.recreated");
+                        self.send_create(tokens)
+                    }
                 }
             }
-            (Next::Lookup, Err(Error::NoNode)) => self.send_create(tokens),
+            (Next::Lookup, Err(Error::NoNode)) => {
+                coverage::hit("protected.recreated");
+                self.send_create(tokens)
+            }
             (Next::Cleanup, Ok(OpResult::Children { children, .. })) => {
+                coverage::hit("protected.cleanup");
                 let prefix = format!("{PREFIX}{}-", self.uuid);
                 for child in children.iter().filter(|c| c.starts_with(&prefix)) {
                     self.delete(path::join(&self.parent, child), tokens);
@@ -340,13 +349,20 @@ impl ProtectedCreate {
                 if self.mode.is_ephemeral() && stat.ephemeral_owner != self.link.session_id() =>
             {
                 // Made by an earlier session of ours: not ours any more.
+                coverage::hit("protected.foreign_session");
                 self.delete(self.found_path(), tokens);
                 self.uuid = self.rng.uuid();
                 self.maybe_applied = false;
                 self.send_create(tokens);
             }
-            Ok(OpResult::Exists(Some(stat))) => self.succeed(self.found_path(), *stat),
-            Ok(OpResult::Exists(None)) => self.send_create(tokens),
+            Ok(OpResult::Exists(Some(stat))) => {
+                coverage::hit("protected.found_by_lookup");
+                self.succeed(self.found_path(), *stat)
+            }
+            Ok(OpResult::Exists(None)) => {
+                coverage::hit("protected.recreated");
+                self.send_create(tokens)
+            }
             Err(Error::SessionExpired) => self.fail(Error::SessionExpired, tokens),
             Err(e) if waits_for_connection(e) => self.retry(Next::Lookup, epoch, e, tokens),
             Err(e) => self.fail(e.clone(), tokens),

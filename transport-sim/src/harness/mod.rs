@@ -32,6 +32,12 @@
 //! replay: DOCENT_SEED=17 RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe
 //! ```
 //!
+//! # Coverage
+//! Every run counts the [`docent::coverage`] points it passed (faults that struck, notable
+//! paths in the model and the recipes); the sweep sums them. `DOCENT_COVERAGE=1` prints the
+//! table at the end, and [`Harness::require_coverage`] fails a whole-range sweep whose total
+//! for a point falls below a minimum (see [`coverage`] for when it is checked).
+//!
 //! # Example: testing your own leader logic
 //! ```
 //! use std::time::Duration;
@@ -58,6 +64,7 @@
 //! # }
 //! ```
 
+pub mod coverage;
 mod report;
 mod runtime;
 mod sim;
@@ -68,6 +75,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use coverage::Coverage;
 pub use report::Failure;
 pub use sim::Sim;
 
@@ -122,6 +130,7 @@ pub struct Harness {
     determinism: bool,
     quiet: bool,
     source: EnsembleSource,
+    required: Vec<(&'static str, u64)>,
 }
 
 impl std::fmt::Debug for Harness {
@@ -152,6 +161,7 @@ impl Harness {
             determinism: std::env::var("DOCENT_CHECK_DETERMINISM").is_ok_and(|v| v == "1"),
             quiet: false,
             source: EnsembleSource::Static,
+            required: Vec::new(),
         }
     }
 
@@ -245,6 +255,18 @@ impl Harness {
         self
     }
 
+    /// Fails a sweep of the whole range (of at least [`coverage::MIN_SEEDS`] seeds, not a
+    /// `DOCENT_SEED` replay) in which `point`, one of [`docent::coverage::POINTS`], was hit
+    /// fewer than `min` times in total.
+    pub fn require_coverage(mut self, point: &'static str, min: u64) -> Harness {
+        assert!(
+            docent::coverage::is_point(point),
+            "unknown coverage point {point:?} (see docent::coverage::POINTS)"
+        );
+        self.required.push((point, min));
+        self
+    }
+
     /// The seeds this harness will run.
     pub fn seed_range(&self) -> Range<u64> {
         let range = report::seeds_from_env(self.seeds.clone());
@@ -282,7 +304,8 @@ impl Harness {
     }
 
     /// Runs `body` for every seed until one fails, and returns that failure (for tests that
-    /// expect one, such as planted bugs).
+    /// expect one, such as planted bugs). Panics when every seed passed but a
+    /// [coverage requirement](Self::require_coverage) was not met.
     pub fn first_failure<F, Fut, E>(&self, body: F) -> Option<Failure>
     where
         F: Fn(Sim) -> Fut,
@@ -295,6 +318,7 @@ impl Harness {
         let mut simulated = Duration::ZERO;
         let mut ran = 0u64;
         let verbose = std::env::var("DOCENT_VERBOSE").is_ok_and(|v| v == "1");
+        let mut coverage = Coverage::new();
         for seed in self.seed_range() {
             ran += 1;
             let schedule = self.schedule_for(seed);
@@ -306,6 +330,7 @@ impl Harness {
             }
             let first = self.run_seed(seed, &schedule, &body);
             simulated += first.simulated;
+            coverage.add_seed(&first.coverage);
             let failed = match (&first.result, self.determinism) {
                 (Err(message), _) => Some(message.clone()),
                 (Ok(()), false) => None,
@@ -315,6 +340,7 @@ impl Harness {
                 }
             };
             if let Some(message) = failed {
+                coverage.end_sweep(&self.location.test, &self.required, false);
                 return Some(Failure {
                     seed,
                     seeds_run: ran,
@@ -335,6 +361,7 @@ impl Harness {
                 simulated.as_secs_f64() / secs.max(1e-9),
             );
         }
+        coverage.end_sweep(&self.location.test, &self.required, true);
         None
     }
 

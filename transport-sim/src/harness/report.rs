@@ -1,6 +1,7 @@
 //! Failure reports: the seed, what failed, the fault schedule, the commit and a one-line replay
 //! command; the seed range from the environment; the first divergence of two event logs.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::time::Duration;
@@ -20,6 +21,8 @@ pub(crate) struct Outcome {
     pub(crate) simulated: Duration,
     pub(crate) hash: u64,
     pub(crate) log: Vec<String>,
+    /// The run's [`docent::coverage`] counts.
+    pub(crate) coverage: BTreeMap<&'static str, u64>,
 }
 
 /// A failed seed, with everything needed to replay it. `Display` prints the full report.

@@ -23,6 +23,7 @@ where
 {
     let slot: Arc<Mutex<Option<Arc<Shared>>>> = Arc::default();
     let seen = slot.clone();
+    docent::coverage::start(); // this thread runs the whole seed
     let ran = catch_unwind(AssertUnwindSafe(|| {
         block_on(seed, move |clock| async move {
             let sim = Sim::start(setup, clock);
@@ -43,6 +44,7 @@ where
             result
         })
     }));
+    let coverage = docent::coverage::take();
     let result = ran.unwrap_or_else(|panic| Err(format!("panicked: {}", panic_message(&panic))));
     let shared = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     match shared {
@@ -53,6 +55,7 @@ where
                 simulated: inner.sim.now().since_epoch(),
                 hash: inner.sim.event_hash(),
                 log: inner.sim.event_log().to_vec(),
+                coverage,
             }
         }
         None => Outcome {
@@ -60,6 +63,7 @@ where
             simulated: Duration::ZERO,
             hash: 0,
             log: Vec::new(),
+            coverage,
         },
     }
 }

@@ -71,6 +71,8 @@ pub(crate) struct Client {
     renewing: bool,
     clock_offset_ms: i64,
     submitted: u64,
+    /// The server of the last connection, for the `model.session_moved` coverage point.
+    server: Option<usize>,
 }
 
 impl Client {
@@ -104,6 +106,7 @@ impl Client {
             renewing: false,
             clock_offset_ms: 0,
             submitted: 0,
+            server: None,
         }
     }
 
@@ -527,6 +530,11 @@ impl Client {
                 passwd,
                 timeout,
             } => {
+                let server = ctx.ends(conn).map(|(_, s)| s);
+                if self.session == session && self.server != server {
+                    docent::coverage::hit("model.session_moved");
+                }
+                self.server = server;
                 self.session = session;
                 self.passwd = passwd;
                 self.timeout = timeout;

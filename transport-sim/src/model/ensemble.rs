@@ -579,8 +579,9 @@ impl Ensemble {
                 self.exhibitor = (answer, Some(i));
                 heal_after = Some(duration);
             }
-            _ => {}
+            _ => return, // nothing to act on (no such server, no leader): it did not strike
         }
+        docent::coverage::hit(self.faults[i].coverage_point());
         if let Some(d) = heal_after {
             self.ctx.schedule(now + d, Ev::Heal(i));
         }

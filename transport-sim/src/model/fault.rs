@@ -128,6 +128,29 @@ pub enum Fault {
     },
 }
 
+impl Fault {
+    /// The coverage point counted when a fault of this kind strikes (see
+    /// [`docent::coverage::POINTS`]).
+    pub fn coverage_point(&self) -> &'static str {
+        match self {
+            Fault::Partition { .. } => "fault.partition",
+            Fault::Delay { .. } => "fault.delay",
+            Fault::CrashServer { .. } => "fault.crash_server",
+            Fault::LeaderChange => "fault.leader_change",
+            Fault::QuorumLoss { .. } => "fault.quorum_loss",
+            Fault::FollowerLag { .. } => "fault.follower_lag",
+            Fault::LoseReply { .. } => "fault.lose_reply",
+            Fault::PauseClient { .. } => "fault.pause_client",
+            Fault::CrashClient { .. } => "fault.crash_client",
+            Fault::ExpireSession { .. } => "fault.expire_session",
+            Fault::ClockDrift { .. } => "fault.clock_drift",
+            Fault::AgeVersion { .. } => "fault.age_version",
+            Fault::Reconfig { .. } => "fault.reconfig",
+            Fault::Exhibitor { .. } => "fault.exhibitor",
+        }
+    }
+}
+
 /// A fault and when it strikes (from the start of the run).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduledFault {

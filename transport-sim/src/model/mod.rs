@@ -62,6 +62,8 @@ pub use reconfig::{server_at, server_host, CLIENT_PORT};
 #[cfg(test)]
 mod conformance_tests;
 #[cfg(test)]
+mod coverage_tests;
+#[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
 mod reconfig_tests;

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use docent::{Id, Instant};
+use docent::{Id, Instant, Op};
 
 use super::config::SimConfig;
 use super::ctx::{Ctx, Ev};
@@ -180,6 +180,20 @@ impl Quorum {
         self.log.get(self.replicas[s].applied).map(|e| &e.txn)
     }
 
+    /// True when server `s` has not applied a txn committed by `now` (its reads are stale).
+    pub(crate) fn behind(&self, s: usize, now: Instant) -> bool {
+        let r = &self.replicas[s];
+        self.log.get(r.applied).is_some_and(|e| e.commit_at <= now)
+    }
+
+    /// True when server `s` has not applied a create of `session` that the log holds.
+    pub(crate) fn lacks_create_of(&self, s: usize, session: i64) -> bool {
+        let unapplied = self.log.get(self.replicas[s].applied..).unwrap_or_default();
+        unapplied.iter().any(|e| {
+            e.txn.session == session && matches!(e.txn.body, TxnBody::Write(Op::Create { .. }))
+        })
+    }
+
     pub(crate) fn mark_applied(&mut self, s: usize) {
         self.replicas[s].applied += 1;
     }
@@ -310,6 +324,7 @@ impl Quorum {
             .map(|(s, _)| *s)
             .collect();
         for s in expired {
+            docent::coverage::hit("model.session_expired");
             self.expire(ctx, s);
         }
     }

@@ -137,10 +137,15 @@ impl Server {
             ToServer::Request {
                 xid,
                 op: Op::Sync { .. },
-            } => Pending::Sync {
-                xid,
-                idx: quorum.committed().len(),
-            },
+            } => {
+                if quorum.lacks_create_of(self.id, session) {
+                    docent::coverage::hit("model.sync_before_own_create");
+                }
+                Pending::Sync {
+                    xid,
+                    idx: quorum.committed().len(),
+                }
+            }
             ToServer::Request { xid, op } => Pending::Read { xid, op },
             ToServer::Ping => Pending::Ping,
             ToServer::SetWatches {
@@ -370,6 +375,9 @@ impl Server {
             let last = self.tree.last_zxid;
             match p {
                 Pending::Read { xid, op } => {
+                    if quorum.behind(self.id, ctx.now()) {
+                        docent::coverage::hit("model.stale_read");
+                    }
                     let result = self.tree.read(&op, &ids);
                     self.register_watch(conn, &op, &result);
                     ctx.send_to_client(
@@ -384,6 +392,10 @@ impl Server {
                 Pending::Write { xid, done, .. } => {
                     let (zxid, result) = done.expect("ready");
                     if ctx.take_lost_reply(conn) {
+                        docent::coverage::hit(match result {
+                            Ok(OpResult::Created { .. }) => "model.create_reply_lost",
+                            _ => "model.write_reply_lost",
+                        });
                         ctx.record(
                             || format!("lose reply xid {xid} on {conn:?}"),
                             0x30 ^ xid as u64,
