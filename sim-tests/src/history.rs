@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docent::recipes::cache::ChildData;
+use docent_sim::check::Viewed;
 use docent_sim::Sim;
 
 /// One thing a cache showed, and where.
@@ -94,27 +95,18 @@ impl Seen {
     }
 }
 
-fn describe(data: &[u8], s: &docent::Stat) -> String {
-    format!(
-        "data {:?} czxid {:#x} mzxid {:#x} pzxid {:#x} version {} cversion {} children {} \
-         owner {:#x}",
-        String::from_utf8_lossy(data),
-        s.czxid,
-        s.mzxid,
-        s.pzxid,
-        s.version,
-        s.cversion,
-        s.num_children,
-        s.ephemeral_owner
-    )
+fn describe(data: &[u8], stat: &docent::Stat) -> String {
+    let node = ChildData {
+        path: String::new(),
+        stat: *stat,
+        data: Some(data.to_vec()),
+    };
+    node.describe()
 }
 
-/// A short description of a cached node.
+/// A short description of a cached node: its data and stat (as `docent_sim::check` shows it).
 pub fn describe_child(d: &ChildData) -> String {
-    match &d.data {
-        Some(data) => describe(data, &d.stat),
-        None => format!("(no data) {}", describe(&[], &d.stat)),
-    }
+    d.describe()
 }
 
 /// A change a cache reported, whatever the cache's own event type.
