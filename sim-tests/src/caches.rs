@@ -18,9 +18,10 @@ use docent::recipes::cache::{
 };
 use docent::rng::Rng;
 use docent::{path, Client, CreateMode, Error};
-use docent_sim::{check, Sim};
+use docent_sim::check::{self, Seen};
+use docent_sim::Sim;
 
-use crate::history::{Mirror, Seen, SharedMirror};
+use crate::history::{Mirror, SharedMirror};
 
 /// The subtree the cache suites churn and watch.
 pub const ROOT: &str = "/cache";

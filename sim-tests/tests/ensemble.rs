@@ -17,13 +17,13 @@ use futures::FutureExt;
 
 use docent::recipes::lock::{Mutex, MutexOptions};
 use docent_sim::check::Holds;
+use docent_sim::check::Seen;
 use docent_sim::{harness, EnsembleSource, Harness, Sim};
 use docent_sim_tests::caches::{
     check_order, children_cache, converge, node_cache, sample_until, spawn_writer, tree_cache,
     NODE, ROOT,
 };
 use docent_sim_tests::ensemble::{check_providers, membership_swarm, stranded, Rooted};
-use docent_sim_tests::history::Seen;
 use docent_sim_tests::workload::{
     await_one_leader, create_data_node, spawn_mutex_worker, start_latches, MutexRecord, ELECTION,
     LOCK,

@@ -29,6 +29,10 @@
 //! missing, extra and stale entries with their data and versions; [`converge`](converge())
 //! polls until nothing is pending or a deadline passes.
 //!
+//! # Caches
+//! [`Seen`]: every state a cache showed (in an event or a snapshot) is one the ensemble really
+//! had ([`Ensemble::history`](crate::Ensemble::history)); a cache may lag, never invent.
+//!
 //! # Linearizability
 //! [`linear`]: linearizability of a register or counter history with unknown outcomes.
 
@@ -36,9 +40,11 @@ mod converge;
 mod fence;
 mod holds;
 pub mod linear;
+mod seen;
 
 pub use converge::{
     check_set, check_view, converge, diff, members, without_data, Diff, Scope, Viewed,
 };
 pub use fence::{FenceLog, Landed, SlotFence};
 pub use holds::{Hold, Holds};
+pub use seen::Seen;
