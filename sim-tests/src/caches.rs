@@ -18,9 +18,10 @@ use docent::recipes::cache::{
 };
 use docent::rng::Rng;
 use docent::{path, Client, CreateMode, Error};
+use docent_sim::check::{self, Seen};
 use docent_sim::Sim;
 
-use crate::history::{describe_child, Mirror, Seen, SharedMirror};
+use crate::history::{Mirror, SharedMirror};
 
 /// The subtree the cache suites churn and watch.
 pub const ROOT: &str = "/cache";
@@ -34,58 +35,7 @@ const GRANDCHILDREN: [&str; 2] = ["x", "y"];
 /// data.
 const DATA: [&[u8]; 3] = [b"", b"1", b"22"];
 
-/// What part of the tree a cache covers.
-#[derive(Debug, Clone)]
-pub enum Scope {
-    /// One node.
-    Node(String),
-    /// The children of a node.
-    Children(String),
-    /// A subtree, down to `max_depth` levels below `root`.
-    Tree {
-        /// Its root.
-        root: String,
-        /// Levels below the root (0: the root only).
-        max_depth: usize,
-    },
-}
-
-impl Scope {
-    /// Ground truth: the scope's nodes on the leader (every committed txn applied).
-    pub fn truth(&self, sim: &Sim) -> BTreeMap<String, ChildData> {
-        sim.inspect(|m| {
-            let read = |p: &str| {
-                m.node(None, p).map(|(data, stat, _)| ChildData {
-                    path: p.to_owned(),
-                    stat,
-                    data: Some(data),
-                })
-            };
-            let paths: Vec<String> = match self {
-                Scope::Node(p) => vec![p.clone()],
-                Scope::Children(p) => m
-                    .node(None, p)
-                    .map(|(_, _, children)| children.iter().map(|c| path::join(p, c)).collect())
-                    .unwrap_or_default(),
-                Scope::Tree { root, max_depth } => {
-                    let prefix = format!("{root}/");
-                    m.paths(None)
-                        .into_iter()
-                        .filter(|p| {
-                            p == root
-                                || p.starts_with(&prefix)
-                                    && p[prefix.len()..].split('/').count() <= *max_depth
-                        })
-                        .collect()
-                }
-            };
-            paths
-                .iter()
-                .filter_map(|p| read(p).map(|d| (p.clone(), d)))
-                .collect()
-        })
-    }
-}
+pub use docent_sim::check::Scope;
 
 type Snapshot = Box<dyn Fn() -> BTreeMap<String, ChildData> + Send + Sync>;
 type Flag = Box<dyn Fn() -> bool + Send + Sync>;
@@ -357,43 +307,18 @@ impl CacheUnderTest {
         if self.emits_initialized && mirror.initialized() != 1 {
             return Some(format!("{} Initialized events", mirror.initialized()));
         }
-        differ("snapshot", &snapshot, &truth, self.keeps_data)
-            .or_else(|| differ("events", mirror.nodes(), &truth, self.keeps_data))
-    }
-}
-
-/// The first difference between a cache's view and the truth: paths, and for each node its
-/// czxid, mzxid, version and data (a cache need not follow a node's child counts).
-fn differ(
-    view: &str,
-    cached: &BTreeMap<String, ChildData>,
-    truth: &BTreeMap<String, ChildData>,
-    keeps_data: bool,
-) -> Option<String> {
-    if cached.keys().ne(truth.keys()) {
-        return Some(format!(
-            "{view} holds {:?}, the ensemble {:?}",
-            cached.keys().collect::<Vec<_>>(),
-            truth.keys().collect::<Vec<_>>()
-        ));
-    }
-    for (p, c) in cached {
-        let t = &truth[p];
-        let key = |d: &ChildData| (d.stat.czxid, d.stat.mzxid, d.stat.version);
-        let data_ok = if keeps_data {
-            c.data == t.data
+        let truth = if self.keeps_data {
+            truth
         } else {
-            c.data.is_none()
+            check::without_data(truth)
         };
-        if key(c) != key(t) || !data_ok {
-            return Some(format!(
-                "{view} has {p} as {}, the ensemble as {}",
-                describe_child(c),
-                describe_child(t)
-            ));
-        }
+        let differ = |view: &str, cached| {
+            check::check_view(cached, &truth)
+                .err()
+                .map(|d| format!("{view} differs from the ensemble:\n{d}"))
+        };
+        differ("snapshot", &snapshot).or_else(|| differ("events", mirror.nodes()))
     }
-    None
 }
 
 /// Samples every cache's snapshot into `seen` every 250 ms until `until`.
@@ -414,7 +339,7 @@ pub async fn converge(
     seen: &Seen,
     deadline: Duration,
 ) -> Result<(), String> {
-    loop {
+    check::converge(sim, deadline, || {
         let mut pending = Vec::new();
         for c in caches.iter().filter(|c| !sim.crashed(&c.who)) {
             c.record_snapshot(sim, seen);
@@ -422,19 +347,9 @@ pub async fn converge(
                 pending.push(format!("{}: {why}", c.label));
             }
         }
-        if pending.is_empty() {
-            return Ok(());
-        }
-        if sim.now() >= deadline {
-            return Err(format!(
-                "convergence: at {:?} ({:?} after the faults healed):\n{}",
-                sim.now(),
-                sim.now().saturating_sub(sim.healed_at()),
-                pending.join("\n")
-            ));
-        }
-        sim.sleep(Duration::from_millis(100)).await;
-    }
+        pending
+    })
+    .await
 }
 
 /// Event order: no cache's events showed a violation (see [`Mirror`]).

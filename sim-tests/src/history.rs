@@ -1,120 +1,22 @@
 //! The cache oracle: what the caches showed, checked against what the ensemble really had.
 //!
-//! - [`Seen`] collects every [`ChildData`] a cache showed (in an event or a snapshot) and
-//!   checks each against [`Ensemble::history`](docent_sim::Ensemble::history): its path must
-//!   once have had exactly that stat (and that data, when the cache keeps data). A cache may
-//!   lag; it may never invent.
+//! - [`Seen`](docent_sim::check::Seen) (in `docent_sim::check`) collects every
+//!   [`ChildData`] a cache showed and checks that each is a state the ensemble really had.
 //! - [`Mirror`] replays one cache's events into the state they describe and flags events out
 //!   of order: an update or removal of a node the cache did not have, an addition of one it
 //!   already had, an update to another node (czxid) or back in time, a removal that is not the
 //!   last state reported. Once the caches settle, the mirror must equal the snapshot: the
 //!   events tell the same story as the cache.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use docent::recipes::cache::ChildData;
-use docent_sim::Sim;
+use docent_sim::check::Viewed;
 
-/// One thing a cache showed, and where.
-#[derive(Debug, Clone)]
-struct Observation {
-    /// Which cache and how: `"c1 children ChildAdded"`.
-    what: String,
-    at: Duration,
-    data: ChildData,
-}
-
-/// Everything the caches of one run showed. Cheap to clone; clones share.
-#[derive(Debug, Clone, Default)]
-pub struct Seen {
-    inner: Arc<Mutex<SeenInner>>,
-}
-
-#[derive(Debug, Default)]
-struct SeenInner {
-    observations: Vec<Observation>,
-    /// What is already recorded (snapshots repeat themselves).
-    known: HashSet<(String, Option<Vec<u8>>, docent::Stat)>,
-}
-
-impl Seen {
-    /// A fresh, empty record.
-    pub fn new() -> Seen {
-        Seen::default()
-    }
-
-    /// Records that `what` showed `data` at `at`.
-    pub fn record(&self, what: &str, at: Duration, data: &ChildData) {
-        let mut inner = self.inner.lock().unwrap();
-        let key = (data.path.clone(), data.data.clone(), data.stat);
-        if inner.known.insert(key) {
-            inner.observations.push(Observation {
-                what: what.to_owned(),
-                at,
-                data: data.clone(),
-            });
-        }
-    }
-
-    /// How many distinct node states were recorded.
-    pub fn len(&self) -> usize {
-        self.inner.lock().unwrap().observations.len()
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Safety: every recorded state is one its path really had (committed by now, under
-    /// `prefix`). Replays the ensemble's log once.
-    pub fn check(&self, sim: &Sim, prefix: &str) -> Result<(), String> {
-        let history = sim.inspect(|m| m.history(prefix));
-        let inner = self.inner.lock().unwrap();
-        for o in &inner.observations {
-            let states = history.get(&o.data.path).map(Vec::as_slice).unwrap_or(&[]);
-            let real = states.iter().any(|(data, stat)| {
-                *stat == o.data.stat && o.data.data.as_ref().is_none_or(|d| d == data)
-            });
-            if !real {
-                let had: Vec<String> = states.iter().map(|(d, s)| describe(d, s)).collect();
-                return Err(format!(
-                    "{} at {:?} showed a state {} never had: {}\nits real states:\n  {}",
-                    o.what,
-                    o.at,
-                    o.data.path,
-                    describe_child(&o.data),
-                    had.join("\n  ")
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn describe(data: &[u8], s: &docent::Stat) -> String {
-    format!(
-        "data {:?} czxid {:#x} mzxid {:#x} pzxid {:#x} version {} cversion {} children {} \
-         owner {:#x}",
-        String::from_utf8_lossy(data),
-        s.czxid,
-        s.mzxid,
-        s.pzxid,
-        s.version,
-        s.cversion,
-        s.num_children,
-        s.ephemeral_owner
-    )
-}
-
-/// A short description of a cached node.
+/// A short description of a cached node: its data and stat (as `docent_sim::check` shows it).
 pub fn describe_child(d: &ChildData) -> String {
-    match &d.data {
-        Some(data) => describe(data, &d.stat),
-        None => format!("(no data) {}", describe(&[], &d.stat)),
-    }
+    d.describe()
 }
 
 /// A change a cache reported, whatever the cache's own event type.

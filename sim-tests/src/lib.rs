@@ -1,14 +1,11 @@
 //! Seeded fault-injection suites, scenarios and checkers for docent.
 //!
 //! The suites live in `tests/` and run only under `--cfg madsim` (see `scripts/test`); this
-//! library holds what they share:
+//! library holds what they share (the checkers themselves are `docent_sim::check`'s):
 //!
-//! - [`timeline`]: who held a lease (leadership, a lock) when, with which fencing token, and
-//!   the safety checks over it (no overlap unless a holder was paused; tokens increase in
-//!   grant order);
-//! - [`fence`]: the commit-order check of guarded writes (a stale holder's write never lands
-//!   after a newer holder's);
-//! - [`workload`]: latch participants and mutex workers that feed a timeline;
+//! - [`fence`]: the guarded write the suites make under a lease (its outcomes go to
+//!   `docent_sim::check`'s `FenceLog` or `SlotFence`);
+//! - [`workload`]: latch participants and mutex workers that feed a `docent_sim::check::Holds`;
 //! - [`multi`]: multi-lock workers and the all-or-nothing checks;
 //! - [`semaphores`]: semaphore workers and the permit-leak check;
 //! - [`planted`]: naive recipe variants the checkers must catch;
@@ -76,5 +73,4 @@ pub mod planted_semaphore;
 pub mod queues;
 pub mod rwlock;
 pub mod semaphores;
-pub mod timeline;
 pub mod workload;

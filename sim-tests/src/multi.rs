@@ -9,7 +9,7 @@
 //!   explain a loss;
 //! - failure or timeout: no lock of the set is held any more (what was taken was released).
 //!
-//! Holds go to one [`Timeline`] per lock, so the exclusivity and token checks apply per lock,
+//! Holds go to one [`Holds`] per lock, so the exclusivity and token checks apply per lock,
 //! and the grants to a [`MutexRecord`](crate::workload::MutexRecord)-style list for liveness.
 
 use std::collections::BTreeMap;
@@ -24,9 +24,9 @@ use docent::recipes::lock::MutexOptions;
 use docent::recipes::multi::{Lockable, MultiLock};
 use docent::rng::Rng;
 use docent::{Client, Error};
+use docent_sim::check::Holds;
 use docent_sim::Sim;
 
-use crate::timeline::Timeline;
 use crate::workload::trace;
 
 /// The locks every multi-lock suite draws from, in their global order.
@@ -86,7 +86,7 @@ pub async fn multi_lock(client: &Client, index: usize) -> Result<MultiLock<'stat
 #[derive(Debug, Clone, Default)]
 pub struct MultiRecord {
     /// One timeline per lock path.
-    pub timelines: BTreeMap<&'static str, Timeline>,
+    pub timelines: BTreeMap<&'static str, Holds>,
     /// Each worker's grant times.
     pub grants: Arc<StdMutex<BTreeMap<String, Vec<Duration>>>>,
     /// All-or-nothing violations, as they were seen.
@@ -97,7 +97,7 @@ impl MultiRecord {
     /// A record with a timeline for each of [`LOCKS`].
     pub fn new() -> MultiRecord {
         MultiRecord {
-            timelines: LOCKS.iter().map(|p| (*p, Timeline::new())).collect(),
+            timelines: LOCKS.iter().map(|p| (*p, Holds::new())).collect(),
             ..MultiRecord::default()
         }
     }

@@ -22,7 +22,7 @@ use docent::framework::StateWatch;
 use docent::recipes::nodes::{GroupMember, NodeState, PersistentNode};
 use docent::rng::Rng;
 use docent::{path, CreateMode, Error, Stat};
-use docent_sim::Sim;
+use docent_sim::{check, Sim};
 
 use crate::workload::trace;
 
@@ -242,41 +242,7 @@ pub fn members_mismatch(member: &GroupMember, live: &[String], latest: &Latest) 
         })
         .collect();
     let got = member.current_members();
-    if got == want {
-        return None;
-    }
-    let show = |m: &BTreeMap<String, Vec<u8>>| -> Vec<String> {
-        m.iter()
-            .map(|(id, d)| format!("{id}={}", String::from_utf8_lossy(d)))
-            .collect()
-    };
-    Some(format!(
-        "{} sees {:?}, live members are {:?}",
-        member.id(),
-        show(&got),
-        show(&want)
-    ))
-}
-
-/// Polls `mismatch` every 100 ms until it finds nothing or `deadline` passes.
-pub async fn converge(
-    sim: &Sim,
-    deadline: Duration,
-    mismatch: impl Fn() -> Vec<String>,
-) -> Result<(), String> {
-    loop {
-        let pending = mismatch();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        if sim.now() >= deadline {
-            return Err(format!(
-                "not converged at {:?} ({:?} after the faults healed):\n{}",
-                sim.now(),
-                sim.now().saturating_sub(sim.healed_at()),
-                pending.join("\n")
-            ));
-        }
-        sim.sleep(Duration::from_millis(100)).await;
-    }
+    check::check_view(&got, &want)
+        .err()
+        .map(|d| format!("{} sees a group unlike the live members:\n{d}", member.id()))
 }

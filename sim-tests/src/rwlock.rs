@@ -12,10 +12,10 @@ use futures::StreamExt;
 use docent::recipes::lock::{LockEvent, LockGuard, LockState, Mutex};
 use docent::recipes::rwlock::ReadWriteLock;
 use docent::rng::Rng;
+use docent_sim::check::Holds;
 use docent_sim::Sim;
 
 use crate::fence::write_ops;
-use crate::timeline::Timeline;
 use crate::workload::{trace, MutexRecord};
 
 /// The lock path every read–write lock suite uses.
@@ -27,7 +27,7 @@ pub struct RwRecord {
     /// Write holds, guarded writes (writers only) and every grant (reads and writes).
     pub writes: MutexRecord,
     /// Read holds.
-    pub reads: Timeline,
+    pub reads: Holds,
 }
 
 impl RwRecord {
@@ -57,7 +57,7 @@ pub async fn await_no_lease_nodes(sim: &Sim, deadline: Duration) -> Result<(), S
 }
 
 /// Records `side`'s suspensions and losses in `timeline` (and a resumed hold on RECONNECTED).
-fn observe(sim: &Sim, who: &str, side: &Mutex, timeline: &Timeline, holding: Arc<AtomicBool>) {
+fn observe(sim: &Sim, who: &str, side: &Mutex, timeline: &Holds, holding: Arc<AtomicBool>) {
     let (s, w, t) = (sim.clone(), who.to_owned(), timeline.clone());
     let mut events = side.events();
     let state = side.watch_state();
@@ -82,7 +82,7 @@ async fn take(
     sim: &Sim,
     who: &str,
     side: &Mutex,
-    timeline: &Timeline,
+    timeline: &Holds,
     holding: &AtomicBool,
 ) -> Option<LockGuard> {
     let attempt = side.try_acquire(Duration::from_secs(30)).await;
@@ -104,7 +104,7 @@ async fn take(
 }
 
 /// Ends a hold: recorded first, then released.
-async fn give_back(sim: &Sim, who: &str, guard: LockGuard, timeline: &Timeline, h: &AtomicBool) {
+async fn give_back(sim: &Sim, who: &str, guard: LockGuard, timeline: &Holds, h: &AtomicBool) {
     timeline.set(who, None, sim.now());
     h.store(false, Ordering::SeqCst);
     let released = guard.release().await;

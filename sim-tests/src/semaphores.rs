@@ -7,10 +7,10 @@ use futures::StreamExt;
 
 use docent::recipes::semaphore::{Semaphore, SemaphoreState};
 use docent::rng::Rng;
+use docent_sim::check::{Holds, SlotFence};
 use docent_sim::Sim;
 
-use crate::fence::{write_ops, SlotFence};
-use crate::timeline::Timeline;
+use crate::fence::write_ops;
 use crate::workload::{trace, MutexRecord};
 
 /// What semaphore workers record.
@@ -21,7 +21,7 @@ pub struct SemaphoreRecord {
     /// Each lease from its grant to its release, whatever the connection did meanwhile: the
     /// order tokens were granted in (a hold resumed after a suspension is not a grant, and a
     /// lease granted and suspended at once shows first as it resumes).
-    pub granted: Timeline,
+    pub granted: Holds,
     /// With [`SemaphoreRecord::with_slots`]: each grant's lease slot, tokens and guarded
     /// writes per slot.
     pub slots: Option<SlotFence>,

@@ -1,4 +1,4 @@
-//! Workloads that feed a [`Timeline`]: leader-latch participants and mutex workers, plus the
+//! Workloads that feed a [`Holds`]: leader-latch participants and mutex workers, plus the
 //! liveness checks over them.
 
 use std::collections::BTreeMap;
@@ -12,10 +12,10 @@ use docent::recipes::latch::{LatchEvent, LatchOptions, LeaderLatch};
 use docent::recipes::lock::{LockEvent, LockState, Mutex};
 use docent::rng::Rng;
 use docent::Error;
+use docent_sim::check::{FenceLog, Holds};
 use docent_sim::Sim;
 
-use crate::fence::{write_ops, FenceLog};
-use crate::timeline::Timeline;
+use crate::fence::write_ops;
 
 /// The election path every latch suite uses.
 pub const ELECTION: &str = "/election";
@@ -25,7 +25,7 @@ pub const LOCK: &str = "/locks/main";
 /// Feeds `who`'s latch events into `timeline` (leader with token / not leader).
 pub fn observe_latch(
     sim: &Sim,
-    timeline: &Timeline,
+    timeline: &Holds,
     who: &str,
     events: impl Stream<Item = LatchEvent> + Send + Unpin + 'static,
 ) {
@@ -45,7 +45,7 @@ pub fn observe_latch(
 /// Starts one [`LeaderLatch`] per client of `sim` on [`ELECTION`], observed by `timeline`.
 pub async fn start_latches(
     sim: &Sim,
-    timeline: &Timeline,
+    timeline: &Holds,
 ) -> Result<Vec<(String, LeaderLatch)>, Error> {
     let mut out = Vec::new();
     for who in sim.names() {
@@ -105,7 +105,7 @@ pub fn first_in_line(sim: &Sim, dir: &str) -> Option<String> {
 #[derive(Debug, Clone, Default)]
 pub struct MutexRecord {
     /// Holds.
-    pub timeline: Timeline,
+    pub timeline: Holds,
     /// Guarded writes.
     pub fence: FenceLog,
     /// Each worker's grant times.
@@ -224,7 +224,7 @@ pub fn trace(sim: &Sim, who: &str, what: &dyn std::fmt::Debug) {
 /// persistent node), feeding `timeline`; returns the handles.
 pub async fn start_machines<M>(
     sim: &Sim,
-    timeline: &Timeline,
+    timeline: &Holds,
     make: impl Fn(&docent::Client, &str) -> M,
 ) -> Vec<(String, docent::framework::Driven<M>)>
 where
@@ -263,7 +263,7 @@ pub async fn ensure_dir(sim: &Sim, path: &str) {
 /// within [`SETTLE`] (agreeing with the ensemble), no overlap, tokens in order.
 pub async fn check_election(
     sim: &Sim,
-    timeline: &Timeline,
+    timeline: &Holds,
     leading: impl Fn() -> Vec<String>,
 ) -> Result<String, String> {
     sim.sleep_until(sim.healed_at()).await;

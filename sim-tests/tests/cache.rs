@@ -10,12 +10,12 @@
 
 use std::time::Duration;
 
+use docent_sim::check::Seen;
 use docent_sim::harness;
 use docent_sim_tests::caches::{
     check_order, children_cache, converge, node_cache, sample_until, spawn_writer, tree_cache,
     NODE, ROOT,
 };
-use docent_sim_tests::history::Seen;
 
 /// How long after the writes stopped (and the faults healed) the caches must match.
 const SETTLE: Duration = Duration::from_secs(40);

@@ -12,6 +12,7 @@ use futures::future::join_all;
 
 use docent::rng::Rng;
 use docent::{Client, CreateMode};
+use docent_sim::check::Seen;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 use docent_sim_tests::caches::{
@@ -19,7 +20,7 @@ use docent_sim_tests::caches::{
     random_write, tree_cache, tree_cache_on, CacheUnderTest, NODE, ROOT,
 };
 use docent_sim_tests::counting::Counting;
-use docent_sim_tests::history::{Change, Seen};
+use docent_sim_tests::history::Change;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use docent::recipes::lock::{Mutex, MutexOptions};
+use docent_sim::check::Holds;
 use docent_sim::harness;
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{
     check_election, create_data_node, spawn_mutex_worker, start_latches, MutexRecord, LOCK, SETTLE,
 };
@@ -25,7 +25,7 @@ fn latch_swarm_is_deterministic() {
             .determinism(true)
             .quiet()
             .run(|sim| async move {
-                let timeline = Timeline::new();
+                let timeline = Holds::new();
                 let latches = start_latches(&sim, &timeline).await?;
                 let leading = || {
                     latches

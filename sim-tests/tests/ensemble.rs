@@ -16,14 +16,14 @@ use std::time::Duration;
 use futures::FutureExt;
 
 use docent::recipes::lock::{Mutex, MutexOptions};
+use docent_sim::check::Holds;
+use docent_sim::check::Seen;
 use docent_sim::{harness, EnsembleSource, Harness, Sim};
 use docent_sim_tests::caches::{
     check_order, children_cache, converge, node_cache, sample_until, spawn_writer, tree_cache,
     NODE, ROOT,
 };
 use docent_sim_tests::ensemble::{check_providers, membership_swarm, stranded, Rooted};
-use docent_sim_tests::history::Seen;
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{
     await_one_leader, create_data_node, spawn_mutex_worker, start_latches, MutexRecord, ELECTION,
     LOCK,
@@ -69,7 +69,7 @@ fn latch_while_every_server_is_replaced() {
     for source in SOURCES {
         let h = harness!("latch_while_every_server_is_replaced").clients(["a", "b", "c"]);
         membership(h, 3, source).run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches = start_latches(&sim, &timeline).await?;
             let rooted = Rooted::start(&sim, source, sim.healed_at() + SETTLE);
             sim.sleep_until(sim.healed_at()).await;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use docent_sim::check::Holds;
 use docent_sim::harness;
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{await_one_leader, start_latches, ELECTION};
 
 /// How long after the faults healed a leader must exist.
@@ -19,7 +19,7 @@ fn latch_safety_and_liveness_under_swarm() {
         .require_coverage("client.lost_expired", 30)
         .require_coverage("protected.found_by_lookup", 11)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches = start_latches(&sim, &timeline).await?;
             sim.sleep_until(sim.healed_at()).await;
             await_one_leader(&sim, ELECTION, sim.healed_at() + SETTLE, || {
@@ -53,7 +53,7 @@ fn latch_churn_under_swarm() {
         .require_coverage("client.lost_injected", 60)
         .require_coverage("protected.cleanup", 55)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches: Arc<Mutex<BTreeMap<String, Arc<LeaderLatch>>>> = Arc::default();
             let churn_until = sim.healed_at();
             for (i, who) in sim.names().iter().enumerate() {

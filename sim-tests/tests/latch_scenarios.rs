@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use docent::recipes::latch::{CloseMode, LatchOptions, LeaderLatch};
 use docent::Client;
+use docent_sim::check::Holds;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 use docent_sim_tests::counting::Counting;
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{check_election, observe_latch, ELECTION};
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -42,7 +42,7 @@ fn lag(server: usize, secs: f64, for_secs: f64) -> Fault {
 /// Starts `a`'s latch, waits until it leads, then starts the others.
 async fn a_leads_first(
     sim: &Sim,
-    timeline: &Timeline,
+    timeline: &Holds,
 ) -> Result<Vec<(String, LeaderLatch)>, Box<dyn std::error::Error>> {
     let mut latches = Vec::new();
     for who in sim.names() {
@@ -69,7 +69,7 @@ fn leading(latches: &[(String, LeaderLatch)]) -> Vec<String> {
 }
 
 /// The election checks after the scripted faults: one leader, no overlap, tokens in order.
-async fn settle(sim: &Sim, timeline: &Timeline, latches: &[(String, LeaderLatch)]) -> R {
+async fn settle(sim: &Sim, timeline: &Holds, latches: &[(String, LeaderLatch)]) -> R {
     check_election(sim, timeline, || leading(latches)).await?;
     Ok(())
 }
@@ -87,7 +87,7 @@ fn latch_double_leader_after_expiry() {
         )
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
             sim.sleep_until(s(16.5)).await;
             // The outage outlived a's session: someone else leads by now, a does not.
@@ -115,7 +115,7 @@ fn latch_reconnect_race() {
         )
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
             settle(&sim, &timeline, &latches).await
         });
@@ -145,7 +145,7 @@ fn latch_stale_children() {
         )
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
             settle(&sim, &timeline, &latches).await
         });
@@ -165,7 +165,7 @@ fn latch_parent_vanished() {
         )
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let mut latches = Vec::new();
             for who in ["a", "b", "c"] {
                 let latch =
@@ -208,7 +208,7 @@ fn latch_ignores_disconnect() {
         .schedule(FaultSchedule::new().at(s(2.0), partition(0, Direction::Both, 8.0)))
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
             sim.sleep_until(s(9.5)).await;
             let now = leading(&latches);
@@ -233,7 +233,7 @@ fn herd_on_reconnect() {
         .schedule(FaultSchedule::new().at(s(5.0), Fault::LeaderChange))
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let mut latches = Vec::new();
             let mut counters = Vec::new();
             for who in sim.names() {
@@ -276,7 +276,7 @@ fn latch_handover_on_close() {
         .no_faults()
         .limit(SEEDS)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let mut latches = a_leads_first(&sim, &timeline).await?;
             sim.sleep_until(s(1.0)).await;
             let (_, a) = latches.remove(0);
@@ -308,7 +308,7 @@ fn latch_follower_cut_off_one_way() {
         )
         .limit(64)
         .run(|sim| async move {
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let mut latches = a_leads_first(&sim, &timeline).await?;
             sim.sleep_until(s(3.5)).await;
             let (_, a) = latches.remove(0);

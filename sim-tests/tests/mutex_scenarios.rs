@@ -7,10 +7,10 @@ use std::time::Duration;
 use docent::recipes::fencing::is_fenced_out;
 use docent::recipes::lock::{Mutex, MutexOptions};
 use docent::ErrorPolicy;
+use docent_sim::check::{FenceLog, Holds};
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
-use docent_sim_tests::fence::{write_ops, FenceLog};
-use docent_sim_tests::timeline::Timeline;
+use docent_sim_tests::fence::write_ops;
 use docent_sim_tests::workload::{create_data_node, spawn_mutex_worker, MutexRecord, LOCK, SETTLE};
 
 type R = Result<(), Box<dyn std::error::Error>>;
@@ -279,7 +279,7 @@ fn suspended_tolerated_two_leaders() {
             create_data_node(&sim).await;
             let a = Mutex::start(&tolerant("a")?, LOCK, MutexOptions::default()).await?;
             let b = Mutex::start(&tolerant("b")?, LOCK, MutexOptions::default()).await?;
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let fence = FenceLog::new();
             let lease = a.acquire().await?;
             timeline.set("a", Some(lease.token()), sim.now());

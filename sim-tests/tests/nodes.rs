@@ -16,10 +16,11 @@ use std::time::Duration;
 use docent::recipes::nodes::{
     GroupMember, GroupOptions, NodeOptions, PersistentNode, PersistentTtlNode, TtlOptions,
 };
+use docent_sim::check::converge;
 use docent_sim::{harness, Sim};
 use docent_sim_tests::nodes::{
-    converge, members_mismatch, mode_of, node_mismatch, node_path, nodes_of, shown_owner,
-    spawn_updates, Latest, OwnerCheck, GROUP, NODES,
+    members_mismatch, mode_of, node_mismatch, node_path, nodes_of, shown_owner, spawn_updates,
+    Latest, OwnerCheck, GROUP, NODES,
 };
 use docent_sim_tests::workload::SETTLE;
 

@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use docent::recipes::nodes::{NodeOptions, NodeState, PersistentNode};
 use docent::CreateMode;
+use docent_sim::check::converge;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
-use docent_sim_tests::nodes::{converge, node_mismatch, node_path, nodes_of, Latest, NODES};
+use docent_sim_tests::nodes::{node_mismatch, node_path, nodes_of, Latest, NODES};
 use docent_sim_tests::workload::{ensure_dir, SETTLE};
 
 type R = Result<(), Box<dyn std::error::Error>>;

@@ -9,10 +9,10 @@ use std::time::Duration;
 use docent::framework::{spawn_machine, Driven};
 use docent::recipes::latch::{LatchEvent, LatchMachine};
 use docent::{Client, Machine};
+use docent_sim::check::Holds;
 use docent_sim::{harness, Failure, Harness, Sim};
 use docent_sim_tests::counting::Counting;
 use docent_sim_tests::planted::{Flaw, NaiveLatch, SuspendBlind};
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{
     await_one_leader, check_election, ensure_dir, observe_latch, start_machines, ELECTION,
 };
@@ -46,7 +46,7 @@ async fn election<M>(
 where
     M: Machine<Event = LatchEvent>,
 {
-    let timeline = Timeline::new();
+    let timeline = Holds::new();
     let machines = start_machines(&sim, &timeline, make).await;
     let leaders = || {
         machines
@@ -133,7 +133,7 @@ where
     M: Machine<Event = LatchEvent>,
 {
     ensure_dir(&sim, ELECTION).await;
-    let timeline = Timeline::new();
+    let timeline = Holds::new();
     let mut all: Vec<(String, Counting<docent_sim::SimSession>, Driven<M>)> = Vec::new();
     for who in sim.names() {
         let counting = Counting::new(sim.session(who));
@@ -247,7 +247,7 @@ async fn unstripped_rw(sim: Sim) -> Result<(), String> {
     use docent_sim_tests::planted::unstripped_rw_writer;
     use docent_sim_tests::rwlock::RWLOCK;
     use futures::StreamExt;
-    let (writes, reads) = (Timeline::new(), Timeline::new());
+    let (writes, reads) = (Holds::new(), Holds::new());
     ensure_dir(&sim, RWLOCK).await;
     let stop = sim.healed_at() + Duration::from_secs(20);
     for who in sim.names() {

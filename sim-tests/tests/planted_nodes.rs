@@ -10,8 +10,9 @@ use std::time::Duration;
 use docent::framework::{spawn_machine, StateWatch};
 use docent::recipes::nodes::{NodeOptions, NodeState, PersistentNode};
 use docent::CreateMode;
+use docent_sim::check::converge;
 use docent_sim::{harness, Harness, Sim};
-use docent_sim_tests::nodes::{converge, shown_owner, OwnerCheck, NODES};
+use docent_sim_tests::nodes::{shown_owner, OwnerCheck, NODES};
 use docent_sim_tests::planted_nodes::NaiveNode;
 use docent_sim_tests::workload::{ensure_dir, SETTLE};
 

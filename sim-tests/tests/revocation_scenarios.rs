@@ -10,9 +10,9 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use docent::recipes::lock::{LockEvent, LockState, Mutex, MutexOptions, Revoker};
+use docent_sim::check::Holds;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule};
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{trace, LOCK};
 
 fn s(x: f64) -> Duration {
@@ -37,7 +37,7 @@ fn revocation_holder_partitioned() {
             .schedule(FaultSchedule::new().at(s(2.0), cut))
             .limit(16)
             .run(|sim| async move {
-                let timeline = Timeline::new();
+                let timeline = Holds::new();
                 let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
                 a.make_revocable()?;
                 let guard = a.acquire().await?;

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use docent::recipes::lock::{LockGuard, Mutex};
 use docent::recipes::rwlock::{ReadWriteLock, ReadWriteLockOptions};
+use docent_sim::check::Holds;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 use docent_sim_tests::rwlock::RWLOCK;
-use docent_sim_tests::timeline::Timeline;
 
 const SEEDS: usize = 16;
 
@@ -36,7 +36,7 @@ async fn until(sim: &Sim, f: impl Fn() -> bool) {
 }
 
 /// Acquires `side` in the background, records the hold in `timeline`, holds `hold`, releases.
-fn hold_later(sim: &Sim, who: &str, lock: ReadWriteLock, write: bool, t: &Timeline, hold: f64) {
+fn hold_later(sim: &Sim, who: &str, lock: ReadWriteLock, write: bool, t: &Holds, hold: f64) {
     let (sim2, who, t) = (sim.clone(), who.to_owned(), t.clone());
     sim.spawn(async move {
         let side: &Mutex = if write { lock.write() } else { lock.read() };
@@ -59,7 +59,7 @@ fn rwlock_downgrade_overtaken() {
         .schedule(FaultSchedule::new())
         .limit(SEEDS)
         .run(|sim| async move {
-            let (writes, reads) = (Timeline::new(), Timeline::new());
+            let (writes, reads) = (Holds::new(), Holds::new());
             let a = start(&sim, "a").await?;
             let write = a.write().acquire().await?;
             writes.set("a", Some(write.token()), sim.now());
@@ -104,7 +104,7 @@ fn rwlock_writer_behind_readers_on_lagging_follower() {
         .schedule(FaultSchedule::new().at(s(0.5), lag(1)).at(s(0.5), lag(2)))
         .limit(SEEDS)
         .run(|sim| async move {
-            let (writes, reads) = (Timeline::new(), Timeline::new());
+            let (writes, reads) = (Holds::new(), Holds::new());
             sim.sleep(s(1.0)).await;
             hold_later(&sim, "a", start(&sim, "a").await?, false, &reads, 2.0);
             hold_later(&sim, "b", start(&sim, "b").await?, false, &reads, 2.5);

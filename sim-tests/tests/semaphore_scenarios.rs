@@ -7,13 +7,13 @@ use std::time::Duration;
 use docent::recipes::semaphore::{
     Semaphore, SemaphoreMutex, SemaphoreMutexOptions, SemaphoreOptions,
 };
+use docent_sim::check::{FenceLog, Holds};
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
-use docent_sim_tests::fence::{write_ops, FenceLog};
+use docent_sim_tests::fence::write_ops;
 use docent_sim_tests::semaphores::{
     check_no_leaked_leases, spawn_semaphore_worker, SemaphoreRecord, SEMAPHORE,
 };
-use docent_sim_tests::timeline::Timeline;
 use docent_sim_tests::workload::{create_data_node, SETTLE};
 
 const SEEDS: usize = 16;
@@ -236,7 +236,7 @@ fn semaphore_max_leases_lowered_while_held() {
             for who in ["a", "b", "c", "d"] {
                 handles.push(Semaphore::start(&sim.client(who), SEMAPHORE, from()).await?);
             }
-            let timeline = Timeline::new();
+            let timeline = Holds::new();
             let mut guards = Vec::new();
             for (who, h) in ["a", "b", "c"].iter().zip(&handles) {
                 let g = h.acquire().await?;

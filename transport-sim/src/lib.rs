@@ -8,6 +8,10 @@
 //!   and a fault schedule, inside madsim under `--cfg madsim` (deterministic) and on tokio's
 //!   paused clock otherwise; failures print a one-line replay command. See its docs for an
 //!   example of testing your own leader logic.
+//! - [`check`]: checkers for a test body — leases ([`check::Holds`]: one holder at a time,
+//!   tokens in grant order), fencing ([`check::FenceLog`]), caches and registries converging to
+//!   the ensemble's ground truth ([`check::converge`](check::converge()), [`check::check_view`]),
+//!   caches never inventing ([`check::Seen`]), linearizability ([`check::linear`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
