@@ -58,9 +58,11 @@
 //! # }
 //! ```
 
+mod html;
 mod report;
 mod runtime;
 mod sim;
+mod timeline;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -70,6 +72,7 @@ use std::time::Duration;
 
 pub use report::Failure;
 pub use sim::Sim;
+pub use timeline::{Event, FaultSpan, Lane, ServerState, Timeline, What};
 
 use crate::model::{FaultSchedule, SwarmConfig};
 use report::{Location, Outcome};
@@ -314,6 +317,12 @@ impl Harness {
                     report::divergence(&first, &second)
                 }
             };
+            let mut timeline = first.timeline;
+            if let Some(message) = &failed {
+                timeline.violation(first.simulated, message);
+            }
+            let timeline_file =
+                html::write_if_asked(&self.location.test, seed, &timeline, failed.is_some());
             if let Some(message) = failed {
                 return Some(Failure {
                     seed,
@@ -321,6 +330,8 @@ impl Harness {
                     message,
                     schedule,
                     replay: self.location.replay(seed),
+                    timeline,
+                    timeline_file,
                 });
             }
         }

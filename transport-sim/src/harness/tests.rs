@@ -59,6 +59,7 @@ fn outcome(log: &[&str]) -> Outcome {
         simulated: Duration::ZERO,
         hash: 1,
         log: log.iter().map(|s| s.to_string()).collect(),
+        timeline: Default::default(),
     }
 }
 

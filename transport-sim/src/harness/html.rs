@@ -1,0 +1,474 @@
+//! A run's [`Timeline`] as one self-contained HTML page: an inline SVG with a lane per client
+//! process and per server, session states as a strip, holds as bars labelled with their tokens,
+//! faults as shaded bands, the violation as a red line, and a `<title>` (hover text) on every
+//! mark. No scripts, fonts or anything else fetched: the file opens offline.
+//!
+//! `DOCENT_TIMELINE=DIR` writes `DIR/<test>-seed<N>.html` for a failing seed,
+//! `DOCENT_TIMELINE_ALL=1` for every seed.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use docent::SessionState;
+
+use super::timeline::{Event, FaultSpan, Lane, ServerState, Timeline, What};
+
+const LABEL_W: f64 = 70.0;
+const TOP: f64 = 34.0;
+const STRIP_H: f64 = 8.0;
+const ROW_H: f64 = 18.0;
+const SERVER_H: f64 = 26.0;
+const GAP: f64 = 6.0;
+const LEASE_COLOURS: [&str; 6] = [
+    "#1e88e5", "#43a047", "#8e24aa", "#00897b", "#f4511e", "#6d4c41",
+];
+
+/// Writes the page for `seed` if `DOCENT_TIMELINE` names a directory and the seed failed (or
+/// `DOCENT_TIMELINE_ALL=1`); returns its path. A file that cannot be written is reported on
+/// stderr, never a failure of the run.
+pub(crate) fn write_if_asked(
+    test: &str,
+    seed: u64,
+    timeline: &Timeline,
+    failed: bool,
+) -> Option<PathBuf> {
+    let dir = std::env::var_os("DOCENT_TIMELINE")?;
+    let all = std::env::var("DOCENT_TIMELINE_ALL").is_ok_and(|v| v == "1");
+    if !failed && !all {
+        return None;
+    }
+    match write(Path::new(&dir), test, seed, timeline) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            eprintln!("timeline of seed {seed} not written to {dir:?}: {e}");
+            None
+        }
+    }
+}
+
+/// Writes the page to `dir/<test>-seed<seed>.html` and returns its path.
+pub(crate) fn write(
+    dir: &Path,
+    test: &str,
+    seed: u64,
+    timeline: &Timeline,
+) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let name: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = dir.join(format!("{name}-seed{seed}.html"));
+    std::fs::write(&path, page(&format!("{test}, seed {seed}"), timeline))?;
+    Ok(path)
+}
+
+/// The whole page (well-formed XML too, so that tests can parse it).
+pub(crate) fn page(title: &str, t: &Timeline) -> String {
+    let mut out = String::new();
+    let title = esc(title);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n\
+         <title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
+    );
+    if let Some((at, what)) = t.violation_mark() {
+        let _ = writeln!(out, "<p class=\"msg\">{} — {}</p>", secs(at), esc(what));
+    }
+    out += LEGEND;
+    out += "<div class=\"scroll\">\n";
+    out += &svg(t);
+    out += "</div>\n<h2>Last events before the violation</h2>\n<pre>";
+    out += &esc(&t.tail(super::timeline::TAIL).join("\n"));
+    out += "</pre>\n<details><summary>Every event</summary><pre>";
+    out += &esc(&t.tail(usize::MAX).join("\n"));
+    out += "</pre></details>\n</body>\n</html>\n";
+    out
+}
+
+/// Maps times to x and lanes to y.
+struct Layout {
+    lanes: Vec<(Lane, f64, f64, Vec<String>)>,
+    scale: f64,
+    end: Duration,
+    width: f64,
+    height: f64,
+}
+
+impl Layout {
+    fn new(t: &Timeline) -> Layout {
+        let end = t.end().max(Duration::from_millis(1));
+        let scale = (1200.0 / end.as_secs_f64())
+            .max(12.0)
+            .min(24_000.0 / end.as_secs_f64());
+        let mut y = TOP;
+        let mut lanes = Vec::new();
+        for lane in t.lanes() {
+            let leases = leases(t, &lane);
+            let h = match lane {
+                Lane::Server(_) => SERVER_H,
+                Lane::Process(_) => STRIP_H + 4.0 + ROW_H * leases.len().max(1) as f64,
+            };
+            lanes.push((lane, y, h, leases));
+            y += h + GAP;
+        }
+        let width = LABEL_W + end.as_secs_f64() * scale + 20.0;
+        Layout {
+            lanes,
+            scale,
+            end,
+            width,
+            height: y + 24.0,
+        }
+    }
+
+    fn x(&self, at: Duration) -> f64 {
+        LABEL_W + at.min(self.end).as_secs_f64() * self.scale
+    }
+
+    fn lane(&self, lane: &Lane) -> Option<&(Lane, f64, f64, Vec<String>)> {
+        self.lanes.iter().find(|l| &l.0 == lane)
+    }
+}
+
+/// The leases `lane` held, in the order it first held them (one row each).
+fn leases(t: &Timeline, lane: &Lane) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in t.events().iter().filter(|e| &e.lane == lane) {
+        if let What::Hold { lease, .. } = &e.what {
+            if !out.contains(lease) {
+                out.push(lease.clone());
+            }
+        }
+    }
+    out
+}
+
+fn svg(t: &Timeline) -> String {
+    let l = Layout::new(t);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "<svg width=\"{:.0}\" height=\"{:.0}\" viewBox=\"0 0 {:.0} {:.0}\" role=\"img\">",
+        l.width, l.height, l.width, l.height
+    );
+    axis(&mut s, &l);
+    for (lane, y, h, _) in &l.lanes {
+        let _ = writeln!(
+            s,
+            "<g class=\"lane\" data-lane=\"{n}\"><rect class=\"lane-bg\" x=\"0\" y=\"{y:.1}\" \
+             width=\"{:.0}\" height=\"{h:.1}\"/><text class=\"label\" x=\"6\" y=\"{:.1}\">{n}\
+             </text></g>",
+            l.width,
+            y + 14.0,
+            n = esc(&lane.to_string())
+        );
+    }
+    for f in t.faults().iter().filter(|f| f.at <= l.end) {
+        fault(&mut s, &l, f);
+    }
+    for (lane, ..) in &l.lanes {
+        let events: Vec<&Event> = t.events().iter().filter(|e| &e.lane == lane).collect();
+        match lane {
+            Lane::Server(_) => server(&mut s, &l, lane, &events),
+            Lane::Process(_) => process(&mut s, &l, lane, &events),
+        }
+    }
+    if let Some((at, what)) = t.violation_mark() {
+        let x = l.x(at);
+        let _ = writeln!(
+            s,
+            "<g class=\"violation\"><title>{} violation: {}</title><line x1=\"{x:.1}\" \
+             y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text x=\"{:.1}\" y=\"12\">✗ {}</text></g>",
+            secs(at),
+            esc(what),
+            TOP - 16.0,
+            l.height - 20.0,
+            (x - 4.0).max(2.0),
+            secs(at),
+        );
+    }
+    s += "</svg>\n";
+    s
+}
+
+fn axis(s: &mut String, l: &Layout) {
+    let step = [1u64, 2, 5, 10, 20, 30, 60, 120, 300, 600]
+        .into_iter()
+        .find(|&n| n as f64 * l.scale >= 60.0)
+        .unwrap_or(1200);
+    s.push_str("<g class=\"axis\">");
+    let mut at = 0;
+    while Duration::from_secs(at) <= l.end {
+        let x = l.x(Duration::from_secs(at));
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
+             <text x=\"{x:.1}\" y=\"{:.1}\">{at}s</text>",
+            TOP - 4.0,
+            l.height - 20.0,
+            l.height - 6.0,
+        );
+        at += step;
+    }
+    s.push_str("</g>\n");
+}
+
+fn fault(s: &mut String, l: &Layout, f: &FaultSpan) {
+    let kind = f.kind();
+    let (x0, until) = (l.x(f.at), f.until.map(|u| l.x(u)));
+    let heals = match f.until {
+        None => String::new(),
+        Some(Duration::MAX) => ", never heals".to_owned(),
+        Some(u) => format!(", heals at {}", secs(u)),
+    };
+    let _ = write!(
+        s,
+        "<g class=\"fault\" data-kind=\"{kind}\"><title>{} {}{heals}</title>",
+        secs(f.at),
+        esc(&format!("{:?}", f.fault))
+    );
+    for lane in &f.lanes {
+        let Some((_, y, h, _)) = l.lane(lane) else {
+            continue;
+        };
+        let colour = fault_colour(&kind);
+        match until {
+            Some(x1) => {
+                let _ = write!(
+                    s,
+                    "<rect x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" \
+                     fill=\"{colour}\" fill-opacity=\"0.16\" stroke=\"{colour}\" \
+                     stroke-opacity=\"0.5\"/>",
+                    (x1 - x0).max(1.0)
+                );
+            }
+            None => {
+                let _ = write!(
+                    s,
+                    "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"3\" height=\"{h:.1}\" \
+                     fill=\"{colour}\" fill-opacity=\"0.7\"/>",
+                    x0 - 1.5
+                );
+            }
+        }
+        let _ = write!(
+            s,
+            "<text class=\"fault-label\" x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\">{kind}</text>",
+            x0 + 2.0,
+            y + h - 2.0
+        );
+    }
+    s.push_str("</g>\n");
+}
+
+fn fault_colour(kind: &str) -> &'static str {
+    match kind {
+        "Partition" => "#e53935",
+        "Delay" => "#fb8c00",
+        "CrashServer" | "QuorumLoss" => "#5d4037",
+        "LeaderChange" => "#8e24aa",
+        "FollowerLag" => "#f9a825",
+        "LoseReply" => "#d81b60",
+        "PauseClient" => "#3949ab",
+        "CrashClient" => "#212121",
+        "ExpireSession" => "#b71c1c",
+        "ClockDrift" => "#00897b",
+        _ => "#757575",
+    }
+}
+
+/// A segment from `from` to `to` with a hover text.
+fn seg(s: &mut String, l: &Layout, class: &str, span: (Duration, Duration), y: f64, h: f64) {
+    let (x0, x1) = (l.x(span.0), l.x(span.1));
+    let _ = write!(
+        s,
+        "<rect class=\"{class}\" x=\"{x0:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\">",
+        (x1 - x0).max(1.0)
+    );
+}
+
+fn server(s: &mut String, l: &Layout, lane: &Lane, events: &[&Event]) {
+    let Some((_, y, h, _)) = l.lane(lane) else {
+        return;
+    };
+    let states: Vec<(Duration, ServerState)> = events
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Server(state) => Some((e.at, state)),
+            _ => None,
+        })
+        .collect();
+    for (i, (from, state)) in states.iter().enumerate() {
+        let to = states.get(i + 1).map_or(l.end, |n| n.0);
+        let class = match (state.up, state.leading) {
+            (false, _) => "down",
+            (true, true) => "leads",
+            (true, false) => "follows",
+        };
+        let (sy, sh) = if state.leading {
+            (y + 3.0, h - 6.0)
+        } else {
+            (y + 9.0, h - 18.0)
+        };
+        seg(s, l, class, (*from, to), sy, sh.max(4.0));
+        let _ = write!(
+            s,
+            "<title>{}–{} {lane} {state}</title></rect>",
+            secs(*from),
+            secs(to)
+        );
+        if state.up && !state.lag.is_zero() {
+            seg(s, l, "lag", (*from, to), y + h - 6.0, 5.0);
+            let _ = write!(s, "<title>{} {lane} {state}</title></rect>", secs(*from));
+        }
+        if state.leading && l.x(to) - l.x(*from) > 40.0 {
+            let _ = write!(
+                s,
+                "<text class=\"in-bar\" x=\"{:.1}\" y=\"{:.1}\">leader</text>",
+                l.x(*from) + 3.0,
+                y + h / 2.0 + 4.0
+            );
+        }
+    }
+    s.push('\n');
+}
+
+fn process(s: &mut String, l: &Layout, lane: &Lane, events: &[&Event]) {
+    let Some((_, y, _, leases)) = l.lane(lane) else {
+        return;
+    };
+    // The session strip.
+    let sessions: Vec<(Duration, SessionState)> = events
+        .iter()
+        .filter_map(|e| match e.what {
+            What::Session(state) => Some((e.at, state)),
+            _ => None,
+        })
+        .collect();
+    for (i, (from, state)) in sessions.iter().enumerate() {
+        let to = sessions.get(i + 1).map_or(l.end, |n| n.0);
+        let class = match state {
+            SessionState::Connected { .. } => "connected",
+            SessionState::Disconnected => "disconnected",
+            SessionState::Expired | SessionState::AuthFailed => "expired",
+            _ => "closed",
+        };
+        seg(s, l, class, (*from, to), *y + 2.0, STRIP_H);
+        let what = What::Session(*state);
+        let _ = write!(
+            s,
+            "<title>{}–{} {lane} {what}</title></rect>",
+            secs(*from),
+            secs(to)
+        );
+    }
+    // Holds: one row per lease; a bar from each hold to its release (or the end).
+    for (i, e) in events.iter().enumerate() {
+        let What::Hold { lease, token } = &e.what else {
+            continue;
+        };
+        let row = leases.iter().position(|l| l == lease).unwrap_or(0);
+        let to = events[i + 1..]
+            .iter()
+            .find(|n| matches!(&n.what, What::Release { lease: l, .. } if l == lease))
+            .map_or(l.end, |n| n.at);
+        let by = y + STRIP_H + 4.0 + row as f64 * ROW_H;
+        let colour = LEASE_COLOURS[row % LEASE_COLOURS.len()];
+        let _ = write!(
+            s,
+            "<g class=\"hold\" data-lease=\"{}\" data-token=\"{token}\"><title>{}–{} {lane} held \
+             {} token={token}</title>",
+            esc(lease),
+            secs(e.at),
+            secs(to),
+            esc(lease),
+        );
+        let (x0, x1) = (l.x(e.at), l.x(to));
+        let _ = write!(
+            s,
+            "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\" \
+             rx=\"2\"/><text class=\"token\" x=\"{:.1}\" y=\"{:.1}\">{} {token}</text></g>",
+            by + 1.0,
+            (x1 - x0).max(2.0),
+            ROW_H - 3.0,
+            x0 + 3.0,
+            by + ROW_H - 5.0,
+            esc(lease),
+        );
+    }
+    // Notes: a tick on the strip.
+    for e in events {
+        if let What::Note(text) = &e.what {
+            let x = l.x(e.at);
+            let _ = write!(
+                s,
+                "<g class=\"note\"><title>{} {lane} {}</title><path d=\"M{x:.1} {:.1} l4 -6 \
+                 h-8 z\"/></g>",
+                secs(e.at),
+                esc(text),
+                y + 1.0 + STRIP_H
+            );
+        }
+    }
+    s.push('\n');
+}
+
+fn secs(at: Duration) -> String {
+    format!("{:.3}s", at.as_secs_f64())
+}
+
+/// Escapes text for XML content and attributes.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('?'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = "body{font:13px sans-serif;margin:12px;color:#222}\
+h1{font-size:16px;margin:0 0 6px}h2{font-size:14px}\
+.msg{color:#b71c1c;font-weight:bold;white-space:pre-wrap}\
+.scroll{overflow-x:auto;border:1px solid #ccc}\
+pre{font:12px monospace;background:#f6f6f6;padding:6px}\
+.legend span{display:inline-block;margin-right:12px}\
+.legend i{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle}\
+svg text{font:11px sans-serif;fill:#222}\
+.lane-bg{fill:#fafafa;stroke:#e0e0e0}.label{font-weight:bold}\
+.axis line{stroke:#e8e8e8}.axis text{fill:#777}\
+.connected{fill:#a5d6a7}.disconnected{fill:#ffcc80}.expired{fill:#e57373}.closed{fill:#bdbdbd}\
+.follows{fill:#c5cae9}.leads{fill:#3f51b5}.down{fill:#9e9e9e;fill-opacity:.5}.lag{fill:#f9a825}\
+text.in-bar{fill:#fff;font-weight:bold}\
+.hold text.token{fill:#fff;font:10px monospace}\
+.note path{fill:#000}.fault-label{font-size:9px}\
+.violation line{stroke:#d50000;stroke-width:2}.violation text{fill:#d50000;font-weight:bold}";
+
+const LEGEND: &str = "<p class=\"legend\">\
+<span><i style=\"background:#a5d6a7\"></i>connected</span>\
+<span><i style=\"background:#ffcc80\"></i>disconnected</span>\
+<span><i style=\"background:#e57373\"></i>expired</span>\
+<span><i style=\"background:#bdbdbd\"></i>closed</span>\
+<span><i style=\"background:#1e88e5\"></i>hold (token)</span>\
+<span><i style=\"background:#3f51b5\"></i>server leads</span>\
+<span><i style=\"background:#c5cae9\"></i>follows</span>\
+<span><i style=\"background:#9e9e9e\"></i>down</span>\
+<span><i style=\"background:#f9a825\"></i>applies late</span>\
+<span><i style=\"background:#e5393540;border:1px solid #e53935\"></i>fault</span>\
+<span><i style=\"background:#d50000\"></i>violation</span>\
+<span>hover any mark for details</span></p>\n";
