@@ -35,12 +35,22 @@ pub struct Timeline {
 struct State {
     holds: Vec<Hold>,
     open: BTreeMap<String, usize>,
+    /// Where holds are also marked: the run's own timeline, under this lease name.
+    mark: Option<(Sim, String)>,
 }
 
 impl Timeline {
     /// A fresh timeline.
     pub fn new() -> Timeline {
         Timeline::default()
+    }
+
+    /// Also marks every hold on `sim`'s own timeline as the lease `lease` (for its failure
+    /// report and HTML page); the first call wins.
+    pub fn mark_on(&self, sim: &Sim, lease: &str) {
+        let mut s = self.inner.lock().expect("timeline poisoned");
+        s.mark
+            .get_or_insert_with(|| (sim.clone(), lease.to_owned()));
     }
 
     /// `who` acts as holder with `token` from `at` on (`None`: stops acting). Repeating the
@@ -50,6 +60,11 @@ impl Timeline {
         let current = s.open.get(who).map(|&i| s.holds[i].token);
         if current == token {
             return;
+        }
+        match (&s.mark, token) {
+            (Some((sim, lease)), Some(token)) => sim.hold(who, lease, token),
+            (Some((sim, lease)), None) => sim.release(who, lease),
+            (None, _) => {}
         }
         if let Some(i) = s.open.remove(who) {
             s.holds[i].to = Some(at);
@@ -151,6 +166,7 @@ impl Timeline {
                 .filter(|a| a.from <= at && at < a.end())
                 .collect();
             if now.len() > max {
+                sim.mark_violation(at, &format!("{} holders, max {max}", now.len()));
                 let who: Vec<String> = now
                     .iter()
                     .map(|h| format!("{} (token {}, {:?}..{:?})", h.who, h.token, h.from, h.to))
@@ -209,17 +225,11 @@ fn first_overlap(sim: &Sim, a: &Hold, others: &[Hold]) -> Result<(), String> {
         if tainted(sim, a) || tainted(sim, b) {
             continue;
         }
+        let at = a.from.max(b.from);
+        sim.mark_violation(at, &format!("two holders: {} and {}", a.who, b.who));
         return Err(format!(
             "two holders at {:?}: {} (token {}, {:?}..{:?}) and {} (token {}, {:?}..{:?})",
-            a.from.max(b.from),
-            a.who,
-            a.token,
-            a.from,
-            a.to,
-            b.who,
-            b.token,
-            b.from,
-            b.to
+            at, a.who, a.token, a.from, a.to, b.who, b.token, b.from, b.to
         ));
     }
     Ok(())

@@ -20,6 +20,8 @@ const STRIP_H: f64 = 8.0;
 const ROW_H: f64 = 18.0;
 const SERVER_H: f64 = 26.0;
 const GAP: f64 = 6.0;
+/// The row at the bottom of each lane where fault names go.
+const FAULT_ROW: f64 = 11.0;
 const LEASE_COLOURS: [&str; 6] = [
     "#1e88e5", "#43a047", "#8e24aa", "#00897b", "#f4511e", "#6d4c41",
 ];
@@ -112,10 +114,11 @@ impl Layout {
         let mut lanes = Vec::new();
         for lane in t.lanes() {
             let leases = leases(t, &lane);
-            let h = match lane {
-                Lane::Server(_) => SERVER_H,
-                Lane::Process(_) => STRIP_H + 4.0 + ROW_H * leases.len().max(1) as f64,
-            };
+            let h = FAULT_ROW
+                + match lane {
+                    Lane::Server(_) => SERVER_H,
+                    Lane::Process(_) => STRIP_H + 4.0 + ROW_H * leases.len().max(1) as f64,
+                };
             lanes.push((lane, y, h, leases));
             y += h + GAP;
         }
@@ -171,15 +174,16 @@ fn svg(t: &Timeline) -> String {
             n = esc(&lane.to_string())
         );
     }
-    for f in t.faults().iter().filter(|f| f.at <= l.end) {
-        fault(&mut s, &l, f);
-    }
     for (lane, ..) in &l.lanes {
         let events: Vec<&Event> = t.events().iter().filter(|e| &e.lane == lane).collect();
         match lane {
             Lane::Server(_) => server(&mut s, &l, lane, &events),
             Lane::Process(_) => process(&mut s, &l, lane, &events),
         }
+    }
+    // On top, translucent: what a fault covers stays readable.
+    for f in t.faults().iter().filter(|f| f.at <= l.end) {
+        fault(&mut s, &l, f);
     }
     if let Some((at, what)) = t.violation_mark() {
         let x = l.x(at);
@@ -296,9 +300,10 @@ fn seg(s: &mut String, l: &Layout, class: &str, span: (Duration, Duration), y: f
 }
 
 fn server(s: &mut String, l: &Layout, lane: &Lane, events: &[&Event]) {
-    let Some((_, y, h, _)) = l.lane(lane) else {
+    let Some(&(_, y, _, _)) = l.lane(lane) else {
         return;
     };
+    let h = SERVER_H;
     let states: Vec<(Duration, ServerState)> = events
         .iter()
         .filter_map(|e| match e.what {

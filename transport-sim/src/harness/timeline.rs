@@ -334,9 +334,6 @@ impl Timeline {
     pub fn tail(&self, n: usize) -> Vec<String> {
         let cut = self.violation.as_ref().map_or(self.end, |(at, _)| *at);
         let mut lines: Vec<(Duration, String, String)> = Vec::new();
-        for e in self.events.iter().filter(|e| e.at <= cut) {
-            lines.push((e.at, e.lane.to_string(), e.what.to_string()));
-        }
         for f in self.faults.iter().filter(|f| f.at <= cut) {
             let lane = match f.lanes.as_slice() {
                 [one] => one.to_string(),
@@ -346,6 +343,10 @@ impl Timeline {
             if let Some(until) = f.until.filter(|&u| u <= cut) {
                 lines.push((until, lane, format!("heals {}", f.kind())));
             }
+        }
+        // After the faults: a fault comes before what it causes at the same instant.
+        for e in self.events.iter().filter(|e| e.at <= cut) {
+            lines.push((e.at, e.lane.to_string(), e.what.to_string()));
         }
         lines.sort_by_key(|l| l.0);
         let lines = &lines[lines.len().saturating_sub(n)..];

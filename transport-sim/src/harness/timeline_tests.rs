@@ -90,7 +90,7 @@ fn faults_know_their_lanes_and_when_they_heal() {
 }
 
 #[test]
-fn the_tail_is_the_last_events_up_to_the_violation_in_time_order() {
+fn the_tail_is_the_last_events_up_to_the_violation_faults_first_at_one_instant() {
     let mut t = Timeline::new(&names(), 1);
     for i in 0..30 {
         t.hold(s(i), "a", "leader", i as i64);
@@ -108,9 +108,9 @@ fn the_tail_is_the_last_events_up_to_the_violation_in_time_order() {
     assert_eq!(
         t.tail(5),
         [
+            "   25.000s s0  fault CrashServer { server: 0, downtime: 2s }",
             "   25.000s a   release leader token=24",
             "   25.000s a   hold leader token=25",
-            "   25.000s s0  fault CrashServer { server: 0, downtime: 2s }",
             "   26.000s a   release leader token=25",
             "   26.000s a   hold leader token=26",
             "   26.000s !   violation: two leaders at 26s",
