@@ -30,7 +30,24 @@
 //! 3.100s Partition { client: 0, server: None, direction: Both, duration: 12s }
 //! commit: 1a2b3c4
 //! replay: DOCENT_SEED=17 RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe
+//! last events before the violation:
+//!     3.100s a   fault Partition { client: 0, server: None, direction: Both, duration: 12s }
+//!     9.870s a   disconnected
+//!    12.402s b   hold leader token=4294967311
+//!    12.402s !   violation: two leaders
+//! timeline: target/timelines/latch_is_safe-seed17.html
 //! ```
+//!
+//! # Timelines
+//! Every run records a [`Timeline`]: per client process its session states and the holds and
+//! notes the body marks ([`Sim::hold`], [`Sim::release`], [`Sim::note`]); per server up or
+//! down, leading, and apply lag; the faults with their strike and heal times. A checker that
+//! finds a violation in the past can say when with [`Sim::mark_violation`]; otherwise the
+//! violation is when the body failed. The report ends with the last events before it.
+//! `DOCENT_TIMELINE=DIR` writes a failing seed's timeline as one self-contained HTML page
+//! (`DIR/<test>-seed<N>.html`: an SVG lane per process and server, holds labelled with their
+//! tokens, faults as shaded bands, the violation in red, hover text on every mark) and prints
+//! its path; `DOCENT_TIMELINE_ALL=1` writes one for every seed.
 //!
 //! # Example: testing your own leader logic
 //! ```
@@ -47,6 +64,7 @@
 //!         let id = |id: &str| LatchOptions::default().id(id);
 //!         let a = LeaderLatch::start(&sim.client("a"), "/election", id("a")).await?;
 //!         let b = LeaderLatch::start(&sim.client("b"), "/election", id("b")).await?;
+//!         sim.note("a", "both latches started"); // shows on a's lane of the timeline
 //!         // Faults strike until `healed_at`; then someone must lead again, soon.
 //!         sim.sleep_until(sim.healed_at() + Duration::from_secs(30)).await;
 //!         let leaders = [&a, &b].iter().filter(|l| l.has_leadership()).count();
@@ -319,7 +337,7 @@ impl Harness {
             };
             let mut timeline = first.timeline;
             if let Some(message) = &failed {
-                timeline.violation(first.simulated, message);
+                timeline.violation(timeline.end(), message);
             }
             let timeline_file =
                 html::write_if_asked(&self.location.test, seed, &timeline, failed.is_some());
