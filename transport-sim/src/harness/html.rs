@@ -1,7 +1,8 @@
 //! A run's [`Timeline`] as one self-contained HTML page: an inline SVG with a lane per client
-//! process and per server, session states as a strip, holds as bars labelled with their tokens,
-//! faults as shaded bands, the violation as a red line, and a `<title>` (hover text) on every
-//! mark. No scripts, fonts or anything else fetched: the file opens offline.
+//! process and per server, session states as a strip, holds as bars labelled with their tokens
+//! (where the label fits the bar; hover it otherwise), faults as shaded bands, the violation as
+//! a red line, and a `<title>` (hover text) on every mark. No scripts, fonts or anything else
+//! fetched: the file opens offline.
 //!
 //! `DOCENT_TIMELINE=DIR` writes `DIR/<test>-seed<N>.html` for a failing seed,
 //! `DOCENT_TIMELINE_ALL=1` for every seed.
@@ -20,6 +21,8 @@ const STRIP_H: f64 = 8.0;
 const ROW_H: f64 = 18.0;
 const SERVER_H: f64 = 26.0;
 const GAP: f64 = 6.0;
+/// The width of one character of a token label (10 px monospace).
+const CHAR_W: f64 = 6.1;
 /// The row at the bottom of each lane where fault names go.
 const FAULT_ROW: f64 = 11.0;
 const LEASE_COLOURS: [&str; 6] = [
@@ -400,14 +403,25 @@ fn process(s: &mut String, l: &Layout, lane: &Lane, events: &[&Event]) {
         let _ = write!(
             s,
             "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\" \
-             rx=\"2\"/><text class=\"token\" x=\"{:.1}\" y=\"{:.1}\">{} {token}</text></g>",
+             rx=\"2\"/>",
             by + 1.0,
             (x1 - x0).max(2.0),
             ROW_H - 3.0,
-            x0 + 3.0,
-            by + ROW_H - 5.0,
-            esc(lease),
         );
+        // The label that fits in the bar: lease and token, the token, or none (hover it).
+        let full = format!("{lease} {token}");
+        let fits = |text: &str| text.chars().count() as f64 * CHAR_W + 6.0 <= x1 - x0;
+        let label = [full, token.to_string()].into_iter().find(|t| fits(t));
+        if let Some(label) = label {
+            let _ = write!(
+                s,
+                "<text class=\"token\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+                x0 + 3.0,
+                by + ROW_H - 5.0,
+                esc(&label)
+            );
+        }
+        s.push_str("</g>");
     }
     // Notes: a tick on the strip.
     for e in events {
