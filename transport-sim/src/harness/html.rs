@@ -125,7 +125,7 @@ impl Layout {
             lanes.push((lane, y, h, leases));
             y += h + GAP;
         }
-        let width = LABEL_W + end.as_secs_f64() * scale + 20.0;
+        let width = LABEL_W + end.as_secs_f64() * scale + 90.0;
         Layout {
             lanes,
             scale,
@@ -185,8 +185,9 @@ fn svg(t: &Timeline) -> String {
         }
     }
     // On top, translucent: what a fault covers stays readable.
+    let mut labelled = Vec::new();
     for f in t.faults().iter().filter(|f| f.at <= l.end) {
-        fault(&mut s, &l, f);
+        fault(&mut s, &l, f, &mut labelled);
     }
     if let Some((at, what)) = t.violation_mark() {
         let x = l.x(at);
@@ -228,7 +229,9 @@ fn axis(s: &mut String, l: &Layout) {
     s.push_str("</g>\n");
 }
 
-fn fault(s: &mut String, l: &Layout, f: &FaultSpan) {
+/// One fault's bands; its name goes in each lane's fault row unless it would overwrite the
+/// name before it (`labelled`: where each lane's last name ends).
+fn fault(s: &mut String, l: &Layout, f: &FaultSpan, labelled: &mut Vec<(Lane, f64)>) {
     let kind = f.kind();
     let (x0, until) = (l.x(f.at), f.until.map(|u| l.x(u)));
     let heals = match f.until {
@@ -266,12 +269,19 @@ fn fault(s: &mut String, l: &Layout, f: &FaultSpan) {
                 );
             }
         }
-        let _ = write!(
-            s,
-            "<text class=\"fault-label\" x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\">{kind}</text>",
-            x0 + 2.0,
-            y + h - 2.0
-        );
+        let free = labelled
+            .iter()
+            .all(|(other, end)| other != lane || *end < x0);
+        if free {
+            labelled.retain(|(other, _)| other != lane);
+            labelled.push((lane.clone(), x0 + 2.0 + kind.len() as f64 * 5.2));
+            let _ = write!(
+                s,
+                "<text class=\"fault-label\" x=\"{:.1}\" y=\"{:.1}\" fill=\"{colour}\">{kind}</text>",
+                x0 + 2.0,
+                y + h - 2.0
+            );
+        }
     }
     s.push_str("</g>\n");
 }
