@@ -80,6 +80,7 @@ mod html;
 mod report;
 mod runtime;
 mod sim;
+mod svg;
 mod timeline;
 
 use std::fmt::Display;

@@ -149,7 +149,9 @@ impl FaultSpan {
     }
 }
 
-/// Everything recorded in one run; see the [module docs](self).
+/// Everything recorded in one run: per client process its session states and the holds and
+/// notes the body marked, per server its state, the faults, and the violation if one was
+/// marked. See the [harness docs](super#timelines).
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
     names: Vec<String>,
