@@ -35,7 +35,7 @@ pub(crate) fn write_if_asked(
     }
 }
 
-/// Writes the page to `dir/<test>-seed<seed>.html` and returns its path.
+/// Writes the page to `dir/<test>-seed<seed>.html` and returns its absolute path.
 pub(crate) fn write(
     dir: &Path,
     test: &str,
@@ -55,7 +55,8 @@ pub(crate) fn write(
         .collect();
     let path = dir.join(format!("{name}-seed{seed}.html"));
     std::fs::write(&path, page(&format!("{test}, seed {seed}"), timeline))?;
-    Ok(path)
+    // Absolute: `cargo test` runs each test in its package's directory, not where it was typed.
+    Ok(std::fs::canonicalize(&path).unwrap_or(path))
 }
 
 /// The whole page (well-formed XML too, so that tests can parse it).

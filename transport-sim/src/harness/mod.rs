@@ -47,7 +47,8 @@
 //! `DOCENT_TIMELINE=DIR` writes a failing seed's timeline as one self-contained HTML page
 //! (`DIR/<test>-seed<N>.html`: an SVG lane per process and server, holds labelled with their
 //! tokens, faults as shaded bands, the violation in red, hover text on every mark) and prints
-//! its path; `DOCENT_TIMELINE_ALL=1` writes one for every seed.
+//! its path; `DOCENT_TIMELINE_ALL=1` writes one for every seed. A relative `DIR` is taken from
+//! the directory `cargo test` runs the test in: the package's, so prefer an absolute one.
 //!
 //! # Example: testing your own leader logic
 //! ```
