@@ -52,6 +52,7 @@ pub fn spawn_semaphore_worker(
     stop_at: Duration,
 ) {
     let (granted, slots, record) = (record.granted.clone(), record.slots.clone(), &record.holds);
+    record.timeline.mark_on(sim, "lease");
     let mut states = semaphore.watch_state();
     let (s, w, r) = (sim.clone(), who.to_owned(), record.clone());
     sim.spawn(async move {

@@ -29,6 +29,7 @@ pub fn observe_latch(
     who: &str,
     events: impl Stream<Item = LatchEvent> + Send + Unpin + 'static,
 ) {
+    timeline.mark_on(sim, "leader");
     let (sim2, timeline, who) = (sim.clone(), timeline.clone(), who.to_owned());
     let mut events = events;
     sim.spawn(async move {
@@ -142,6 +143,7 @@ pub fn spawn_mutex_worker(
     record: &MutexRecord,
     stop_at: Duration,
 ) {
+    record.timeline.mark_on(sim, "lock");
     let mutex = Arc::new(mutex);
     let holding = Arc::new(AtomicBool::new(false));
     let (s, w, r) = (sim.clone(), who.to_owned(), record.clone());

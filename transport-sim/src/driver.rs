@@ -18,6 +18,7 @@ use docent::{
 use docent::ensemble::EnsembleProvider;
 
 use crate::follow;
+use crate::harness::Timeline;
 use crate::model::{ClientId, ClientOptions, Ensemble, Fault, OpId, Output, WatchId, WatchKind};
 use crate::rt::Clock;
 
@@ -38,11 +39,14 @@ pub(crate) struct Inner {
     /// The harness's own tasks (the test body's background work).
     run_tasks: Vec<AbortHandle>,
     dead: BTreeSet<ClientId>,
+    /// What the run went through, for failure reports.
+    pub(crate) timeline: Timeline,
 }
 
 impl Inner {
     /// Hands every pending output to whoever waits for it.
     fn dispatch(&mut self) {
+        self.timeline.observe(&self.sim);
         while let Some(out) = self.sim.poll_output() {
             match out {
                 Output::OpDone {
@@ -82,6 +86,8 @@ impl Inner {
                     None => {}
                 },
                 Output::Session { client, state } => {
+                    let at = self.sim.now().since_epoch();
+                    self.timeline.session(at, client, state);
                     if state == SessionState::Closed && self.sim.crashed(client) {
                         self.dead.insert(client);
                         for task in self.tasks.remove(&client).unwrap_or_default() {
@@ -128,6 +134,7 @@ impl Shared {
                 tasks: BTreeMap::new(),
                 run_tasks: Vec::new(),
                 dead: BTreeSet::new(),
+                timeline: Timeline::default(),
             }),
             wake,
             clock,

@@ -74,12 +74,33 @@ pub struct Holds {
 struct State {
     holds: Vec<Hold>,
     open: BTreeMap<String, usize>,
+    /// Where holds are also marked: the run's own timeline, under this lease name.
+    mark: Option<(Sim, String)>,
+}
+
+/// A violation: when, and what.
+type Violation = (Duration, String);
+
+/// The error of a check, its violation marked on `sim`'s timeline.
+fn marked(sim: &Sim, result: Result<(), Violation>) -> Result<(), String> {
+    result.map_err(|(at, message)| {
+        sim.mark_violation(at, message.split(": ").next().unwrap_or(&message));
+        message
+    })
 }
 
 impl Holds {
     /// An empty record.
     pub fn new() -> Holds {
         Holds::default()
+    }
+
+    /// Also marks every hold on `sim`'s own timeline as the lease `lease` (for its failure
+    /// report and HTML page: [`Sim::hold`], [`Sim::release`]); the first call wins.
+    pub fn mark_on(&self, sim: &Sim, lease: &str) {
+        let mut s = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        s.mark
+            .get_or_insert_with(|| (sim.clone(), lease.to_owned()));
     }
 
     /// `who` acts as holder with `token` from `at` on (`None`: stops acting). Repeating the
@@ -89,6 +110,11 @@ impl Holds {
         let current = s.open.get(who).map(|&i| s.holds[i].token);
         if current == token {
             return;
+        }
+        match (&s.mark, token) {
+            (Some((sim, lease)), Some(token)) => sim.hold(who, lease, token),
+            (Some((sim, lease)), None) => sim.release(who, lease),
+            (None, _) => {}
         }
         if let Some(i) = s.open.remove(who) {
             s.holds[i].to = Some(at);
@@ -149,7 +175,7 @@ impl Holds {
     /// # Panics
     /// If a hold's process is not a client of `sim`.
     pub fn check_exclusive(&self, sim: &Sim) -> Result<(), String> {
-        self.exclusive(&Excuses::of(sim, &self.holds()))
+        marked(sim, self.exclusive(&Excuses::of(sim, &self.holds())))
     }
 
     /// Safety across two kinds of lease (a read–write lock's writers and readers): no hold of
@@ -163,10 +189,11 @@ impl Holds {
         all.extend(other.holds());
         let excuses = Excuses::of(sim, &all);
         let others = excuses.live(other.holds());
-        for a in &excuses.live(self.holds()) {
-            excuses.first_overlap(a, &others)?;
-        }
-        Ok(())
+        let first = excuses
+            .live(self.holds())
+            .iter()
+            .try_for_each(|a| excuses.first_overlap(a, &others));
+        marked(sim, first)
     }
 
     /// Safety for a semaphore: at no instant more than `max` holds, counting only holds no
@@ -175,7 +202,7 @@ impl Holds {
     /// # Panics
     /// If a hold's process is not a client of `sim`.
     pub fn check_at_most(&self, sim: &Sim, max: usize) -> Result<(), String> {
-        self.at_most(&Excuses::of(sim, &self.holds()), max)
+        marked(sim, self.at_most(&Excuses::of(sim, &self.holds()), max))
     }
 
     /// Safety: fencing tokens strictly increase in grant order (a holder that keeps its node
@@ -188,10 +215,10 @@ impl Holds {
         let holds = self.holds();
         let excuses = Excuses::of(sim, &holds);
         let fresh: Vec<Hold> = holds.into_iter().filter(|h| !excuses.stale(h)).collect();
-        token_order(&fresh)
+        marked(sim, token_order(&fresh))
     }
 
-    fn exclusive(&self, excuses: &Excuses) -> Result<(), String> {
+    fn exclusive(&self, excuses: &Excuses) -> Result<(), Violation> {
         let holds = excuses.live(self.holds());
         for (i, a) in holds.iter().enumerate() {
             excuses.first_overlap(a, &holds[i + 1..])?;
@@ -199,7 +226,7 @@ impl Holds {
         Ok(())
     }
 
-    fn at_most(&self, excuses: &Excuses, max: usize) -> Result<(), String> {
+    fn at_most(&self, excuses: &Excuses, max: usize) -> Result<(), Violation> {
         let holds: Vec<Hold> = excuses
             .live(self.holds())
             .into_iter()
@@ -216,11 +243,12 @@ impl Holds {
                     .iter()
                     .map(|h| format!("{} (token {}, {:?}..{:?})", h.who, h.token, h.from, h.to))
                     .collect();
-                return Err(format!(
+                let message = format!(
                     "{} holders at {at:?}, max {max}: {}",
                     now.len(),
                     who.join(", ")
-                ));
+                );
+                return Err((at, message));
             }
         }
         Ok(())
@@ -228,7 +256,7 @@ impl Holds {
 }
 
 /// Tokens strictly increase along `holds`, except that a process may resume a token it held.
-fn token_order(holds: &[Hold]) -> Result<(), String> {
+fn token_order(holds: &[Hold]) -> Result<(), Violation> {
     for pair in holds.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
         let same = a.who == b.who && a.token == b.token;
@@ -239,10 +267,11 @@ fn token_order(holds: &[Hold]) -> Result<(), String> {
                 .iter()
                 .any(|h| h.who == b.who && h.token == b.token && h.from < b.from);
             if !resumed {
-                return Err(format!(
+                let message = format!(
                     "token order: {} got {} at {:?} after {} got {} at {:?}",
                     b.who, b.token, b.from, a.who, a.token, a.from
-                ));
+                );
+                return Err((b.from, message));
             }
         }
     }
@@ -326,7 +355,7 @@ impl Excuses {
     }
 
     /// The first hold among `others` of another process that overlaps `a`, neither stale.
-    fn first_overlap(&self, a: &Hold, others: &[Hold]) -> Result<(), String> {
+    fn first_overlap(&self, a: &Hold, others: &[Hold]) -> Result<(), Violation> {
         for b in others {
             if a.who == b.who || !(a.from < b.end() && b.from < a.end()) {
                 continue;
@@ -334,18 +363,12 @@ impl Excuses {
             if self.stale(a) || self.stale(b) {
                 continue;
             }
-            return Err(format!(
-                "two holders at {:?}: {} (token {}, {:?}..{:?}) and {} (token {}, {:?}..{:?})",
-                a.from.max(b.from),
-                a.who,
-                a.token,
-                a.from,
-                a.to,
-                b.who,
-                b.token,
-                b.from,
-                b.to
-            ));
+            let at = a.from.max(b.from);
+            let message = format!(
+                "two holders at {at:?}: {} (token {}, {:?}..{:?}) and {} (token {}, {:?}..{:?})",
+                a.who, a.token, a.from, a.to, b.who, b.token, b.from, b.to
+            );
+            return Err((at, message));
         }
         Ok(())
     }

@@ -30,6 +30,12 @@
 //! 3.100s Partition { client: 0, server: None, direction: Both, duration: 12s }
 //! commit: 1a2b3c4
 //! replay: DOCENT_SEED=17 RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe
+//! last events before the violation:
+//!     3.100s a   fault Partition { client: 0, server: None, direction: Both, duration: 12s }
+//!     9.870s a   disconnected
+//!    12.402s b   hold leader token=4294967311
+//!    12.402s !   violation: two leaders
+//! timeline: target/timelines/latch_is_safe-seed17.html
 //! ```
 //!
 //! # Coverage
@@ -37,6 +43,18 @@
 //! paths in the model and the recipes); the sweep sums them. `DOCENT_COVERAGE=1` prints the
 //! table at the end, and [`Harness::require_coverage`] fails a whole-range sweep whose total
 //! for a point falls below a minimum (see [`coverage`] for when it is checked).
+//!
+//! # Timelines
+//! Every run records a [`Timeline`]: per client process its session states and the holds and
+//! notes the body marks ([`Sim::hold`], [`Sim::release`], [`Sim::note`]); per server up or
+//! down, leading, and apply lag; the faults with their strike and heal times. A checker that
+//! finds a violation in the past can say when with [`Sim::mark_violation`]; otherwise the
+//! violation is when the body failed. The report ends with the last events before it.
+//! `DOCENT_TIMELINE=DIR` writes a failing seed's timeline as one self-contained HTML page
+//! (`DIR/<test>-seed<N>.html`: an SVG lane per process and server, holds labelled with their
+//! tokens, faults as shaded bands, the violation in red, hover text on every mark) and prints
+//! its path; `DOCENT_TIMELINE_ALL=1` writes one for every seed. A relative `DIR` is taken from
+//! the directory `cargo test` runs the test in: the package's, so prefer an absolute one.
 //!
 //! # Example: testing your own leader logic
 //! ```
@@ -53,6 +71,7 @@
 //!         let id = |id: &str| LatchOptions::default().id(id);
 //!         let a = LeaderLatch::start(&sim.client("a"), "/election", id("a")).await?;
 //!         let b = LeaderLatch::start(&sim.client("b"), "/election", id("b")).await?;
+//!         sim.note("a", "both latches started"); // shows on a's lane of the timeline
 //!         // Faults strike until `healed_at`; then someone must lead again, soon.
 //!         sim.sleep_until(sim.healed_at() + Duration::from_secs(30)).await;
 //!         let leaders = [&a, &b].iter().filter(|l| l.has_leadership()).count();
@@ -65,9 +84,12 @@
 //! ```
 
 pub mod coverage;
+mod html;
 mod report;
 mod runtime;
 mod sim;
+mod svg;
+mod timeline;
 
 use std::fmt::Display;
 use std::future::Future;
@@ -78,6 +100,7 @@ use std::time::Duration;
 pub use coverage::Coverage;
 pub use report::Failure;
 pub use sim::Sim;
+pub use timeline::{Event, FaultSpan, Lane, ServerState, Timeline, What};
 
 use crate::model::{FaultSchedule, SwarmConfig};
 use report::{Location, Outcome};
@@ -339,6 +362,12 @@ impl Harness {
                     report::divergence(&first, &second)
                 }
             };
+            let mut timeline = first.timeline;
+            if let Some(message) = &failed {
+                timeline.violation(timeline.end(), message);
+            }
+            let timeline_file =
+                html::write_if_asked(&self.location.test, seed, &timeline, failed.is_some());
             if let Some(message) = failed {
                 coverage.end_sweep(&self.location.test, &self.required, false);
                 return Some(Failure {
@@ -347,6 +376,8 @@ impl Harness {
                     message,
                     schedule,
                     replay: self.location.replay(seed),
+                    timeline,
+                    timeline_file,
                 });
             }
         }

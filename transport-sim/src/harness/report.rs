@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::timeline::{Timeline, TAIL};
 use crate::model::FaultSchedule;
 
 /// The commit this crate was built from (`git rev-parse --short HEAD` at build time).
@@ -23,6 +25,7 @@ pub(crate) struct Outcome {
     pub(crate) log: Vec<String>,
     /// The run's [`docent::coverage`] counts.
     pub(crate) coverage: BTreeMap<&'static str, u64>,
+    pub(crate) timeline: Timeline,
 }
 
 /// A failed seed, with everything needed to replay it. `Display` prints the full report.
@@ -39,6 +42,10 @@ pub struct Failure {
     pub schedule: FaultSchedule,
     /// The one-line replay command.
     pub replay: String,
+    /// What the run went through, up to its end; the report shows its last events.
+    pub timeline: Timeline,
+    /// The HTML timeline written for this failure (`DOCENT_TIMELINE=DIR`).
+    pub timeline_file: Option<PathBuf>,
 }
 
 impl fmt::Display for Failure {
@@ -46,7 +53,20 @@ impl fmt::Display for Failure {
         writeln!(f, "seed {} failed: {}", self.seed, self.message)?;
         write!(f, "faults:\n{}", self.schedule)?;
         writeln!(f, "commit: {COMMIT}")?;
-        write!(f, "replay: {}", self.replay)
+        write!(f, "replay: {}", self.replay)?;
+        write_timeline(f, &self.timeline, self.timeline_file.as_deref())
+    }
+}
+
+/// The last events before the violation, and where the HTML timeline is.
+fn write_timeline(f: &mut fmt::Formatter<'_>, t: &Timeline, file: Option<&Path>) -> fmt::Result {
+    write!(f, "\nlast events before the violation:")?;
+    for line in t.tail(TAIL) {
+        write!(f, "\n{line}")?;
+    }
+    match file {
+        Some(path) => write!(f, "\ntimeline: {}", path.display()),
+        None => Ok(()),
     }
 }
 

@@ -11,6 +11,7 @@ use futures::future::{self, Either};
 
 use super::report::Outcome;
 use super::sim::{Setup, Sim};
+use super::timeline::Timeline;
 use crate::driver::Shared;
 use crate::rt::Clock;
 
@@ -38,6 +39,8 @@ where
                     deadline
                 )),
             };
+            let end = sim.now();
+            sim.shared().lock().timeline.finish(end);
             // Every task ends here, while the runtime can still drop it.
             sim.shared().abort_all();
             yield_now().await;
@@ -49,13 +52,16 @@ where
     let shared = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     match shared {
         Some(shared) => {
-            let inner = shared.lock();
+            let mut inner = shared.lock();
+            let simulated = inner.sim.now().since_epoch();
+            let timeline = std::mem::take(&mut inner.timeline);
             Outcome {
                 result,
-                simulated: inner.sim.now().since_epoch(),
+                simulated,
                 hash: inner.sim.event_hash(),
                 log: inner.sim.event_log().to_vec(),
                 coverage,
+                timeline,
             }
         }
         None => Outcome {
@@ -64,6 +70,7 @@ where
             hash: 0,
             log: Vec::new(),
             coverage,
+            timeline: Timeline::default(),
         },
     }
 }

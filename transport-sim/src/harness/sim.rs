@@ -13,6 +13,7 @@ use docent::Client;
 
 use docent::ensemble::EnsembleProvider;
 
+use super::timeline::{fault_duration, Timeline};
 use super::EnsembleSource;
 use crate::driver::{Shared, SimSession};
 use crate::follow;
@@ -71,6 +72,13 @@ impl Sim {
         let mut model = Ensemble::new(config);
         model.install(&setup.schedule);
         let shared = Shared::start(model, clock);
+        {
+            let mut timeline = Timeline::new(&setup.names, setup.servers);
+            for s in &setup.schedule.faults {
+                timeline.fault(s.at, &s.fault);
+            }
+            shared.lock().timeline = timeline;
+        }
         let options = ClientOptions::default().session_timeout(setup.session_timeout);
         // Whether each client can abandon its session on LOST (as Curator's handle does) or
         // keeps it until the ensemble expires it (as docent-zk's does): seeded, so suites
@@ -222,6 +230,7 @@ impl Sim {
             .unwrap_or_else(|e| e.into_inner());
         *injected = std::mem::take(&mut *injected).at(at, fault.clone());
         drop(injected);
+        self.inner.shared.lock().timeline.fault(at, &fault);
         self.inner.shared.inject(fault);
     }
 
@@ -232,6 +241,41 @@ impl Sim {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Writes `text` on `who`'s lane of the run's timeline (`who` need not be a client).
+    pub fn note(&self, who: &str, text: impl Into<String>) {
+        let at = self.now();
+        self.timeline_mut(|t| t.note(at, who, text.into()));
+    }
+
+    /// Marks that `who` holds the lease `lease` (`"leader"`, `"lock /jobs"`) with `token`
+    /// from now on, on the run's timeline. Marking the same token again changes nothing; a new
+    /// token ends the old hold and starts another.
+    pub fn hold(&self, who: &str, lease: &str, token: i64) {
+        let at = self.now();
+        self.timeline_mut(|t| t.hold(at, who, lease, token));
+    }
+
+    /// Marks that `who` no longer holds `lease` (nothing if it held none).
+    pub fn release(&self, who: &str, lease: &str) {
+        let at = self.now();
+        self.timeline_mut(|t| t.release(at, who, lease));
+    }
+
+    /// Marks a violation found by a checker at `at` (which may be in the past): the failure
+    /// report's timeline ends there. The earliest mark is kept; marking does not fail the run.
+    pub fn mark_violation(&self, at: Duration, what: &str) {
+        self.timeline_mut(|t| t.violation(at, what));
+    }
+
+    /// A copy of the run's timeline so far.
+    pub fn timeline(&self) -> Timeline {
+        self.timeline_mut(|t| t.clone())
+    }
+
+    fn timeline_mut<R>(&self, f: impl FnOnce(&mut Timeline) -> R) -> R {
+        f(&mut self.inner.shared.lock().timeline)
     }
 
     /// Ground truth: runs `f` on the model, brought up to now. Checkers may look; recipes may
@@ -317,18 +361,7 @@ pub(crate) fn healed_at(schedule: &FaultSchedule) -> Duration {
     schedule
         .faults
         .iter()
-        .map(|s| {
-            s.at + match &s.fault {
-                Fault::Partition { duration, .. }
-                | Fault::Delay { duration, .. }
-                | Fault::QuorumLoss { duration }
-                | Fault::FollowerLag { duration, .. }
-                | Fault::PauseClient { duration, .. }
-                | Fault::Exhibitor { duration, .. } => *duration,
-                Fault::CrashServer { downtime, .. } => *downtime,
-                _ => Duration::ZERO,
-            }
-        })
+        .map(|s| s.at + fault_duration(&s.fault))
         .max()
         .unwrap_or(Duration::ZERO)
 }

@@ -60,6 +60,7 @@ fn outcome(log: &[&str]) -> Outcome {
         hash: 1,
         log: log.iter().map(|s| s.to_string()).collect(),
         coverage: Default::default(),
+        timeline: Default::default(),
     }
 }
 

@@ -274,6 +274,18 @@ impl Ensemble {
         self.quorum.leader()
     }
 
+    /// Ground truth: whether the leader serves (`false` during an election or without a
+    /// quorum).
+    pub fn serving(&self) -> bool {
+        self.quorum.serving()
+    }
+
+    /// Ground truth: how late `server` applies committed txns (`FollowerLag` faults; ignored
+    /// while it leads).
+    pub fn server_lag(&self, server: usize) -> Duration {
+        self.quorum.apply_lag(server)
+    }
+
     /// The number of committed txns.
     pub fn committed(&self) -> usize {
         self.quorum.committed().len()

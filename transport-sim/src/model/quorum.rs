@@ -158,6 +158,11 @@ impl Quorum {
         self.replicas[s].up = up;
     }
 
+    /// How late server `s` applies committed txns (its `FollowerLag` faults).
+    pub(crate) fn apply_lag(&self, s: usize) -> Duration {
+        self.replicas[s].lag
+    }
+
     /// How many txns server `s` has applied.
     pub(crate) fn applied(&self, s: usize) -> usize {
         self.replicas[s].applied

@@ -46,7 +46,7 @@ fn token_order_violations_are_found() {
     t.set("a", Some(9), s(1));
     t.set("a", None, s(2));
     t.set("b", Some(4), s(3));
-    assert!(token_order(&t.holds()).unwrap_err().contains("b got 4"));
+    assert!(token_order(&t.holds()).unwrap_err().1.contains("b got 4"));
     let t = Holds::new();
     t.set("a", Some(4), s(1));
     t.set("a", None, s(2));
@@ -58,13 +58,13 @@ fn token_order_violations_are_found() {
 
 #[test]
 fn overlap_is_a_violation_without_a_fault() {
-    let err = overlapping().exclusive(&excuses(&[])).unwrap_err();
+    let err = overlapping().exclusive(&excuses(&[])).unwrap_err().1;
     assert_eq!(
         err,
         "two holders at 3s: a (token 7, 1s..Some(5s)) and b (token 9, 3s..None)"
     );
     assert!(overlapping().at_most(&excuses(&[]), 2).is_ok());
-    let err = overlapping().at_most(&excuses(&[]), 1).unwrap_err();
+    let err = overlapping().at_most(&excuses(&[]), 1).unwrap_err().1;
     assert!(
         err.starts_with("2 holders at 3s, max 1: a (token 7"),
         "{err}"
