@@ -60,6 +60,7 @@
 
 mod report;
 mod runtime;
+mod shrink;
 mod sim;
 
 use std::fmt::Display;
@@ -69,6 +70,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use report::Failure;
+pub use shrink::{ShrinkLimits, ShrinkStats};
 pub use sim::Sim;
 
 use crate::model::{FaultSchedule, SwarmConfig};
@@ -122,6 +124,7 @@ pub struct Harness {
     determinism: bool,
     quiet: bool,
     source: EnsembleSource,
+    shrink: ShrinkLimits,
 }
 
 impl std::fmt::Debug for Harness {
@@ -152,6 +155,7 @@ impl Harness {
             determinism: std::env::var("DOCENT_CHECK_DETERMINISM").is_ok_and(|v| v == "1"),
             quiet: false,
             source: EnsembleSource::Static,
+            shrink: ShrinkLimits::default(),
         }
     }
 
@@ -239,6 +243,13 @@ impl Harness {
         self
     }
 
+    /// How hard to shrink a failing seed's schedule (see [`ShrinkLimits`]; the environment
+    /// overrides it).
+    pub fn shrink(mut self, limits: ShrinkLimits) -> Harness {
+        self.shrink = limits;
+        self
+    }
+
     /// Prints nothing for a passing run (failures are always reported).
     pub fn quiet(mut self) -> Harness {
         self.quiet = true;
@@ -254,8 +265,16 @@ impl Harness {
         }
     }
 
-    /// The fault schedule of `seed`.
+    /// The fault schedule of `seed`: `DOCENT_SCHEDULE` if set, else the plan's.
+    ///
+    /// # Panics
+    /// If `DOCENT_SCHEDULE` does not parse (see [`FaultSchedule::compact`]).
     pub fn schedule_for(&self, seed: u64) -> FaultSchedule {
+        env_schedule().unwrap_or_else(|| self.planned(seed))
+    }
+
+    /// The plan's schedule for `seed`.
+    fn planned(&self, seed: u64) -> FaultSchedule {
         match &self.plan {
             Plan::None => FaultSchedule::new(),
             Plan::Swarm(window) => {
@@ -304,24 +323,19 @@ impl Harness {
                     self.location.test
                 );
             }
-            let first = self.run_seed(seed, &schedule, &body);
+            let first = self.run_seed(seed, &schedule, &body, false);
             simulated += first.simulated;
             let failed = match (&first.result, self.determinism) {
                 (Err(message), _) => Some(message.clone()),
                 (Ok(()), false) => None,
                 (Ok(()), true) => {
-                    let second = self.run_seed(seed, &schedule, &body);
+                    let second = self.run_seed(seed, &schedule, &body, false);
                     report::divergence(&first, &second)
                 }
             };
             if let Some(message) = failed {
-                return Some(Failure {
-                    seed,
-                    seeds_run: ran,
-                    message,
-                    schedule,
-                    replay: self.location.replay(seed),
-                });
+                let shrinkable = first.result.is_err();
+                return Some(self.failure(seed, ran, message, schedule, shrinkable, &body));
             }
         }
         if !self.quiet {
@@ -338,7 +352,55 @@ impl Harness {
         None
     }
 
-    fn run_seed<F, Fut, E>(&self, seed: u64, schedule: &FaultSchedule, body: &F) -> Outcome
+    /// The failure of `seed`, its schedule shrunk when `shrinkable` and shrinking is on.
+    fn failure<F, Fut, E>(
+        &self,
+        seed: u64,
+        seeds_run: u64,
+        message: String,
+        original: FaultSchedule,
+        shrinkable: bool,
+        body: &F,
+    ) -> Failure
+    where
+        F: Fn(Sim) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let from_env = env_schedule().is_some();
+        let mut limits = self.shrink;
+        // A schedule given to replay is shrunk only when asked for explicitly.
+        limits.enabled &= !from_env;
+        let limits = limits.with_env(|name| std::env::var(name).ok());
+        let shrunk = (shrinkable && limits.enabled).then(|| {
+            shrink::shrink(&original, &message, &limits, |candidate| {
+                self.run_seed(seed, candidate, body, true).result
+            })
+        });
+        let (schedule, message, shrink) = match shrunk {
+            Some(s) => (s.schedule, s.message, Some(s.stats)),
+            None => (original.clone(), message, None),
+        };
+        let verbatim = (from_env || schedule != original).then_some(&schedule);
+        Failure {
+            seed,
+            seeds_run,
+            message,
+            replay: self.location.replay(seed, verbatim),
+            schedule,
+            original,
+            shrink,
+        }
+    }
+
+    /// One run of `seed` on `schedule`; `DOCENT_LOG` prints its log unless `quiet`.
+    fn run_seed<F, Fut, E>(
+        &self,
+        seed: u64,
+        schedule: &FaultSchedule,
+        body: &F,
+        quiet: bool,
+    ) -> Outcome
     where
         F: Fn(Sim) -> Fut,
         Fut: Future<Output = Result<(), E>>,
@@ -350,12 +412,12 @@ impl Harness {
             names: self.clients.clone(),
             session_timeout: self.session_timeout,
             schedule: schedule.clone(),
-            record_log: self.determinism || print_log(),
+            record_log: self.determinism || (print_log() && !quiet),
             source: self.source,
         };
         let limit = self.time_limit;
         let outcome = runtime::run_seed(seed, setup, limit, body);
-        if print_log() {
+        if print_log() && !quiet {
             eprintln!("event log of seed {seed}:");
             for line in &outcome.log {
                 eprintln!("  {line}");
@@ -363,6 +425,19 @@ impl Harness {
         }
         outcome
     }
+}
+
+/// `DOCENT_SCHEDULE`, parsed.
+///
+/// # Panics
+/// If it does not parse.
+fn env_schedule() -> Option<FaultSchedule> {
+    parse_env_schedule(std::env::var("DOCENT_SCHEDULE").ok())
+}
+
+fn parse_env_schedule(text: Option<String>) -> Option<FaultSchedule> {
+    let parsed = text?.parse();
+    Some(parsed.unwrap_or_else(|e| panic!("DOCENT_SCHEDULE: {e}")))
 }
 
 /// `DOCENT_LOG=1`: print each seed's event log.
