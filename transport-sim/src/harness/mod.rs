@@ -22,15 +22,42 @@
 //!
 //! # Failure reports
 //! A body fails by returning `Err`, by panicking, or by running past its time limit. The
-//! report gives the seed, the error, the fault schedule, the commit and a replay command:
+//! failing seed's schedule is then shrunk (see below), and the report gives the seed, the
+//! error, the faults left, the commit and a replay command that replays that schedule
+//! verbatim, with the cargo flags of the build that ran the test (none for a default debug
+//! build, `--release`, `--profile NAME`, `--target-dir DIR`):
 //!
 //! ```text
 //! seed 17 failed: two leaders at 12.402s: a (token 4294967303) and b (token 4294967311)
-//! faults:
-//! 3.100s Partition { client: 0, server: None, direction: Both, duration: 12s }
+//! faults (shrunk from 23 to 2):
+//! 1.550s Partition { client: 0, server: None, direction: Both, duration: 12s }
+//! 6.100s LoseReply { client: 1 }
+//! shrinking: 41 runs, 3.20 s wall
 //! commit: 1a2b3c4
-//! replay: DOCENT_SEED=17 RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe
+//! replay: DOCENT_SEED=17 DOCENT_SCHEDULE='1.55s:partition(c0,all,both,12s);6.1s:lose-reply(c1)' RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe -- --exact --nocapture
 //! ```
+//!
+//! # Shrinking and replaying a schedule
+//! On a failure the harness re-runs the same seed on smaller schedules and keeps the smallest
+//! that still fails the same way: delta debugging over the faults, then shorter durations,
+//! then earlier times. "The same way" is the same kind of failure from the same check: a
+//! time limit does not stand in for a safety violation, nor a panic for an `Err`, nor one
+//! check's error for another's (two messages match when their first lines agree up to the
+//! first `": "`, numbers aside). A divergence (determinism mode) is not shrunk. It is bounded by [`Harness::shrink`] (default 64 runs, 20 s wall);
+//! `DOCENT_SHRINK=0` turns it off, `DOCENT_SHRINK_RUNS=n` and `DOCENT_SHRINK_SECS=s` bound it.
+//! [`Failure::original`] keeps the whole schedule.
+//!
+//! `DOCENT_SCHEDULE='<compact>'` (the form of [`FaultSchedule::compact`]) runs that schedule
+//! instead of the harness's plan, for every seed run (with `DOCENT_SEED`, the one); a value
+//! that does not parse is a panic naming the bad token. A failure under `DOCENT_SCHEDULE` is
+//! not shrunk again unless `DOCENT_SHRINK=1`.
+//!
+//! The workload's randomness does not depend on the schedule: the clients' `abandons` flags,
+//! their [`docent::Client::next_rng`] streams and the providers' polling are drawn from the
+//! seed and the client's number only. The model's own draws (network jitter, reconnect
+//! back-off, elections) and madsim's scheduler follow the run's events, so removing a fault
+//! can shift them for the rest of the run; the shrinker keeps only schedules it re-ran and saw
+//! fail.
 //!
 //! # Example: testing your own leader logic
 //! ```

@@ -45,6 +45,28 @@ pub struct Failure {
     pub replay: String,
 }
 
+impl Failure {
+    /// One line for figures: `faults 23 → 2, shrinking: 41 runs in 3.20 s`, or `faults 23,
+    /// not shrunk`.
+    pub fn shrink_summary(&self) -> String {
+        let before = self.original.faults.len();
+        match &self.shrink {
+            Some(s) => format!(
+                "faults {before} → {}, shrinking: {} runs in {:.2} s{}",
+                self.schedule.faults.len(),
+                s.runs,
+                s.wall.as_secs_f64(),
+                if s.bounded {
+                    " (stopped by a bound)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("faults {before}, not shrunk"),
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "seed {} failed: {}", self.seed, self.message)?;
