@@ -43,7 +43,7 @@
 //! then earlier times. "The same way" is the same kind of failure from the same check: a
 //! time limit does not stand in for a safety violation, nor a panic for an `Err`, nor one
 //! check's error for another's (two messages match when their first lines agree up to the
-//! first `": "`, numbers aside). A divergence (determinism mode) is not shrunk. It is bounded by [`Harness::shrink`] (default 64 runs, 20 s wall);
+//! first `": "`, numbers aside). A divergence (determinism mode) is not shrunk. It is bounded by [`Harness::shrink`] (default 200 runs, 20 s wall);
 //! `DOCENT_SHRINK=0` turns it off, `DOCENT_SHRINK_RUNS=n` and `DOCENT_SHRINK_SECS=s` bound it.
 //! [`Failure::original`] keeps the whole schedule.
 //!

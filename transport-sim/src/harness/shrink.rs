@@ -44,7 +44,7 @@ use crate::model::{Fault, FaultSchedule, ScheduledFault};
 pub struct ShrinkLimits {
     /// Whether to shrink at all (default on).
     pub enabled: bool,
-    /// At most this many re-runs of the seed (default 64).
+    /// At most this many re-runs of the seed (default 200).
     pub max_runs: u32,
     /// At most this much wall time (default 20 s); a run in progress is finished.
     pub max_wall: Duration,
@@ -54,7 +54,7 @@ impl Default for ShrinkLimits {
     fn default() -> ShrinkLimits {
         ShrinkLimits {
             enabled: true,
-            max_runs: 64,
+            max_runs: 200,
             max_wall: Duration::from_secs(20),
         }
     }
