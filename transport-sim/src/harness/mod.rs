@@ -43,8 +43,9 @@
 //! then earlier times. "The same way" is the same kind of failure from the same check: a
 //! time limit does not stand in for a safety violation, nor a panic for an `Err`, nor one
 //! check's error for another's (two messages match when their first lines agree up to the
-//! first `": "`, numbers aside). A divergence (determinism mode) is not shrunk. It is bounded by [`Harness::shrink`] (default 200 runs, 20 s wall);
-//! `DOCENT_SHRINK=0` turns it off, `DOCENT_SHRINK_RUNS=n` and `DOCENT_SHRINK_SECS=s` bound it.
+//! first `": "`, numbers aside). A divergence (determinism mode) is not shrunk. It is
+//! bounded by [`Harness::shrink`] (default 200 runs, 20 s wall); `DOCENT_SHRINK=0` turns it
+//! off, `DOCENT_SHRINK_RUNS=n` and `DOCENT_SHRINK_SECS=s` bound it.
 //! [`Failure::original`] keeps the whole schedule.
 //!
 //! `DOCENT_SCHEDULE='<compact>'` (the form of [`FaultSchedule::compact`]) runs that schedule
@@ -54,10 +55,11 @@
 //!
 //! The workload's randomness does not depend on the schedule: the clients' `abandons` flags,
 //! their [`docent::Client::next_rng`] streams and the providers' polling are drawn from the
-//! seed and the client's number only. The model's own draws (network jitter, reconnect
-//! back-off, elections) and madsim's scheduler follow the run's events, so removing a fault
-//! can shift them for the rest of the run; the shrinker keeps only schedules it re-ran and saw
-//! fail.
+//! seed and the client's number only, and the model draws each client's network jitter and
+//! reconnect back-off, and elections, from streams of their own. What a removed fault still
+//! changes beyond its direct effects: later draws on the streams it touched (its client's
+//! packets, an election fewer) and madsim's scheduling of tasks; the shrinker keeps only
+//! schedules it re-ran and saw fail.
 //!
 //! # Example: testing your own leader logic
 //! ```

@@ -23,13 +23,14 @@
 //! What the harness and the recipes draw does not depend on the schedule: each client's
 //! `abandons` flag (stream `0xAB4D` of the seed), each client's [`docent::Client::next_rng`]
 //! streams (seeded from the seed and the client's number), the ensemble providers' polling
-//! (stream `0xE8` of the client's seed), and the swarm draw itself (its own streams). Two
-//! things do follow the schedule, by nature: the model's network jitter, reconnect back-off,
-//! session passwords and elections draw from one model stream in the order events happen,
-//! and madsim's scheduler draws from the runtime's seed as tasks wake; a fault that changes
-//! which packets are sent shifts both for the rest of the run. So a shrunk schedule can fail
-//! (or pass) at a slightly different moment than the original; the shrinker only keeps what
-//! it re-ran, and the replay line replays exactly what it kept.
+//! (stream `0xE8` of the client's seed), and the swarm draw itself (its own streams). The
+//! model draws from one stream per purpose: each client's network jitter, each client's
+//! reconnect back-off, and elections (`model::ctx::Draw`), so that a fault which changes how
+//! often one of them draws (more packets for its client, one more election) leaves the others
+//! as they were. Still following the schedule, by nature: later draws on a stream the fault
+//! touched, and madsim's scheduler, which draws from the runtime's seed as tasks wake. So a
+//! shrunk schedule can fail at a slightly different moment than the original; the shrinker
+//! only keeps what it re-ran, and the replay line replays exactly what it kept.
 
 use std::time::Duration;
 
