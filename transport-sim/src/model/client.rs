@@ -27,7 +27,7 @@ use docent::{Error, Error::ConnectionLoss};
 
 use super::acl;
 use super::config::ClientOptions;
-use super::ctx::{Ctx, Draw, Ev};
+use super::ctx::{Ctx, Ev};
 use super::msg::{ClientId, ConnId, OpId, Output, ToClient, ToServer, WatchKind};
 use super::watches::{ClientWatch, ClientWatches};
 
@@ -381,7 +381,7 @@ impl Client {
         if let Phase::Connecting { conn } | Phase::Connected { conn } = self.phase {
             ctx.send_to_server(conn, ToServer::Fin);
         }
-        let backoff = Duration::from_millis(ctx.random_below(Draw::Backoff(self.id), 1000));
+        let backoff = Duration::from_millis(ctx.random_below(1000));
         self.phase = Phase::Idle {
             retry_at: ctx.now() + backoff,
         };

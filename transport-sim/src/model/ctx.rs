@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use docent::Instant;
 use rand_chacha::ChaCha8Rng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::RngCore;
 
 use super::config::SimConfig;
 use super::fault::Direction;
@@ -134,27 +134,11 @@ impl NetFaults {
     }
 }
 
-/// What a random draw is for. Each purpose (and each client's) has its own stream of the
-/// seed, so that a fault which changes how often one of them draws (more packets, one more
-/// reconnect or election) leaves the others' draws as they were: shrinking a schedule changes
-/// the run through the removed fault's effects, not through reshuffled randomness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Draw {
-    /// Network jitter on `client`'s packets (both ways).
-    Jitter(ClientId),
-    /// `client`'s reconnect back-off.
-    Backoff(ClientId),
-    /// Who wins an election.
-    Election,
-}
-
 /// See the [module docs](self).
 #[derive(Debug)]
 pub(crate) struct Ctx {
     now: Instant,
     rng: ChaCha8Rng,
-    seed: u64,
-    streams: BTreeMap<Draw, ChaCha8Rng>,
     queue: BinaryHeap<Reverse<Scheduled>>,
     seq: u64,
     conns: BTreeMap<ConnId, Conn>,
@@ -176,8 +160,6 @@ impl Ctx {
         Ctx {
             now: Instant::ZERO,
             rng,
-            seed: cfg.seed,
-            streams: BTreeMap::new(),
             queue: BinaryHeap::new(),
             seq: 0,
             conns: BTreeMap::new(),
@@ -244,22 +226,11 @@ impl Ctx {
         self.rng.next_u64()
     }
 
-    /// A number below `bound` (0 for 0) from the stream of `draw`.
-    pub(crate) fn random_below(&mut self, draw: Draw, bound: u64) -> u64 {
-        let seed = self.seed;
-        let rng = self.streams.entry(draw).or_insert_with(|| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(match draw {
-                Draw::Jitter(c) => 0x1_0000_0000 | c.0 as u64,
-                Draw::Backoff(c) => 0x2_0000_0000 | c.0 as u64,
-                Draw::Election => 0x3_0000_0000,
-            });
-            rng
-        });
+    pub(crate) fn random_below(&mut self, bound: u64) -> u64 {
         if bound == 0 {
             0
         } else {
-            ((rng.next_u64() as u128 * bound as u128) >> 64) as u64
+            ((self.rng.next_u64() as u128 * bound as u128) >> 64) as u64
         }
     }
 
@@ -337,8 +308,7 @@ impl Ctx {
     fn delay(&mut self, client: ClientId) -> Duration {
         let jitter = self.net_jitter.as_nanos() as u64;
         let extra = self.faults.extra_delay(client);
-        let jitter = self.random_below(Draw::Jitter(client), jitter + 1);
-        self.net_delay + Duration::from_nanos(jitter) + extra
+        self.net_delay + Duration::from_nanos(self.random_below(jitter + 1)) + extra
     }
 
     /// Sends a packet from a client to a server over `conn` (dropped, and the direction stalled

@@ -14,7 +14,7 @@ use std::time::Duration;
 use docent::{Id, Instant};
 
 use super::config::SimConfig;
-use super::ctx::{Ctx, Draw, Ev};
+use super::ctx::{Ctx, Ev};
 use super::txn::{Entry, Txn, TxnBody};
 
 /// The leader's view of a live session.
@@ -369,7 +369,7 @@ impl Quorum {
         }
         let others: Vec<usize> = up.iter().copied().filter(|&s| s != self.leader).collect();
         let pool = if others.is_empty() { &up } else { &others };
-        self.leader = pool[ctx.random_below(Draw::Election, pool.len() as u64) as usize];
+        self.leader = pool[ctx.random_below(pool.len() as u64) as usize];
         self.epoch += 1;
         self.counter = 0;
         Some(up)
