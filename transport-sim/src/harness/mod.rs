@@ -53,13 +53,12 @@
 //! that does not parse is a panic naming the bad token. A failure under `DOCENT_SCHEDULE` is
 //! not shrunk again unless `DOCENT_SHRINK=1`.
 //!
-//! The workload's randomness does not depend on the schedule: the clients' `abandons` flags,
-//! their [`docent::Client::next_rng`] streams and the providers' polling are drawn from the
-//! seed and the client's number only, and the model draws each client's network jitter and
-//! reconnect back-off, and elections, from streams of their own. What a removed fault still
-//! changes beyond its direct effects: later draws on the streams it touched (its client's
-//! packets, an election fewer) and madsim's scheduling of tasks; the shrinker keeps only
-//! schedules it re-ran and saw fail.
+//! The workload's own randomness does not depend on the schedule: the clients' `abandons`
+//! flags, the recipes' [`docent::Client::next_rng`] streams and the providers' polling are
+//! drawn from the seed and the client's number only. What a removed fault changes beyond its
+//! direct effects: the model's draws (network jitter, reconnect back-off, elections share one
+//! stream, drawn as events happen), a retry loop's stream (taken on its first retry), and
+//! madsim's scheduling of tasks; the shrinker keeps only schedules it re-ran and saw fail.
 //!
 //! # Example: testing your own leader logic
 //! ```

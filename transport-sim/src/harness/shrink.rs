@@ -23,13 +23,22 @@
 //! What the harness and the recipes draw does not depend on the schedule: each client's
 //! `abandons` flag (stream `0xAB4D` of the seed), each client's [`docent::Client::next_rng`]
 //! streams (seeded from the seed and the client's number), the ensemble providers' polling
-//! (stream `0xE8` of the client's seed), and the swarm draw itself (its own streams). The
-//! model draws from one stream per purpose: each client's network jitter, each client's
-//! reconnect back-off, and elections (`model::ctx::Draw`), so that a fault which changes how
-//! often one of them draws (more packets for its client, one more election) leaves the others
-//! as they were. Still following the schedule, by nature: later draws on a stream the fault
-//! touched, and madsim's scheduler, which draws from the runtime's seed as tasks wake. So a
-//! shrunk schedule can fail at a slightly different moment than the original; the shrinker
+//! (stream `0xE8` of the client's seed), and the swarm draw itself (its own streams).
+//!
+//! Still following the schedule:
+//! - the model's draws: network jitter, reconnect back-off, session passwords and elections
+//!   share one stream of the seed, drawn in the order events happen, so a fault that changes
+//!   how many packets are sent shifts every later draw. One stream per purpose and client
+//!   would confine that to the fault's own client; it changes every seed's run, and with it
+//!   the naive semaphore's control suite fails at seed 244, so it waits for that to be
+//!   understood;
+//! - the engine's retry loop takes a `next_rng` stream on its first retry only, so a fault
+//!   that causes (or a removal that avoids) a retry moves every later `next_rng` stream of
+//!   that client;
+//! - madsim's scheduler, which draws from the runtime's seed as tasks wake.
+//!
+//! So a shrunk schedule can fail at a slightly different moment than the original, or a
+//! fault that only mattered through shifted randomness can survive shrinking; the shrinker
 //! only keeps what it re-ran, and the replay line replays exactly what it kept.
 
 use std::time::Duration;
