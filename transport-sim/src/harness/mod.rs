@@ -298,7 +298,7 @@ impl Harness {
     /// # Panics
     /// If `DOCENT_SCHEDULE` does not parse (see [`FaultSchedule::compact`]).
     pub fn schedule_for(&self, seed: u64) -> FaultSchedule {
-        env_schedule().unwrap_or_else(|| self.planned(seed))
+        report::env_schedule().unwrap_or_else(|| self.planned(seed))
     }
 
     /// The plan's schedule for `seed`.
@@ -380,47 +380,6 @@ impl Harness {
         None
     }
 
-    /// The failure of `seed`, its schedule shrunk when `shrinkable` and shrinking is on.
-    fn failure<F, Fut, E>(
-        &self,
-        seed: u64,
-        seeds_run: u64,
-        message: String,
-        original: FaultSchedule,
-        shrinkable: bool,
-        body: &F,
-    ) -> Failure
-    where
-        F: Fn(Sim) -> Fut,
-        Fut: Future<Output = Result<(), E>>,
-        E: Display,
-    {
-        let from_env = env_schedule().is_some();
-        let mut limits = self.shrink;
-        // A schedule given to replay is shrunk only when asked for explicitly.
-        limits.enabled &= !from_env;
-        let limits = limits.with_env(|name| std::env::var(name).ok());
-        let shrunk = (shrinkable && limits.enabled).then(|| {
-            shrink::shrink(&original, &message, &limits, |candidate| {
-                self.run_seed(seed, candidate, body, true).result
-            })
-        });
-        let (schedule, message, shrink) = match shrunk {
-            Some(s) => (s.schedule, s.message, Some(s.stats)),
-            None => (original.clone(), message, None),
-        };
-        let verbatim = (from_env || schedule != original).then_some(&schedule);
-        Failure {
-            seed,
-            seeds_run,
-            message,
-            replay: self.location.replay(seed, verbatim),
-            schedule,
-            original,
-            shrink,
-        }
-    }
-
     /// One run of `seed` on `schedule`; `DOCENT_LOG` prints its log unless `quiet`.
     fn run_seed<F, Fut, E>(
         &self,
@@ -453,19 +412,6 @@ impl Harness {
         }
         outcome
     }
-}
-
-/// `DOCENT_SCHEDULE`, parsed.
-///
-/// # Panics
-/// If it does not parse.
-fn env_schedule() -> Option<FaultSchedule> {
-    parse_env_schedule(std::env::var("DOCENT_SCHEDULE").ok())
-}
-
-fn parse_env_schedule(text: Option<String>) -> Option<FaultSchedule> {
-    let parsed = text?.parse();
-    Some(parsed.unwrap_or_else(|e| panic!("DOCENT_SCHEDULE: {e}")))
 }
 
 /// `DOCENT_LOG=1`: print each seed's event log.

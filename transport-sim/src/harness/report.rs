@@ -183,6 +183,19 @@ pub(crate) fn build_flags(exe: &Path, cwd: &Path, is_target_dir: impl Fn(&Path) 
     flags
 }
 
+/// `DOCENT_SCHEDULE`, parsed.
+///
+/// # Panics
+/// If it does not parse.
+pub(crate) fn env_schedule() -> Option<FaultSchedule> {
+    parse_env_schedule(std::env::var("DOCENT_SCHEDULE").ok())
+}
+
+pub(crate) fn parse_env_schedule(text: Option<String>) -> Option<FaultSchedule> {
+    let parsed = text?.parse();
+    Some(parsed.unwrap_or_else(|e| panic!("DOCENT_SCHEDULE: {e}")))
+}
+
 /// `DOCENT_SEED` (one seed) wins, then `explicit`, then `DOCENT_SEEDS`, then `0..64`.
 pub(crate) fn seeds_from_env(explicit: Option<Range<u64>>) -> Range<u64> {
     if let Some(seed) = std::env::var("DOCENT_SEED")

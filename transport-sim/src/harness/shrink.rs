@@ -41,8 +41,12 @@
 //! fault that only mattered through shifted randomness can survive shrinking; the shrinker
 //! only keeps what it re-ran, and the replay line replays exactly what it kept.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::time::Duration;
 
+use super::report::{self, Failure};
+use super::{Harness, Sim};
 use crate::model::{Fault, FaultSchedule, ScheduledFault};
 
 /// How much effort shrinking may spend on one failure: [`Harness::shrink`](super::Harness::shrink).
@@ -130,6 +134,49 @@ pub struct ShrinkStats {
     pub wall: Duration,
     /// A bound stopped the search before it was done.
     pub bounded: bool,
+}
+
+impl Harness {
+    /// The failure of `seed`, its schedule shrunk when `shrinkable` and shrinking is on.
+    pub(super) fn failure<F, Fut, E>(
+        &self,
+        seed: u64,
+        seeds_run: u64,
+        message: String,
+        original: FaultSchedule,
+        shrinkable: bool,
+        body: &F,
+    ) -> Failure
+    where
+        F: Fn(Sim) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        let from_env = report::env_schedule().is_some();
+        let mut limits = self.shrink;
+        // A schedule given to replay is shrunk only when asked for explicitly.
+        limits.enabled &= !from_env;
+        let limits = limits.with_env(|name| std::env::var(name).ok());
+        let shrunk = (shrinkable && limits.enabled).then(|| {
+            shrink(&original, &message, &limits, |candidate| {
+                self.run_seed(seed, candidate, body, true).result
+            })
+        });
+        let (schedule, message, shrink) = match shrunk {
+            Some(s) => (s.schedule, s.message, Some(s.stats)),
+            None => (original.clone(), message, None),
+        };
+        let verbatim = (from_env || schedule != original).then_some(&schedule);
+        Failure {
+            seed,
+            seeds_run,
+            message,
+            replay: self.location.replay(seed, verbatim),
+            schedule,
+            original,
+            shrink,
+        }
+    }
 }
 
 /// The outcome of shrinking: the smallest failing schedule found and its run's message.
@@ -336,3 +383,7 @@ fn durations(fault: &mut Fault) -> Vec<&mut Duration> {
         _ => Vec::new(),
     }
 }
+
+#[cfg(test)]
+#[path = "shrink_tests.rs"]
+mod tests;
