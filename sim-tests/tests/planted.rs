@@ -33,6 +33,7 @@ where
         "planted bug {name}: caught after {} seed(s) (seed {}): {}",
         failure.seeds_run, failure.seed, failure.message
     );
+    eprintln!("planted bug {name}: {}", failure.shrink_summary());
     assert!(failure.seeds_run <= BUDGET);
     failure
 }

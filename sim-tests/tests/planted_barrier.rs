@@ -46,6 +46,10 @@ fn planted_spurious_wakeup_enter_is_caught() {
         "planted bug spurious_wakeup_enter: caught after {} seed(s) (seed {}): {}",
         failure.seeds_run, failure.seed, failure.message
     );
+    eprintln!(
+        "planted bug spurious_wakeup_enter: {}",
+        failure.shrink_summary()
+    );
     assert!(failure.seeds_run <= BUDGET);
     assert!(
         failure.message.contains("passed enter"),

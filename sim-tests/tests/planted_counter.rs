@@ -51,6 +51,7 @@ fn planted_counter_blind_retry_is_caught() {
         "planted bug {name}: caught after {} seed(s) (seed {}): {}",
         failure.seeds_run, failure.seed, failure.message
     );
+    eprintln!("planted bug {name}: {}", failure.shrink_summary());
     assert!(failure.seeds_run <= BUDGET);
 }
 

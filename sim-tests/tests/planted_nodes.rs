@@ -78,6 +78,7 @@ fn planted_node_trusting_node_exists_is_caught() {
         "planted bug {name}: caught after {} seed(s) (seed {}): {}",
         failure.seeds_run, failure.seed, failure.message
     );
+    eprintln!("planted bug {name}: {}", failure.shrink_summary());
     assert!(failure.seeds_run <= BUDGET);
 }
 

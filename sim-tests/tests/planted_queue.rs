@@ -45,5 +45,6 @@ fn planted_queue_delete_after_processing_is_caught() {
         "planted bug {name}: caught after {} seed(s) (seed {}): {}",
         failure.seeds_run, failure.seed, failure.message
     );
+    eprintln!("planted bug {name}: {}", failure.shrink_summary());
     assert!(failure.seeds_run <= BUDGET);
 }

@@ -87,6 +87,7 @@ fn hunt(name: &str, flaw: SemFlaw) {
         "planted bug {name}: caught after {} seed(s) (seed {}): {}",
         failure.seeds_run, failure.seed, failure.message
     );
+    eprintln!("planted bug {name}: {}", failure.shrink_summary());
     assert!(failure.seeds_run <= BUDGET);
 }
 

@@ -22,16 +22,22 @@
 //!
 //! # Failure reports
 //! A body fails by returning `Err`, by panicking, or by running past its time limit. The
-//! report gives the seed, the error, the fault schedule, the commit and a replay command:
+//! failing seed's schedule is then shrunk (see below), and the report gives the seed, the
+//! error, the faults left, the commit and a replay command that replays that schedule
+//! verbatim, with the cargo flags of the build that ran the test (none for a default debug
+//! build, `--release`, `--profile NAME`, `--target-dir DIR`):
 //!
 //! ```text
 //! seed 17 failed: two leaders at 12.402s: a (token 4294967303) and b (token 4294967311)
-//! faults:
-//! 3.100s Partition { client: 0, server: None, direction: Both, duration: 12s }
+//! faults (shrunk from 23 to 2):
+//! 1.550s Partition { client: 0, server: None, direction: Both, duration: 12s }
+//! 6.100s LoseReply { client: 1 }
+//! shrinking: 41 runs, 3.20 s wall
 //! commit: 1a2b3c4
-//! replay: DOCENT_SEED=17 RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe
+//! replay: DOCENT_SEED=17 DOCENT_SCHEDULE='1.55s:partition(c0,all,both,12s);6.1s:lose-reply(c1)' RUSTFLAGS="--cfg madsim" cargo test --profile sim --target-dir target/sim -p my-app --test election latch_is_safe -- --exact --nocapture
 //! last events before the violation:
-//!     3.100s a   fault Partition { client: 0, server: None, direction: Both, duration: 12s }
+//!     1.550s a   fault Partition { client: 0, server: None, direction: Both, duration: 12s }
+//!     6.100s b   fault LoseReply { client: 1 }
 //!     9.870s a   disconnected
 //!    12.402s b   hold leader token=4294967311
 //!    12.402s !   violation: two leaders
@@ -55,6 +61,29 @@
 //! tokens, faults as shaded bands, the violation in red, hover text on every mark) and prints
 //! its path; `DOCENT_TIMELINE_ALL=1` writes one for every seed. A relative `DIR` is taken from
 //! the directory `cargo test` runs the test in: the package's, so prefer an absolute one.
+//!
+//! # Shrinking and replaying a schedule
+//! On a failure the harness re-runs the same seed on smaller schedules and keeps the smallest
+//! that still fails the same way: delta debugging over the faults, then shorter durations,
+//! then earlier times. "The same way" is the same kind of failure from the same check: a
+//! time limit does not stand in for a safety violation, nor a panic for an `Err`, nor one
+//! check's error for another's (two messages match when their first lines agree up to the
+//! first `": "`, numbers aside). A divergence (determinism mode) is not shrunk. It is
+//! bounded by [`Harness::shrink`] (default 200 runs, 20 s wall); `DOCENT_SHRINK=0` turns it
+//! off, `DOCENT_SHRINK_RUNS=n` and `DOCENT_SHRINK_SECS=s` bound it.
+//! [`Failure::original`] keeps the whole schedule.
+//!
+//! `DOCENT_SCHEDULE='<compact>'` (the form of [`FaultSchedule::compact`]) runs that schedule
+//! instead of the harness's plan, for every seed run (with `DOCENT_SEED`, the one); a value
+//! that does not parse is a panic naming the bad token. A failure under `DOCENT_SCHEDULE` is
+//! not shrunk again unless `DOCENT_SHRINK=1`.
+//!
+//! The workload's own randomness does not depend on the schedule: the clients' `abandons`
+//! flags, the recipes' [`docent::Client::next_rng`] streams and the providers' polling are
+//! drawn from the seed and the client's number only. What a removed fault changes beyond its
+//! direct effects: the model's draws (network jitter, reconnect back-off, elections share one
+//! stream, drawn as events happen), a retry loop's stream (taken on its first retry), and
+//! madsim's scheduling of tasks; the shrinker keeps only schedules it re-ran and saw fail.
 //!
 //! # Example: testing your own leader logic
 //! ```
@@ -87,6 +116,7 @@ pub mod coverage;
 mod html;
 mod report;
 mod runtime;
+mod shrink;
 mod sim;
 mod svg;
 mod timeline;
@@ -99,6 +129,7 @@ use std::time::Duration;
 
 pub use coverage::Coverage;
 pub use report::Failure;
+pub use shrink::{ShrinkLimits, ShrinkStats};
 pub use sim::Sim;
 pub use timeline::{Event, FaultSpan, Lane, ServerState, Timeline, What};
 
@@ -154,6 +185,7 @@ pub struct Harness {
     quiet: bool,
     source: EnsembleSource,
     required: Vec<(&'static str, u64)>,
+    shrink: ShrinkLimits,
 }
 
 impl std::fmt::Debug for Harness {
@@ -185,6 +217,7 @@ impl Harness {
             quiet: false,
             source: EnsembleSource::Static,
             required: Vec::new(),
+            shrink: ShrinkLimits::default(),
         }
     }
 
@@ -272,6 +305,13 @@ impl Harness {
         self
     }
 
+    /// How hard to shrink a failing seed's schedule (see [`ShrinkLimits`]; the environment
+    /// overrides it).
+    pub fn shrink(mut self, limits: ShrinkLimits) -> Harness {
+        self.shrink = limits;
+        self
+    }
+
     /// Prints nothing for a passing run (failures are always reported).
     pub fn quiet(mut self) -> Harness {
         self.quiet = true;
@@ -299,8 +339,16 @@ impl Harness {
         }
     }
 
-    /// The fault schedule of `seed`.
+    /// The fault schedule of `seed`: `DOCENT_SCHEDULE` if set, else the plan's.
+    ///
+    /// # Panics
+    /// If `DOCENT_SCHEDULE` does not parse (see [`FaultSchedule::compact`]).
     pub fn schedule_for(&self, seed: u64) -> FaultSchedule {
+        report::env_schedule().unwrap_or_else(|| self.planned(seed))
+    }
+
+    /// The plan's schedule for `seed`.
+    fn planned(&self, seed: u64) -> FaultSchedule {
         match &self.plan {
             Plan::None => FaultSchedule::new(),
             Plan::Swarm(window) => {
@@ -351,35 +399,25 @@ impl Harness {
                     self.location.test
                 );
             }
-            let first = self.run_seed(seed, &schedule, &body);
+            let first = self.run_seed(seed, &schedule, &body, false);
             simulated += first.simulated;
             coverage.add_seed(&first.coverage);
             let failed = match (&first.result, self.determinism) {
                 (Err(message), _) => Some(message.clone()),
                 (Ok(()), false) => None,
                 (Ok(()), true) => {
-                    let second = self.run_seed(seed, &schedule, &body);
+                    let second = self.run_seed(seed, &schedule, &body, false);
                     report::divergence(&first, &second)
                 }
             };
-            let mut timeline = first.timeline;
-            if let Some(message) = &failed {
-                timeline.violation(timeline.end(), message);
-            }
-            let timeline_file =
-                html::write_if_asked(&self.location.test, seed, &timeline, failed.is_some());
-            if let Some(message) = failed {
-                coverage.end_sweep(&self.location.test, &self.required, false);
-                return Some(Failure {
-                    seed,
-                    seeds_run: ran,
-                    message,
-                    schedule,
-                    replay: self.location.replay(seed),
-                    timeline,
-                    timeline_file,
-                });
-            }
+            let Some(message) = failed else {
+                html::write_if_asked(&self.location.test, seed, &first.timeline, false);
+                continue;
+            };
+            coverage.end_sweep(&self.location.test, &self.required, false);
+            let shrinkable = first.result.is_err();
+            let failure = self.failure(seed, ran, message, schedule, shrinkable, &body);
+            return Some(failure.with_timeline(first.timeline, &self.location.test));
         }
         if !self.quiet {
             let secs = wall.elapsed().as_secs_f64();
@@ -396,7 +434,14 @@ impl Harness {
         None
     }
 
-    fn run_seed<F, Fut, E>(&self, seed: u64, schedule: &FaultSchedule, body: &F) -> Outcome
+    /// One run of `seed` on `schedule`; `DOCENT_LOG` prints its log unless `quiet`.
+    fn run_seed<F, Fut, E>(
+        &self,
+        seed: u64,
+        schedule: &FaultSchedule,
+        body: &F,
+        quiet: bool,
+    ) -> Outcome
     where
         F: Fn(Sim) -> Fut,
         Fut: Future<Output = Result<(), E>>,
@@ -408,12 +453,12 @@ impl Harness {
             names: self.clients.clone(),
             session_timeout: self.session_timeout,
             schedule: schedule.clone(),
-            record_log: self.determinism || print_log(),
+            record_log: self.determinism || (print_log() && !quiet),
             source: self.source,
         };
         let limit = self.time_limit;
         let outcome = runtime::run_seed(seed, setup, limit, body);
-        if print_log() {
+        if print_log() && !quiet {
             eprintln!("event log of seed {seed}:");
             for line in &outcome.log {
                 eprintln!("  {line}");

@@ -7,6 +7,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::shrink::ShrinkStats;
 use super::timeline::{Timeline, TAIL};
 use crate::model::FaultSchedule;
 
@@ -38,9 +39,14 @@ pub struct Failure {
     pub seeds_run: u64,
     /// What failed: the body's error, a panic, the time limit, or a divergence.
     pub message: String,
-    /// The seed's fault schedule.
+    /// The fault schedule that fails: the seed's, shrunk when shrinking is on.
     pub schedule: FaultSchedule,
-    /// The one-line replay command.
+    /// The seed's whole schedule, before shrinking.
+    pub original: FaultSchedule,
+    /// What shrinking cost (`None`: it did not run).
+    pub shrink: Option<ShrinkStats>,
+    /// The one-line replay command (with `DOCENT_SCHEDULE` when the schedule is not the
+    /// plan's).
     pub replay: String,
     /// What the run went through, up to its end; the report shows its last events.
     pub timeline: Timeline,
@@ -48,10 +54,57 @@ pub struct Failure {
     pub timeline_file: Option<PathBuf>,
 }
 
+impl Failure {
+    /// Takes the failing run's timeline (`first`, unless shrinking replaced the schedule and
+    /// with it the run), marks the violation and writes its page when asked.
+    pub(crate) fn with_timeline(mut self, first: Timeline, test: &str) -> Failure {
+        if self.schedule == self.original {
+            self.timeline = first;
+        }
+        self.timeline.violation(self.timeline.end(), &self.message);
+        self.timeline_file = super::html::write_if_asked(test, self.seed, &self.timeline, true);
+        self
+    }
+
+    /// One line for figures: `faults 23 → 2, shrinking: 41 runs in 3.20 s`, or `faults 23,
+    /// not shrunk`.
+    pub fn shrink_summary(&self) -> String {
+        let before = self.original.faults.len();
+        match &self.shrink {
+            Some(s) => format!(
+                "faults {before} → {}, shrinking: {} runs in {:.2} s{}",
+                self.schedule.faults.len(),
+                s.runs,
+                s.wall.as_secs_f64(),
+                if s.bounded {
+                    " (stopped by a bound)"
+                } else {
+                    ""
+                }
+            ),
+            None => format!("faults {before}, not shrunk"),
+        }
+    }
+}
+
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "seed {} failed: {}", self.seed, self.message)?;
-        write!(f, "faults:\n{}", self.schedule)?;
+        if self.schedule == self.original {
+            write!(f, "faults:\n{}", self.schedule)?;
+        } else {
+            let (n, m) = (self.original.faults.len(), self.schedule.faults.len());
+            write!(f, "faults (shrunk from {n} to {m}):\n{}", self.schedule)?;
+        }
+        if let Some(s) = &self.shrink {
+            let bounded = if s.bounded {
+                ", stopped by a bound"
+            } else {
+                ""
+            };
+            let wall = s.wall.as_secs_f64();
+            writeln!(f, "shrinking: {} runs, {wall:.2} s wall{bounded}", s.runs)?;
+        }
         writeln!(f, "commit: {COMMIT}")?;
         write!(f, "replay: {}", self.replay)?;
         write_timeline(f, &self.timeline, self.timeline_file.as_deref())
@@ -96,12 +149,19 @@ impl Location {
         self
     }
 
-    pub(crate) fn replay(&self, seed: u64) -> String {
+    /// The replay command of `seed`, replaying `schedule` verbatim if given, with the cargo
+    /// flags of the build that is running.
+    pub(crate) fn replay(&self, seed: u64, schedule: Option<&FaultSchedule>) -> String {
         let mut cmd = format!("DOCENT_SEED={seed} ");
+        if let Some(schedule) = schedule {
+            cmd += &format!("DOCENT_SCHEDULE='{}' ", schedule.compact());
+        }
         if cfg!(madsim) {
-            cmd += "RUSTFLAGS=\"--cfg madsim\" cargo test --profile sim --target-dir target/sim";
-        } else {
-            cmd += "cargo test";
+            cmd += "RUSTFLAGS=\"--cfg madsim\" ";
+        }
+        cmd += "cargo test";
+        if let (Ok(exe), Ok(cwd)) = (std::env::current_exe(), std::env::current_dir()) {
+            cmd += &build_flags(&exe, &cwd, |dir| dir.join("CACHEDIR.TAG").exists());
         }
         if let Some(package) = &self.package {
             cmd += &format!(" -p {package}");
@@ -112,6 +172,61 @@ impl Location {
         }
         cmd + &format!(" {} -- --exact --nocapture", self.test)
     }
+}
+
+/// The cargo flags that rebuild the test binary `exe`
+/// (`<target-dir>/[<triple>/]<profile-dir>/deps/<binary>`), run from `cwd`: ` --release`,
+/// ` --profile NAME`, ` --target T`, ` --target-dir DIR` as needed (relative to `cwd` when
+/// under it), or nothing for a default debug build. `is_target_dir` tells a target
+/// directory (cargo leaves a `CACHEDIR.TAG` in it) from a target triple's.
+pub(crate) fn build_flags(exe: &Path, cwd: &Path, is_target_dir: impl Fn(&Path) -> bool) -> String {
+    let name = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_owned);
+    let Some(deps) = exe.parent().filter(|d| name(d).as_deref() == Some("deps")) else {
+        return String::new();
+    };
+    let (Some(profile_dir), Some(mut target_dir)) =
+        (deps.parent(), deps.parent().and_then(Path::parent))
+    else {
+        return String::new();
+    };
+    let mut flags = match name(profile_dir).as_deref() {
+        Some("debug") | None => String::new(),
+        Some("release") => " --release".into(),
+        Some(other) => format!(" --profile {other}"),
+    };
+    if !is_target_dir(target_dir) {
+        if let (Some(triple), Some(parent)) = (name(target_dir), target_dir.parent()) {
+            if is_target_dir(parent) {
+                flags += &format!(" --target {triple}");
+                target_dir = parent;
+            }
+        }
+    }
+    let default = name(target_dir).as_deref() == Some("target")
+        && target_dir
+            .parent()
+            .is_some_and(|root| cwd.starts_with(root));
+    if !default {
+        let shown: PathBuf = match target_dir.strip_prefix(cwd) {
+            Ok(relative) => relative.into(),
+            Err(_) => target_dir.into(),
+        };
+        flags += &format!(" --target-dir {}", shown.display());
+    }
+    flags
+}
+
+/// `DOCENT_SCHEDULE`, parsed.
+///
+/// # Panics
+/// If it does not parse.
+pub(crate) fn env_schedule() -> Option<FaultSchedule> {
+    parse_env_schedule(std::env::var("DOCENT_SCHEDULE").ok())
+}
+
+pub(crate) fn parse_env_schedule(text: Option<String>) -> Option<FaultSchedule> {
+    let parsed = text?.parse();
+    Some(parsed.unwrap_or_else(|e| panic!("DOCENT_SCHEDULE: {e}")))
 }
 
 /// `DOCENT_SEED` (one seed) wins, then `explicit`, then `DOCENT_SEEDS`, then `0..64`.

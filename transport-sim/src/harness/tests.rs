@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use docent::{Acl, Coordinator, CreateMode, Op};
 
-use super::report::{divergence, parse_range, Location, Outcome};
+use super::report::{build_flags, divergence, parse_range, Location, Outcome};
 use super::sim::healed_at;
 use super::Harness;
 use crate::model::{Direction, Fault, FaultSchedule};
@@ -43,14 +43,20 @@ fn healed_at_is_the_last_heal() {
 #[test]
 fn replay_names_the_package_target_and_test() {
     let at = Location::new("latch_is_safe").at("docent-sim-tests", "latch::scenarios");
-    let cmd = at.replay(17);
+    let cmd = at.replay(17, None);
     assert!(cmd.starts_with("DOCENT_SEED=17 "), "{cmd}");
     assert!(
         cmd.contains("-p docent-sim-tests --test latch latch_is_safe"),
         "{cmd}"
     );
     let lib = Location::new("t").at("docent-sim", "docent_sim::harness::tests");
-    assert!(lib.replay(1).contains("-p docent-sim --lib t"));
+    assert!(lib.replay(1, None).contains("-p docent-sim --lib t"));
+    let one = FaultSchedule::new().at(Duration::from_secs(3), Fault::LeaderChange);
+    let cmd = lib.replay(1, Some(&one));
+    assert!(
+        cmd.starts_with("DOCENT_SEED=1 DOCENT_SCHEDULE='3s:leader-change' "),
+        "{cmd}"
+    );
 }
 
 fn outcome(log: &[&str]) -> Outcome {
@@ -102,10 +108,15 @@ fn a_passing_body_runs_every_seed_and_a_failing_one_is_reported() {
     });
     let failure = failure.expect("seed 1 fails");
     assert_eq!((failure.seed, failure.seeds_run), (1, 2));
-    assert_eq!(failure.schedule, h.schedule_for(1));
+    // The body fails whatever the faults: shrinking removes them all.
+    assert_eq!(failure.original, h.schedule_for(1));
+    assert_eq!(failure.schedule, FaultSchedule::new());
     let report = failure.to_string();
+    let n = failure.original.faults.len();
     assert!(
-        report.starts_with("seed 1 failed: seed one is bad\nfaults:\n"),
+        report.starts_with(&format!(
+            "seed 1 failed: seed one is bad\nfaults (shrunk from {n} to 0):\n(no faults)\n"
+        )),
         "{report}"
     );
     assert!(report.contains("\ncommit: ") && report.contains("DOCENT_SEED=1 "));
@@ -243,4 +254,42 @@ fn an_exhibitor_client_follows_the_answers_and_falls_back_to_the_backup() {
             assert!(created.is_ok(), "{created:?}");
             Ok::<_, String>(())
         });
+}
+
+#[test]
+fn build_flags_follow_the_test_binary() {
+    let flags = |exe: &str, cwd: &str| {
+        let roots = ["/w/target", "/w/target/sim", "/w/out", "/tmp/t"];
+        build_flags(exe.as_ref(), cwd.as_ref(), |d| {
+            roots.iter().any(|r| d == std::path::Path::new(r))
+        })
+    };
+    // A default build, from the package or the workspace root.
+    assert_eq!(flags("/w/target/debug/deps/latch-1a2b", "/w/sim-tests"), "");
+    assert_eq!(flags("/w/target/debug/deps/latch-1a2b", "/w"), "");
+    assert_eq!(flags("/w/target/release/deps/x", "/w"), " --release");
+    // A named profile in its own target dir (this workspace's madsim builds).
+    assert_eq!(
+        flags("/w/target/sim/sim/deps/x", "/w"),
+        " --profile sim --target-dir target/sim"
+    );
+    assert_eq!(
+        flags("/w/target/sim/sim/deps/x", "/w/sim-tests"),
+        " --profile sim --target-dir /w/target/sim"
+    );
+    // A downstream crate's madsim build with the default profile.
+    assert_eq!(flags("/w/out/debug/deps/x", "/w"), " --target-dir out");
+    assert_eq!(flags("/tmp/t/debug/deps/x", "/w"), " --target-dir /tmp/t");
+    assert_eq!(
+        flags("/w/target/x86_64-unknown-linux-gnu/bench/deps/x", "/w"),
+        " --profile bench --target x86_64-unknown-linux-gnu"
+    );
+    // Not a cargo test binary: no flags rather than wrong ones.
+    assert_eq!(flags("/usr/bin/runner", "/w"), "");
+}
+
+#[test]
+#[should_panic(expected = "DOCENT_SCHEDULE: bad fault schedule: fault 1: `meteor`")]
+fn a_malformed_docent_schedule_is_an_error() {
+    let _ = super::report::parse_env_schedule(Some("1s:leader-change;2s:meteor(c0)".into()));
 }
