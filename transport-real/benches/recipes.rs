@@ -29,6 +29,8 @@
 
 #[path = "recipes/caches.rs"]
 mod caches;
+#[path = "recipes/census.rs"]
+mod census;
 #[path = "recipes/discovery.rs"]
 mod discovery;
 #[path = "recipes/expiry.rs"]
@@ -57,6 +59,7 @@ use std::time::Duration;
 
 use docent_zk::testing::{ServerOptions, TestingServer};
 
+use census::Census;
 use expiry::Proxy;
 use support::{env, scaled, Figures, Round, Row, Timeline};
 use table::Table;
@@ -118,6 +121,7 @@ async fn bench(scale: f64, big: bool) {
     let server = TestingServer::start_with(options).await.expect("ZooKeeper");
     let cs = server.connect_string();
     let proxy = Proxy::start(server.addr());
+    let census = Census::from_env(server.addr(), server.pid());
     let mut table = Table::default();
     let mut traces = Vec::new();
 
@@ -136,6 +140,7 @@ async fn bench(scale: f64, big: bool) {
         floor.multi,
     );
     println!("floor measured; docent recipes…");
+    checkpoint(census.as_ref(), "floor").await;
 
     // The figures both sides measure, in alternating rounds (docent first, then Curator first,
     // …) so that both see the same drift of this VM and server; the table shows each side's
@@ -159,12 +164,21 @@ async fn bench(scale: f64, big: bool) {
         let command = format!("duel {round} {}", proxy.connect_string());
         if let (true, Some(peer)) = (curator_first, peer.as_mut()) {
             theirs.push(ask(peer, &command, &proxy).await);
+            checkpoint(census.as_ref(), &format!("r{round} curator")).await;
         }
-        let (figures, round_traces) = duel(&cs, &proxy, scale, round).await;
+        let (figures, round_traces) = duel(&cs, &proxy, scale, round, census.as_ref()).await;
         ours.push(figures);
         traces = round_traces;
         if let (false, Some(peer)) = (curator_first, peer.as_mut()) {
             theirs.push(ask(peer, &command, &proxy).await);
+            checkpoint(census.as_ref(), &format!("r{round} curator")).await;
+        }
+    }
+    if census.is_some() {
+        for (side, rounds) in [("docent", &ours), ("curator", &theirs)] {
+            for (round, figures) in rounds.iter().enumerate() {
+                println!("census figures {side} r{round}: {figures:?}");
+            }
         }
     }
     for &(name, key, rate) in DUEL.into_iter().flatten() {
@@ -193,6 +207,7 @@ async fn duel(
     proxy: &Proxy,
     scale: f64,
     round: usize,
+    census: Option<&Census>,
 ) -> (Figures, Vec<(&'static str, Timeline)>) {
     let mut r = Round {
         cs,
@@ -201,13 +216,30 @@ async fn duel(
         figures: Figures::new(),
         traces: Vec::new(),
     };
+    let row = |name: &str| format!("r{round} docent {name}");
+    if let Some(census) = census {
+        census.reset();
+    }
     locks::round(&mut r).await;
+    checkpoint(census, &row("locks")).await;
     latch::round(&mut r).await;
+    checkpoint(census, &row("latch")).await;
     caches::round(&mut r).await;
+    checkpoint(census, &row("caches")).await;
     semaphores::round(&mut r).await;
+    checkpoint(census, &row("semaphores")).await;
     rwlock::round(&mut r).await;
+    checkpoint(census, &row("rwlock")).await;
     expiry::round(&mut r, proxy).await;
+    checkpoint(census, &row("expiry")).await;
     (r.figures, r.traces)
+}
+
+/// The census after `row`, when RECIPES_CENSUS is on.
+async fn checkpoint(census: Option<&Census>, row: &str) {
+    if let Some(census) = census {
+        census.after(row).await;
+    }
 }
 
 /// Sends a command to CuratorBench and collects its "key value" lines until "end". It may ask
