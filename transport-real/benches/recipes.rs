@@ -6,6 +6,7 @@
 //! RECIPES_ROUNDS=5 …        # rounds of the figures both sides measure (3 by default)
 //! RECIPES_ZK_JVM="-Xlog:gc:file=/tmp/gc.log" …   # extra JVM arguments for the server
 //! RECIPES_SCALE=0.05 RECIPES_BIG=0 RECIPES_ROUNDS=1 …   # a quick check that every row runs
+//! RECIPES_CENSUS=1 …        # after each row: what it left alive, and who used the CPU
 //! ```
 //!
 //! Against one local [`TestingServer`] (full JIT) it measures, for docent:
@@ -15,22 +16,29 @@
 //! propagation (a create or set by one client → the event in another's `TreeCache`, peer
 //! `CuratorCache`, and `PathChildrenCache`, peer Curator's `PathChildrenCache`); semaphores (2
 //! leases among 6 contenders, the semaphore mutex uncontended); a read–write lock with 4
-//! readers and 1 writer; Mutex failover after the holder's session expires (`expiry.rs`); both
-//! caches' initial load of 10,000 and 100,000 children (peer: `CuratorCache`); discovery's
-//! uncached `query_for_instances` over 100 instances and provider picks from the cache. The
-//! lock, failover and cache figures are also taken with Curator 5.4 in Java
-//! (`tests/interop/CuratorBench.java`, compiled with `javac`, one JVM for the whole run). Those
-//! figures are taken in alternating rounds (docent first, then Curator first, …) so both sides
-//! see the same drift of the VM and the server; the table gives each side's median over the
-//! rounds and how many rounds docent won. Every figure is printed with its ratio to the floor
-//! RTT. It reports; it asserts nothing about timing.
+//! readers and 1 writer; AtomicLong increments with 1 and 4 clients and SharedCount's
+//! `try_set` (`counters.rs`); queue puts and takes, one and 100 items per node (`queue.rs`);
+//! the double barrier's enter with 5 members (`barrier.rs`); Mutex failover after the holder's
+//! session expires (`expiry.rs`); both caches' initial load of 10,000 and 100,000 children
+//! (peer: `CuratorCache`); discovery's uncached `query_for_instances` over 100 instances and
+//! provider picks from the cache. The lock, failover, cache, counter, queue and barrier
+//! figures are also taken with Curator 5.4 in Java (`tests/interop/CuratorBench.java`,
+//! compiled with `javac`, one JVM for the whole run). Those figures are taken in alternating
+//! rounds (docent first, then Curator first, …) so both sides see the same drift of the VM and
+//! the server; the table gives each side's median over the rounds and how many rounds docent
+//! won. Every figure is printed with its ratio to the floor RTT. It reports; it asserts
+//! nothing about timing.
 //!
 //! This file is the driver and the table; each row's measurement is a module of `recipes/`.
 
+#[path = "recipes/barrier.rs"]
+mod barrier;
 #[path = "recipes/caches.rs"]
 mod caches;
 #[path = "recipes/census.rs"]
 mod census;
+#[path = "recipes/counters.rs"]
+mod counters;
 #[path = "recipes/discovery.rs"]
 mod discovery;
 #[path = "recipes/expiry.rs"]
@@ -43,6 +51,8 @@ mod java;
 mod latch;
 #[path = "recipes/locks.rs"]
 mod locks;
+#[path = "recipes/queue.rs"]
+mod queue;
 #[path = "recipes/rwlock.rs"]
 mod rwlock;
 #[path = "recipes/semaphores.rs"]
@@ -95,12 +105,15 @@ fn main() {
 }
 
 /// The rows both sides measure, in the table's order.
-const DUEL: [&[Row]; 6] = [
+const DUEL: [&[Row]; 9] = [
     &locks::ROWS,
     &latch::ROWS,
     &caches::ROWS,
     &semaphores::ROWS,
     &rwlock::ROWS,
+    &counters::ROWS,
+    &queue::ROWS,
+    &barrier::ROWS,
     &expiry::ROWS,
 ];
 
@@ -230,6 +243,12 @@ async fn duel(
     checkpoint(census, &row("semaphores")).await;
     rwlock::round(&mut r).await;
     checkpoint(census, &row("rwlock")).await;
+    counters::round(&mut r).await;
+    checkpoint(census, &row("counters")).await;
+    queue::round(&mut r).await;
+    checkpoint(census, &row("queue")).await;
+    barrier::round(&mut r).await;
+    checkpoint(census, &row("barrier")).await;
     expiry::round(&mut r, proxy).await;
     checkpoint(census, &row("expiry")).await;
     (r.figures, r.traces)
