@@ -1,7 +1,8 @@
 //! A double barrier beside Curator's `DistributedDoubleBarrier`: 5 members, each on a client,
 //! thread and runtime of its own, enter together, then leave together, again and again (a
-//! fresh barrier path each time). The latency is each member's `enter` call, from the moment
-//! all five were released to call it (p50/p99 over members and passes).
+//! fresh barrier path each time, made beforehand: a member's first create then finds its
+//! parent). The latency is each member's `enter` call, from the moment all five were released
+//! to call it (p50/p99 over members and passes).
 
 use std::time::Instant;
 
@@ -30,6 +31,11 @@ const MEMBERS: usize = 5;
 pub async fn round(r: &mut Round<'_>) {
     let passes = scaled(100, r.scale);
     let warm = passes / 5;
+    let c = client(r.cs).await;
+    for pass in 0..warm + passes {
+        let path = format!("{}/double-barrier/{pass}", r.base);
+        c.create().parents().at(&path).await.unwrap();
+    }
     let together = std::sync::Arc::new(tokio::sync::Barrier::new(MEMBERS));
     let trace = Trace::default();
     const NAMES: [&str; MEMBERS] = ["m0", "m1", "m2", "m3", "m4"];
@@ -73,7 +79,6 @@ pub async fn round(r: &mut Round<'_>) {
     );
     let enters: Vec<f64> = enters.into_iter().flatten().collect();
     // Everyone left the last pass's barrier: no member node, no ready node.
-    let c = client(r.cs).await;
     let last = format!("{}/double-barrier/{}", r.base, warm + passes - 1);
     match c.get_children().at(&last).await {
         Ok((left, _, _)) => assert!(left.is_empty(), "left in the barrier: {left:?}"),

@@ -431,6 +431,11 @@ public class CuratorBench {
         int passes = scaled(100, scale);
         int warm = passes / 5;
         CyclicBarrier together = new CyclicBarrier(members);
+        CuratorFramework maker = client();
+        for (int pass = 0; pass < warm + passes; pass++) { // each pass's path, made beforehand
+            maker.create().creatingParentsIfNeeded().forPath(base + "/double-barrier/" + pass);
+        }
+        maker.close();
         List<Long> enters = Collections.synchronizedList(new ArrayList<>());
         List<CuratorFramework> clients = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
