@@ -8,6 +8,9 @@
 //! RECIPES_SCALE=0.05 RECIPES_BIG=0 RECIPES_ROUNDS=1 …   # a quick check that every row runs
 //! RECIPES_CENSUS=1 …        # after each row: what it left alive, and who used the CPU
 //! RECIPES_WARM=0 …          # no untimed warm-up pass before the rounds
+//! RECIPES_ONLY=counters,queue …  # only these families of rounds (locks latch caches
+//!                           # semaphores rwlock counters queue barrier expiry; "extras" for
+//!                           # the loads, reads and discovery after the rounds)
 //! ```
 //!
 //! Against one local [`TestingServer`] (full JIT) it measures, for docent:
@@ -178,10 +181,11 @@ async fn bench(scale: f64, big: bool) {
         }
     };
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let only = std::env::var("RECIPES_ONLY").unwrap_or_else(|_| "all".into());
     for round in 0..rounds {
         println!("round {} of {rounds}…", round + 1);
         let curator_first = round % 2 == 1;
-        let command = format!("duel {round} {}", proxy.connect_string());
+        let command = format!("duel {round} {} {only}", proxy.connect_string());
         if let (true, Some(peer)) = (curator_first, peer.as_mut()) {
             theirs.push(ask(peer, &command, &proxy).await);
             checkpoint(census.as_ref(), &format!("r{round} curator")).await;
@@ -206,15 +210,19 @@ async fn bench(scale: f64, big: bool) {
         let side = |maps: &[Figures]| -> Vec<f64> {
             maps.iter().filter_map(|m| m.get(key).copied()).collect()
         };
+        if side(&ours).is_empty() && side(&theirs).is_empty() {
+            continue; // a family RECIPES_ONLY left out
+        }
         table.rounds(name, rate, &side(&ours), &side(&theirs));
     }
-    let dirs = caches::loads(&cs, big, &mut table).await;
-    let trace = discovery::rows(&cs, scale, &mut table).await;
-    traces.push(("one uncached query_for_instances (100 instances)", trace));
-
-    println!("docent done; Curator's loads, reads and discovery…");
-    if let Some(peer) = peer.as_mut() {
-        table.curator = ask(peer, &format!("extras {}", dirs.join(",")), &proxy).await;
+    if wanted("extras") {
+        let dirs = caches::loads(&cs, big, &mut table).await;
+        let trace = discovery::rows(&cs, scale, &mut table).await;
+        traces.push(("one uncached query_for_instances (100 instances)", trace));
+        println!("docent done; Curator's loads, reads and discovery…");
+        if let Some(peer) = peer.as_mut() {
+            table.curator = ask(peer, &format!("extras {}", dirs.join(",")), &proxy).await;
+        }
     }
     table.print();
     for (title, (origin, entries)) in traces {
@@ -242,27 +250,48 @@ async fn duel(
     if let Some(census) = census {
         census.reset();
     }
-    locks::round(&mut r).await;
-    checkpoint(census, &row("locks")).await;
-    latch::round(&mut r).await;
-    checkpoint(census, &row("latch")).await;
-    caches::round(&mut r).await;
-    checkpoint(census, &row("caches")).await;
-    semaphores::round(&mut r).await;
-    checkpoint(census, &row("semaphores")).await;
-    rwlock::round(&mut r).await;
-    checkpoint(census, &row("rwlock")).await;
-    counters::round(&mut r).await;
-    checkpoint(census, &row("counters")).await;
-    queue::round(&mut r).await;
-    checkpoint(census, &row("queue")).await;
-    barrier::round(&mut r).await;
-    checkpoint(census, &row("barrier")).await;
-    if pass != "warm" {
+    if wanted("locks") {
+        locks::round(&mut r).await;
+        checkpoint(census, &row("locks")).await;
+    }
+    if wanted("latch") {
+        latch::round(&mut r).await;
+        checkpoint(census, &row("latch")).await;
+    }
+    if wanted("caches") {
+        caches::round(&mut r).await;
+        checkpoint(census, &row("caches")).await;
+    }
+    if wanted("semaphores") {
+        semaphores::round(&mut r).await;
+        checkpoint(census, &row("semaphores")).await;
+    }
+    if wanted("rwlock") {
+        rwlock::round(&mut r).await;
+        checkpoint(census, &row("rwlock")).await;
+    }
+    if wanted("counters") {
+        counters::round(&mut r).await;
+        checkpoint(census, &row("counters")).await;
+    }
+    if wanted("queue") {
+        queue::round(&mut r).await;
+        checkpoint(census, &row("queue")).await;
+    }
+    if wanted("barrier") {
+        barrier::round(&mut r).await;
+        checkpoint(census, &row("barrier")).await;
+    }
+    if wanted("expiry") && pass != "warm" {
         expiry::round(&mut r, proxy).await;
         checkpoint(census, &row("expiry")).await;
     }
     (r.figures, r.traces)
+}
+
+/// Whether RECIPES_ONLY (a comma-separated list; all when unset) names `family`.
+fn wanted(family: &str) -> bool {
+    std::env::var("RECIPES_ONLY").map_or(true, |only| only.split(',').any(|f| f == family))
 }
 
 /// The census after `row`, when RECIPES_CENSUS is on.

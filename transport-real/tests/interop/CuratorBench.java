@@ -6,10 +6,13 @@
 //
 // then commands on stdin, each answered by one "key value" line per figure (microseconds, or
 // per second) and a line "end":
-//   duel R PROXY  lock cycles, failover, cache propagation, semaphores, read–write lock,
+//   duel R PROXY [ONLY]
+//                 lock cycles, failover, cache propagation, semaphores, read–write lock,
 //                 counters, queue and double barrier under BASE_PATH/rR, and failover after expiry with the holder behind PROXY (a
 //                 host:port the bench cuts when this program prints "cut", answering "cut", and
-//                 heals when it prints "heal", answering "healed")
+//                 heals when it prints "heal", answering "healed"); ONLY: the families to run,
+//                 comma-separated (locks latch caches semaphores rwlock counters queue barrier
+//                 expiry), "all" (the default) for every one
 //   extras DIRS   CuratorCache's initial load of each directory in DIRS (comma-separated;
 //                 key load_N_us, N its number of children), pipelined reads and discovery
 
@@ -63,6 +66,12 @@ public class CuratorBench {
     static String connect;
     static String base;
     static BufferedReader in;
+    /** The families of the duel being run ("all": every one). */
+    static List<String> only = List.of("all");
+
+    static boolean on(String family) {
+        return only.contains("all") || only.contains(family);
+    }
 
     static CuratorFramework client() throws Exception {
         return client(connect, 10000);
@@ -101,17 +110,36 @@ public class CuratorBench {
             if (command[0].equals("duel")) {
                 String[] round = arg.split(" ");
                 base = root + "/r" + round[0];
-                uncontended((int) (3000 * scale));
-                contended((long) (4000 * scale));
-                failover((int) (300 * scale));
-                cache((int) (1000 * scale));
-                pathChildrenCache((int) (1000 * scale));
-                semaphores(scale);
-                readWriteLock(scale);
-                counters(scale);
-                queue(scale);
-                doubleBarrier(scale);
-                expiry(round[1], Math.max(1, (int) Math.round(3 * scale)));
+                only = List.of((round.length > 2 ? round[2] : "all").split(","));
+                if (on("locks")) {
+                    uncontended((int) (3000 * scale));
+                    contended((long) (4000 * scale));
+                }
+                if (on("latch")) {
+                    failover((int) (300 * scale));
+                }
+                if (on("caches")) {
+                    cache((int) (1000 * scale));
+                    pathChildrenCache((int) (1000 * scale));
+                }
+                if (on("semaphores")) {
+                    semaphores(scale);
+                }
+                if (on("rwlock")) {
+                    readWriteLock(scale);
+                }
+                if (on("counters")) {
+                    counters(scale);
+                }
+                if (on("queue")) {
+                    queue(scale);
+                }
+                if (on("barrier")) {
+                    doubleBarrier(scale);
+                }
+                if (on("expiry")) {
+                    expiry(round[1], Math.max(1, (int) Math.round(3 * scale)));
+                }
             } else if (command[0].equals("extras")) {
                 base = root;
                 for (String dir : arg.split(",")) {
