@@ -248,7 +248,7 @@ async fn duel(
     };
     let row = |name: &str| format!("{pass} docent {name}");
     if let Some(census) = census {
-        census.reset();
+        census.reset().await;
     }
     if wanted("locks") {
         locks::round(&mut r).await;

@@ -1,7 +1,9 @@
 //! RECIPES_CENSUS=1: what is left alive between rows, to catch a row that outlives its round.
 //!
 //! After each row (and each of Curator's rounds) it prints the row's wall time and the CPU the
-//! bench, CuratorBench's JVM, the server and everything else on the machine used during it;
+//! bench, CuratorBench's JVM, the server and everything else on the machine used during it,
+//! with the requests the server received and its CPU per request (which the rest of the
+//! machine's load hardly changes, unlike the row's figures);
 //! then the threads of the bench and of the JVM, the server's live connections, watches and
 //! ephemeral nodes (`mntr`), and the CPU each of the three processes burns during one idle
 //! second that follows: with nothing left over, the idle second costs next to nothing and the
@@ -27,6 +29,8 @@ pub struct Census {
 struct Mark {
     at: Instant,
     ticks: [Option<u64>; 4],
+    /// Requests the server has received so far (`zk_packets_received`).
+    packets: Option<u64>,
 }
 
 impl Census {
@@ -36,36 +40,44 @@ impl Census {
         on.then(|| Census {
             server,
             server_pid,
-            since: std::sync::Mutex::new(Mark::now(server_pid)),
+            since: std::sync::Mutex::new(Mark::now(server_pid, None)),
         })
     }
 
     /// Restarts the clocks of the next row.
-    pub fn reset(&self) {
-        *self.since.lock().unwrap() = Mark::now(self.server_pid);
+    pub async fn reset(&self) {
+        let packets = packets(self.server).await;
+        *self.since.lock().unwrap() = Mark::now(self.server_pid, packets);
     }
 
     /// Prints the census after `row`, then restarts the row clocks.
     pub async fn after(&self, row: &str) {
         let since = *self.since.lock().unwrap();
-        let now = Mark::now(self.server_pid);
+        let now = Mark::now(self.server_pid, packets(self.server).await);
         let used = |i: usize| match (since.ticks[i], now.ticks[i]) {
             (Some(b), Some(a)) => (a - b) as f64 / TICKS * 1000.0,
             _ => f64::NAN,
         };
         let ours = used(0) + used(1).max(0.0) + used(2).max(0.0);
+        // Less the census's own `mntr` at the start of the row.
+        let requests = match (since.packets, now.packets) {
+            (Some(b), Some(a)) => a.saturating_sub(b + 1) as f64,
+            _ => f64::NAN,
+        };
         println!(
-            "census {row}: {:.1} s; CPU ms bench {:.0} peer {:.0} server {:.0} others {:.0}",
+            "census {row}: {:.1} s; CPU ms bench {:.0} peer {:.0} server {:.0} others {:.0}; \
+             {requests} requests, server CPU {:.0} µs per request",
             (now.at - since.at).as_secs_f64(),
             used(0),
             used(1),
             used(2),
             used(3) - ours,
+            used(2) * 1000.0 / requests,
         );
         println!("census {row}: at once {}", self.left().await);
-        let idle = Mark::now(self.server_pid);
+        let idle = Mark::now(self.server_pid, None);
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let after = Mark::now(self.server_pid);
+        let after = Mark::now(self.server_pid, None);
         let burnt = |i: usize| match (idle.ticks[i], after.ticks[i]) {
             (Some(b), Some(a)) => format!("{:.0}", (a - b) as f64 / TICKS * 1000.0),
             _ => "-".into(),
@@ -77,7 +89,7 @@ impl Census {
             burnt(1),
             burnt(2),
         );
-        self.reset();
+        self.reset().await;
     }
 
     /// What is alive now: threads of the bench and the peer, and on the server; "LEFT OVER"
@@ -112,12 +124,13 @@ impl Census {
 }
 
 impl Mark {
-    fn now(server_pid: Option<u32>) -> Mark {
+    fn now(server_pid: Option<u32>, packets: Option<u64>) -> Mark {
         let pids = [Some(std::process::id()), peer_pid(), server_pid];
         let [bench, peer, server] = pids.map(cpu_ticks);
         Mark {
             at: Instant::now(),
             ticks: [bench, peer, server, machine_ticks()],
+            packets,
         }
     }
 }
@@ -168,6 +181,13 @@ fn cpu_ticks(pid: Option<u32>) -> Option<u64> {
 fn threads(pid: Option<u32>) -> String {
     pid.and_then(|pid| std::fs::read_dir(format!("/proc/{pid}/task")).ok())
         .map_or("-".into(), |tasks| tasks.count().to_string())
+}
+
+/// The requests the server has received so far.
+async fn packets(server: SocketAddr) -> Option<u64> {
+    let mntr = mntr(server).await;
+    let (_, v) = mntr.iter().find(|(k, _)| k == "zk_packets_received")?;
+    v.parse().ok()
 }
 
 /// The server's `mntr` four-letter word: (key, value) pairs; empty if it does not answer.
