@@ -201,6 +201,7 @@ async fn propagation(
     tokio::time::sleep(Duration::from_millis(20)).await;
     let one = (origin, trace.stop());
     reader.stop();
+    writer.close().await.unwrap();
     let mut all = creates.clone();
     all.extend(sets);
     (creates, all, one)
@@ -284,6 +285,7 @@ async fn create_children(cs: &str, n: usize) -> String {
         }
         in_flight.next().await.unwrap().expect("create child");
     }
+    zk.close().await.expect("close");
     dir
 }
 

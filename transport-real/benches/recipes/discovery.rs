@@ -82,5 +82,7 @@ async fn discovery(cs: &str, queries: usize, picks: usize) -> (Vec<f64>, f64, Ti
     provider.close().await.unwrap();
     discovery.close().await.unwrap();
     registry.close().await.unwrap();
+    querier.close().await.unwrap();
+    registrar.close().await.unwrap();
     (times, rate, one)
 }

@@ -86,6 +86,10 @@ pub async fn measure(cs: &str, n: usize) -> Floor {
         assert_eq!(reader.commit().await.expect("multiRead").len(), 100);
         multi.push(micros(t.elapsed()));
     }
+    // Dropping the last handle sends closeSession: wait until the session is over.
+    let mut state = direct.state_watcher();
+    drop(direct);
+    while !state.changed().await.is_terminated() {}
     Floor {
         read: pct(&reads, 0.5),
         write: pct(&writes, 0.5),

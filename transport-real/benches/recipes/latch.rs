@@ -68,5 +68,8 @@ async fn failover(cs: &str, base: &str, n: usize) -> (Vec<f64>, Timeline) {
         leader = follower;
     }
     leader.close().await.unwrap();
+    for side in sides {
+        side.close().await.unwrap();
+    }
     (times, one.expect("traced"))
 }

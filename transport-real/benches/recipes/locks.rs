@@ -59,6 +59,7 @@ async fn uncontended(cs: &str, base: &str, n: usize) -> (f64, Timeline) {
     }
     let cycle = (origin, trace.stop());
     lock.close().await.unwrap();
+    c.close().await.unwrap();
     (n as f64 / took.as_secs_f64(), cycle)
 }
 

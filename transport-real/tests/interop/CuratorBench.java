@@ -1,15 +1,18 @@
 // Curator 5.4's side of docent's recipe benchmark (benches/recipes.rs): the same lock cycles,
-// latch failovers, cache propagation, semaphores, read–write lock and failover after expiry, on
-// the same server.
+// latch failovers, cache propagation, semaphores, read–write lock, counters, queue, double
+// barrier and failover after expiry, on the same server.
 //
 //   java -cp … CuratorBench CONNECT_STRING BASE_PATH SCALE      (SCALE 1.0 = full run)
 //
 // then commands on stdin, each answered by one "key value" line per figure (microseconds, or
 // per second) and a line "end":
-//   duel R PROXY  lock cycles, failover, cache propagation, semaphores, read–write lock under
-//                 BASE_PATH/rR, and failover after expiry with the holder behind PROXY (a
+//   duel R PROXY [ONLY]
+//                 lock cycles, failover, cache propagation, semaphores, read–write lock,
+//                 counters, queue and double barrier under BASE_PATH/rR, and failover after expiry with the holder behind PROXY (a
 //                 host:port the bench cuts when this program prints "cut", answering "cut", and
-//                 heals when it prints "heal", answering "healed")
+//                 heals when it prints "heal", answering "healed"); ONLY: the families to run,
+//                 comma-separated (locks latch caches semaphores rwlock counters queue barrier
+//                 expiry), "all" (the default) for every one
 //   extras DIRS   CuratorCache's initial load of each directory in DIRS (comma-separated;
 //                 key load_N_us, N its number of children), pipelined reads and discovery
 
@@ -21,10 +24,14 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.atomic.AtomicValue;
+import org.apache.curator.framework.recipes.atomic.DistributedAtomicLong;
+import org.apache.curator.framework.recipes.barriers.DistributedDoubleBarrier;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.apache.curator.framework.recipes.cache.PathChildrenCache;
@@ -36,7 +43,16 @@ import org.apache.curator.framework.recipes.locks.InterProcessReadWriteLock;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreMutex;
 import org.apache.curator.framework.recipes.locks.InterProcessSemaphoreV2;
 import org.apache.curator.framework.recipes.locks.Lease;
+import org.apache.curator.framework.recipes.queue.DistributedQueue;
+import org.apache.curator.framework.recipes.queue.MultiItem;
+import org.apache.curator.framework.recipes.queue.QueueBuilder;
+import org.apache.curator.framework.recipes.queue.QueueConsumer;
+import org.apache.curator.framework.recipes.queue.QueueSerializer;
+import org.apache.curator.framework.recipes.shared.SharedCount;
+import org.apache.curator.framework.recipes.shared.VersionedValue;
+import org.apache.curator.framework.state.ConnectionState;
 import org.apache.curator.retry.ExponentialBackoffRetry;
+import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.x.discovery.ServiceDiscovery;
 import org.apache.curator.x.discovery.ServiceDiscoveryBuilder;
 import org.apache.curator.x.discovery.ServiceInstance;
@@ -50,6 +66,12 @@ public class CuratorBench {
     static String connect;
     static String base;
     static BufferedReader in;
+    /** The families of the duel being run ("all": every one). */
+    static List<String> only = List.of("all");
+
+    static boolean on(String family) {
+        return only.contains("all") || only.contains(family);
+    }
 
     static CuratorFramework client() throws Exception {
         return client(connect, 10000);
@@ -88,14 +110,36 @@ public class CuratorBench {
             if (command[0].equals("duel")) {
                 String[] round = arg.split(" ");
                 base = root + "/r" + round[0];
-                uncontended((int) (3000 * scale));
-                contended((long) (4000 * scale));
-                failover((int) (300 * scale));
-                cache((int) (1000 * scale));
-                pathChildrenCache((int) (1000 * scale));
-                semaphores(scale);
-                readWriteLock(scale);
-                expiry(round[1], Math.max(1, (int) Math.round(3 * scale)));
+                only = List.of((round.length > 2 ? round[2] : "all").split(","));
+                if (on("locks")) {
+                    uncontended((int) (3000 * scale));
+                    contended((long) (4000 * scale));
+                }
+                if (on("latch")) {
+                    failover((int) (300 * scale));
+                }
+                if (on("caches")) {
+                    cache((int) (1000 * scale));
+                    pathChildrenCache((int) (1000 * scale));
+                }
+                if (on("semaphores")) {
+                    semaphores(scale);
+                }
+                if (on("rwlock")) {
+                    readWriteLock(scale);
+                }
+                if (on("counters")) {
+                    counters(scale);
+                }
+                if (on("queue")) {
+                    queue(scale);
+                }
+                if (on("barrier")) {
+                    doubleBarrier(scale);
+                }
+                if (on("expiry")) {
+                    expiry(round[1], Math.max(1, (int) Math.round(3 * scale)));
+                }
             } else if (command[0].equals("extras")) {
                 base = root;
                 for (String dir : arg.split(",")) {
@@ -214,6 +258,247 @@ public class CuratorBench {
         say("rw_cycles_per_s", (writes.size() + reads.size()) / (millis / 1000.0));
         say("rw_writer_acquire_p50_us", pct(writes, 0.50));
         say("rw_writer_acquire_p99_us", pct(writes, 0.99));
+        for (CuratorFramework c : clients) {
+            c.close();
+        }
+    }
+
+    /** n scaled by SCALE, at least 10 (as the bench's scaled()). */
+    static int scaled(int n, double scale) {
+        return Math.max(10, (int) (n * scale));
+    }
+
+    // ---- Counters: DistributedAtomicLong (1 and 4 clients) and SharedCount.trySetCount ----
+
+    static void counters(double scale) throws Exception {
+        int n = scaled(2000, scale);
+        CuratorFramework c = client();
+        DistributedAtomicLong one = new DistributedAtomicLong(c, base + "/atomic-1",
+                new RetryNTimes(1000, 0));
+        for (int i = 0; i < n / 3; i++) { // warm-up (JIT)
+            increment(one);
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            increment(one);
+        }
+        say("atomic_1_per_s", n / ((System.nanoTime() - t0) / 1e9));
+        if (one.get().postValue() != n + n / 3) {
+            throw new IllegalStateException("atomic long: " + one.get().postValue());
+        }
+
+        long millis = (long) (4000 * Math.max(scale, 0.25));
+        List<CuratorFramework> clients = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            clients.add(client());
+        }
+        long warmEnd = System.nanoTime() + 2_000_000_000L;
+        long end = warmEnd + millis * 1_000_000L;
+        long[] measured = new long[4];
+        long[] all = new long[4];
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            int me = i;
+            DistributedAtomicLong counter = new DistributedAtomicLong(clients.get(i),
+                    base + "/atomic-4", new RetryNTimes(1000, 0));
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        long a = System.nanoTime();
+                        if (a >= end) {
+                            break;
+                        }
+                        if (counter.increment().succeeded()) {
+                            all[me]++;
+                            if (a >= warmEnd) {
+                                measured[me]++;
+                            }
+                        }
+                    }
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        long total = 0;
+        long succeeded = 0;
+        for (int i = 0; i < 4; i++) {
+            threads.get(i).join();
+            total += measured[i];
+            succeeded += all[i];
+        }
+        long value = new DistributedAtomicLong(c, base + "/atomic-4", new RetryNTimes(0, 0))
+                .get().postValue();
+        if (value != succeeded) {
+            throw new IllegalStateException("atomic long: " + value + " != " + succeeded);
+        }
+        say("atomic_4_per_s", total / (millis / 1000.0));
+        for (CuratorFramework cc : clients) {
+            cc.close();
+        }
+
+        SharedCount count = new SharedCount(c, base + "/shared-count", 0);
+        count.start();
+        List<Long> times = new ArrayList<>();
+        for (int i = 0; i < n + n / 5; i++) {
+            VersionedValue<Integer> seen = count.getVersionedValue();
+            long t = System.nanoTime();
+            if (!count.trySetCount(seen, seen.getValue() + 1)) {
+                throw new IllegalStateException("trySetCount failed at " + seen.getValue());
+            }
+            if (i >= n / 5) {
+                times.add(System.nanoTime() - t);
+            }
+        }
+        say("shared_try_set_p50_us", pct(times, 0.50));
+        say("shared_try_set_p99_us", pct(times, 0.99));
+        count.close();
+        c.close();
+    }
+
+    static void increment(DistributedAtomicLong counter) throws Exception {
+        AtomicValue<Long> result = counter.increment();
+        if (!result.succeeded()) {
+            throw new IllegalStateException("an uncontended increment failed");
+        }
+    }
+
+    // ---- DistributedQueue (no lock path), one and 100 items per node ----
+
+    static final QueueSerializer<byte[]> BYTES = new QueueSerializer<byte[]>() {
+        public byte[] serialize(byte[] item) {
+            return item;
+        }
+
+        public byte[] deserialize(byte[] bytes) {
+            return bytes;
+        }
+    };
+
+    static void queue(double scale) throws Exception {
+        CuratorFramework producer = client();
+        String single = base + "/queue";
+        List<byte[]> items = new ArrayList<>();
+        say("queue_put_per_s", fill(producer, single, scaled(2000, scale), 1, items));
+        say("queue_take_per_s", take(single, items));
+        String many = base + "/queue-many";
+        items.clear();
+        say("queue_put_many_per_s", fill(producer, many, scaled(100, scale), 100, items));
+        say("queue_take_many_per_s", take(many, items));
+        producer.close();
+    }
+
+    /**
+     * Puts nodes + nodes/5 nodes of perNode items each (the first fifth to warm up), each put
+     * waiting for its reply: the timed ones' items/s; every item put goes to items, in order.
+     */
+    static double fill(CuratorFramework c, String path, int nodes, int perNode,
+            List<byte[]> items) throws Exception {
+        DistributedQueue<byte[]> queue = QueueBuilder.builder(c, null, BYTES, path)
+                .putInBackground(false).buildQueue();
+        queue.start();
+        int warm = nodes / 5;
+        long t0 = System.nanoTime();
+        for (int node = 0; node < warm + nodes; node++) {
+            if (node == warm) {
+                t0 = System.nanoTime();
+            }
+            List<byte[]> batch = new ArrayList<>();
+            for (int i = 0; i < perNode; i++) {
+                batch.add(("item-" + node + "-" + i).getBytes("UTF-8"));
+            }
+            if (perNode == 1) {
+                queue.put(batch.get(0));
+            } else {
+                java.util.Iterator<byte[]> next = batch.iterator();
+                MultiItem<byte[]> multi = () -> next.hasNext() ? next.next() : null;
+                queue.putMulti(multi);
+            }
+            items.addAll(batch);
+        }
+        double rate = nodes * perNode / ((System.nanoTime() - t0) / 1e9);
+        queue.close();
+        return rate;
+    }
+
+    /** A fresh client consumes path until it has every item: items/s (checked in order). */
+    static double take(String path, List<byte[]> items) throws Exception {
+        CuratorFramework c = client();
+        BlockingQueue<byte[]> taken = new ArrayBlockingQueue<>(items.size());
+        QueueConsumer<byte[]> consumer = new QueueConsumer<byte[]>() {
+            public void consumeMessage(byte[] message) {
+                taken.offer(message);
+            }
+
+            public void stateChanged(CuratorFramework client, ConnectionState state) {
+            }
+        };
+        DistributedQueue<byte[]> queue = QueueBuilder.builder(c, consumer, BYTES, path)
+                .buildQueue();
+        long t0 = System.nanoTime();
+        queue.start();
+        for (byte[] want : items) {
+            byte[] got = taken.poll(60, TimeUnit.SECONDS);
+            if (got == null || !java.util.Arrays.equals(got, want)) {
+                throw new IllegalStateException("queue order: " + (got == null ? "none"
+                        : new String(got, "UTF-8")) + " for " + new String(want, "UTF-8"));
+            }
+        }
+        double rate = items.size() / ((System.nanoTime() - t0) / 1e9);
+        queue.close();
+        c.close();
+        return rate;
+    }
+
+    // ---- DistributedDoubleBarrier: 5 members enter together, then leave, a fresh path each ----
+
+    static void doubleBarrier(double scale) throws Exception {
+        int members = 5;
+        int passes = scaled(100, scale);
+        int warm = passes / 5;
+        CyclicBarrier together = new CyclicBarrier(members);
+        CuratorFramework maker = client();
+        for (int pass = 0; pass < warm + passes; pass++) { // each pass's path, made beforehand
+            maker.create().creatingParentsIfNeeded().forPath(base + "/double-barrier/" + pass);
+        }
+        maker.close();
+        List<Long> enters = Collections.synchronizedList(new ArrayList<>());
+        List<CuratorFramework> clients = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int m = 0; m < members; m++) {
+            CuratorFramework c = client();
+            clients.add(c);
+            Thread t = new Thread(() -> {
+                try {
+                    for (int pass = 0; pass < warm + passes; pass++) {
+                        DistributedDoubleBarrier member = new DistributedDoubleBarrier(c,
+                                base + "/double-barrier/" + pass, members);
+                        together.await();
+                        long t0 = System.nanoTime();
+                        member.enter();
+                        long took = System.nanoTime() - t0;
+                        member.leave();
+                        if (pass >= warm) {
+                            enters.add(took);
+                        }
+                    }
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            t.start();
+            threads.add(t);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (enters.size() != members * passes) {
+            throw new IllegalStateException("double barrier: " + enters.size() + " enters");
+        }
+        say("barrier_enter_p50_us", pct(enters, 0.50));
+        say("barrier_enter_p99_us", pct(enters, 0.99));
         for (CuratorFramework c : clients) {
             c.close();
         }
