@@ -30,6 +30,8 @@ pub struct TestingCluster {
     install: Installation,
     options: ServerOptions,
     dir: TempDir,
+    /// Every port handed to a member so far (client, quorum, election), dead members' too.
+    ports: Vec<u16>,
 }
 
 impl TestingCluster {
@@ -74,6 +76,7 @@ impl TestingCluster {
             install: Installation::find()?,
             options,
             dir: TempDir::new("cluster")?,
+            ports: Vec::new(),
         };
         for _ in 0..n {
             cluster.plan_member()?;
@@ -92,12 +95,13 @@ impl TestingCluster {
     /// Picks the next member's addresses and its `server.N=` line.
     fn plan_member(&mut self) -> Result<(), TestingError> {
         let i = self.members.len();
-        let client = match (self.on_hosts, self.members.first()) {
-            (true, Some(first)) => SocketAddr::from(([127, 0, 0, i as u8 + 1], first.port())),
-            (true, None) => SocketAddr::from(([127, 0, 0, 1], free_port()?)),
-            (false, _) => SocketAddr::from(([127, 0, 0, 1], free_port()?)),
+        let first = self.members.first().map(|m| m.port());
+        let client = match (self.on_hosts, first) {
+            (true, Some(port)) => SocketAddr::from(([127, 0, 0, i as u8 + 1], port)),
+            (true, None) => SocketAddr::from(([127, 0, 0, 1], self.fresh_port()?)),
+            (false, _) => SocketAddr::from(([127, 0, 0, 1], self.fresh_port()?)),
         };
-        let (quorum, election) = (free_port()?, free_port()?);
+        let (quorum, election) = (self.fresh_port()?, self.fresh_port()?);
         let host = client.ip();
         let mut line = format!("server.{}={host}:{quorum}:{election}", i + 1);
         if self.options.reconfig {
@@ -113,6 +117,21 @@ impl TestingCluster {
         ));
         self.lines.push(line);
         Ok(())
+    }
+
+    /// A free port no member was given before: the OS may hand a just-released port out again,
+    /// and a member that reuses another's (a dead one's included) fails to start.
+    fn fresh_port(&mut self) -> Result<u16, TestingError> {
+        for _ in 0..100 {
+            let port = free_port()?;
+            if !self.ports.contains(&port) {
+                self.ports.push(port);
+                return Ok(port);
+            }
+        }
+        Err(TestingError::InvalidArgument(
+            "no fresh port in 100 tries".into(),
+        ))
     }
 
     /// Writes member `i`'s data dir and `zoo.cfg`: the servers planned so far (itself included).
