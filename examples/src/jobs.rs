@@ -219,26 +219,23 @@ impl Serve {
                 scheduler: self.id.clone(),
                 reason,
             });
-            // Wait for the latch to see the loss before asking again.
-            let mut state = self.latch.watch_state();
-            state
-                .wait_for(|s| !matches!(s, LeaderState::Leader { token: t } if *t == token))
-                .await;
+            // Let the latch catch up with the loss before asking again (it may lead again at
+            // once, with the same token, after a short disconnection).
+            let at = self.client.now() + self.options.retry;
+            self.client.coordinator().sleep_until(at).await;
         }
     }
 
     /// Runs due jobs while `leadership` lasts; returns why it ended.
     async fn lead(&self, leadership: &Leadership) -> String {
         loop {
-            if !leadership.is_current() {
+            if !holds(leadership) {
                 return "leadership lost".into();
             }
             let (next, version) = match read_next(&self.client).await {
                 Ok(cursor) => cursor,
-                Err(_) => {
-                    self.sleep(self.options.retry, leadership).await;
-                    continue;
-                }
+                Err(_) if self.sleep(self.options.retry, leadership).await => continue,
+                Err(_) => return "leadership lost".into(),
             };
             if next >= self.options.jobs {
                 leadership.lost().await;
@@ -313,10 +310,8 @@ impl Serve {
             match self.client.exists().at(&run_path(job, token)).await {
                 Ok((Some(_), _)) => return self.ran(job, token),
                 Ok((None, _)) => return Attempt::Again,
-                Err(_) if !leadership.is_current() => {
-                    return Attempt::Deposed("leadership lost".into())
-                }
-                Err(_) => self.sleep(self.options.retry, leadership).await,
+                Err(_) if self.sleep(self.options.retry, leadership).await => {}
+                Err(_) => return Attempt::Deposed("leadership lost".into()),
             }
         }
     }
@@ -334,9 +329,10 @@ impl Serve {
         (self.sink)(event);
     }
 
-    async fn sleep(&self, duration: Duration, leadership: &Leadership) {
+    /// Sleeps for `duration`; false if the leadership ended first.
+    async fn sleep(&self, duration: Duration, leadership: &Leadership) -> bool {
         let at = self.client.now().since_epoch() + duration;
-        self.sleep_until(at, leadership).await;
+        self.sleep_until(at, leadership).await
     }
 
     /// Sleeps until `at` (since the clock's epoch); false if the leadership ended first.
@@ -345,8 +341,15 @@ impl Serve {
         let wake = now + at.saturating_sub(now.since_epoch());
         let slept = self.client.coordinator().sleep_until(wake);
         match future::select(Box::pin(slept), Box::pin(leadership.lost())).await {
-            Either::Left(_) => leadership.is_current(),
+            Either::Left(_) => holds(leadership),
             Either::Right(_) => false,
         }
     }
+}
+
+/// Whether `leadership` still holds: current, and its loss not already signalled (a short
+/// disconnection may leave the state showing the same token while the lease was presumed
+/// lost; a loop that only asked `is_current` would spin without ever waiting).
+fn holds(leadership: &Leadership) -> bool {
+    leadership.is_current() && leadership.lost().now_or_never().is_none()
 }

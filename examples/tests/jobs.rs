@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use docent_examples::jobs::{self, job_of, JobEvent, JobsOptions, Scheduler, NEXT, RUNS};
+use docent_examples::jobs::{self, job_of, JobEvent, JobsOptions, Scheduler, ELECTION, NEXT, RUNS};
 use docent_sim::{harness, Ensemble, Failure, Harness, Sim};
 
 const SCHEDULERS: [&str; 3] = ["s1", "s2", "s3"];
@@ -102,7 +102,7 @@ fn planted_plain_leadership_check_is_caught() {
 struct Audit {
     /// The first invariant broken, with when.
     violation: Option<String>,
-    /// The cursor at the last state checked.
+    /// The cursor at the last state checked (it never goes back).
     cursor: u64,
     /// Every reported event, with its time.
     events: Vec<(Duration, JobEvent)>,
@@ -129,8 +129,8 @@ impl Audit {
 
 type Shared = Arc<Mutex<Audit>>;
 
-fn lock(audit: &Shared) -> std::sync::MutexGuard<'_, Audit> {
-    audit.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 async fn run_seed(sim: Sim, options: JobsOptions) -> Result<(), BoxError> {
@@ -153,15 +153,22 @@ async fn run_seed(sim: Sim, options: JobsOptions) -> Result<(), BoxError> {
         if let Some(violation) = &lock(&audit).violation {
             return Err(format!("{violation}{}", lock(&audit).tail()).into());
         }
-        let cursor = lock(&audit).cursor;
+        let cursor = match sim.inspect(check_state) {
+            Ok(cursor) => cursor,
+            Err(what) => {
+                return Err(format!("at {:?}: {what}{}", sim.now(), lock(&audit).tail()).into())
+            }
+        };
         if cursor >= options.jobs || !alive() {
             break;
         }
         if sim.now() >= deadline {
+            let election = sim.inspect(|e| e.node(None, ELECTION).map(|(_, _, c)| c));
+            let leading: Vec<bool> = lock(&keep).iter().map(Scheduler::is_leader).collect();
             let audit = lock(&audit);
             return Err(format!(
                 "jobs {cursor}..{} not run {SETTLE:?} after the faults healed and the last \
-                 fell due (a scheduler survived){}",
+                 fell due (a scheduler survived; election {election:?}, leading {leading:?}){}",
                 options.jobs,
                 audit.tail()
             )
@@ -169,12 +176,13 @@ async fn run_seed(sim: Sim, options: JobsOptions) -> Result<(), BoxError> {
         }
         sim.sleep(Duration::from_millis(100)).await;
     }
-    sim.sleep(Duration::from_secs(1)).await; // let a last check run
+    sim.sleep(Duration::from_secs(1)).await; // let a last step be checked
     let audit = lock(&audit);
-    if let Some(violation) = &audit.violation {
-        return Err(format!("{violation}{}", audit.tail()).into());
+    let last = sim.inspect(check_state).err();
+    match audit.violation.clone().or(last) {
+        Some(violation) => Err(format!("{violation}{}", audit.tail()).into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// A scheduler process: sets up and starts, retrying until it could (or crashed).
@@ -193,7 +201,7 @@ async fn start(
     while !sim.crashed(name) {
         if jobs::setup(&client).await.is_ok() {
             if let Ok(s) = Scheduler::start(&client, name, options.clone(), sink.clone()).await {
-                keep.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                lock(&keep).push(s);
                 return;
             }
         }
