@@ -28,10 +28,10 @@
 //! # The bug behind a flag
 //! [`JobsOptions::plain_check`] plants the mistake this design avoids: the leader checks that
 //! it leads with a plain read of its latch state ([`LeaderLatch::has_leadership`]) and then
-//! writes the cursor and the run with an ordinary transaction. Between the check and the write
-//! the leadership can end: a pause or a cut longer than the session timeout expires the
-//! session, another scheduler takes over and runs the job, and the first one's transaction,
-//! retried by the client's retry policy on its new session, runs it a second time.
+//! writes the cursor and the run with an ordinary transaction, retried until it lands. Between
+//! the check and the write the leadership can end: a pause or a cut longer than the session
+//! timeout expires the session, another scheduler takes over and runs the job, and the first
+//! one's transaction, retried on its new session, runs it a second time.
 //! `tests/jobs.rs` shows the harness catching it.
 
 use std::sync::Arc;
@@ -281,26 +281,32 @@ impl Serve {
         }
     }
 
-    /// The planted bug: a plain read of our latch state, then an unfenced transaction that
-    /// the client's retry policy replays across a connection loss or a new session.
+    /// The planted bug: a plain read of our latch state, then an unfenced transaction,
+    /// retried until it lands ("only the leader writes here, so retrying is safe").
     async fn run_unguarded(&self, job: u64) -> Attempt {
         let LeaderState::Leader { token } = self.latch.state() else {
             return Attempt::Deposed("not leader".into());
         };
-        let written = self
-            .client
-            .transaction()
-            .set_data(NEXT, (job + 1).to_string(), None)
-            .create(
-                &run_path(job, token),
-                self.id.clone(),
-                CreateMode::Persistent,
-            )
-            .commit()
-            .await;
-        match written {
-            Ok(_) => self.ran(job, token),
-            Err(_) => Attempt::Again,
+        loop {
+            let written = self
+                .client
+                .transaction()
+                .set_data(NEXT, (job + 1).to_string(), None)
+                .create(
+                    &run_path(job, token),
+                    self.id.clone(),
+                    CreateMode::Persistent,
+                )
+                .commit()
+                .await;
+            match written {
+                Ok(_) => return self.ran(job, token),
+                Err(e) if e.is_retryable() && !self.client.is_closed() => {
+                    let at = self.client.now() + self.options.retry;
+                    self.client.coordinator().sleep_until(at).await;
+                }
+                Err(_) => return Attempt::Again,
+            }
         }
     }
 
