@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod discovery;
 pub mod ensemble;
+pub mod jobs;
 pub mod leader;
 pub mod locks;
 pub mod master_worker;

@@ -12,7 +12,7 @@ use docent::Error;
 use docent_sim::model::Direction;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 
-const SEEDS: usize = 8;
+const SEEDS: u64 = 8;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -83,7 +83,7 @@ fn double_barrier_spurious_wakeup() {
     harness!("double_barrier_spurious_wakeup")
         .clients(["a", "b", "c"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let dir = "/barriers/spurious";
             let a = member(&sim, dir, "a").await?;
@@ -151,7 +151,7 @@ fn double_barrier_spurious_wakeup_single_barrier() {
     harness!("double_barrier_spurious_wakeup_single_barrier")
         .clients(["ctl", "w"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let path = "/barriers/gate";
             let ctl = Barrier::start(&sim.client("ctl"), path, BarrierOptions::default()).await?;
@@ -192,7 +192,7 @@ fn double_barrier_member_expired_inside() {
     harness!("double_barrier_member_expired_inside")
         .clients(["a", "b", "c"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let dir = "/barriers/expired";
             let mut rxs = Vec::new();

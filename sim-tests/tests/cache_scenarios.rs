@@ -24,7 +24,7 @@ use docent_sim_tests::history::Change;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -127,7 +127,7 @@ fn cache_missed_recreate() {
     harness!("cache_missed_recreate")
         .clients(["w", "c"])
         .schedule(FaultSchedule::new().at(s(3.0), partition(1, 6.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let w = sim.client("w");
             w.create().parents().data(b"d".to_vec()).at(NODE).await?;
@@ -158,7 +158,7 @@ fn cache_missed_recreate_deleted_between_list_and_read() {
     harness!("cache_missed_recreate_deleted_between_list_and_read")
         .clients(["w", "c"])
         .schedule(FaultSchedule::new().at(s(0.5), delay(1, 1.0, 20.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let w = sim.client("w");
             for name in ["a", "b", "c"] {
@@ -192,7 +192,7 @@ fn cache_missed_recreate_started_while_down() {
     harness!("cache_missed_recreate_started_while_down")
         .clients(["w", "c"])
         .schedule(FaultSchedule::new().at(s(2.0), Fault::QuorumLoss { duration: s(8.0) }))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let w = sim.client("w");
             for name in ["a", "b", "c"] {
@@ -230,7 +230,7 @@ fn cache_missed_recreate_bursts() {
     harness!("cache_missed_recreate_bursts")
         .clients(["w", "c"])
         .schedule(FaultSchedule::new().at(s(1.0), delay(1, 0.3, 10.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let seen = Seen::new();
             let caches = three_caches(&sim, &seen, "c", NODE).await?;
@@ -265,7 +265,7 @@ fn container_reaped_under_cache() {
         harness!(test)
             .clients(["w", "c"])
             .schedule(schedule)
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(|sim| async move {
                 let w = sim.client("w");
                 w.create().mode(CreateMode::Container).at(ROOT).await?;
@@ -401,7 +401,7 @@ fn cache_herd_on_reconnect() {
     harness!("cache_herd_on_reconnect")
         .clients(names)
         .schedule(FaultSchedule::new().at(s(5.0), Fault::LeaderChange))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             const PARENT: &str = "/herd";
             let w = sim.client("w");

@@ -16,7 +16,7 @@ use docent_sim_tests::atomic::{
     count_of, long_of, spawn_count_worker, CounterRecord, Outcome, COUNT, COUNTER,
 };
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -40,7 +40,7 @@ fn atomic_increment_lost_reply() {
     harness!("atomic_increment_lost_reply")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let a = AtomicLong::start(&sim.client("a"), COUNTER, patient()).await?;
             let b = AtomicLong::start(&sim.client("b"), COUNTER, patient()).await?;
@@ -99,7 +99,7 @@ fn atomic_node_deleted() {
     harness!("atomic_node_deleted")
         .clients(["a", "b", "c"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let until = s(30.0);
             let mut workers = Vec::new();
@@ -160,7 +160,7 @@ fn shared_count_version_overflow() {
     harness!("shared_count_version_overflow")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let a = count_on(&sim, "a").await?;
             sim.inject(Fault::AgeVersion {
@@ -235,7 +235,7 @@ fn shared_count_version_overflow_minus_one() {
     harness!("shared_count_version_overflow (version -1)")
         .clients(["a"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let count = count_on(&sim, "a").await?;
             sim.inject(Fault::AgeVersion {
@@ -281,7 +281,7 @@ fn shared_count_updated_on_a_lagging_follower() {
     harness!("shared_count_updated_on_a_lagging_follower")
         .clients(["a", "b", "c"])
         .schedule(FaultSchedule::new().at(s(1.0), lag(1)).at(s(1.0), lag(2)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let record = CounterRecord::default();
             let stop = s(40.0);

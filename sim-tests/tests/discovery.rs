@@ -20,10 +20,10 @@
 //!
 //! The scenarios script their faults: `discovery_stale_reregister` (updates and unregisters
 //! while cut off, at reconnection, across session expiry) and `discovery_poison_instance`
-//! (foreign nodes under the service); each runs the first [`SEEDS`] seeds.
+//! (foreign nodes under the service); each runs the first [`SEEDS`] seeds by default.
 //!
-//! `DOCENT_SEEDS=0..500` runs more seeds (CI uses `0..64`); `DOCENT_TRACE=1` prints each call,
-//! cache event and connection state.
+//! `DOCENT_SEEDS=0..500` runs more seeds (the swarm's and the scenarios' alike);
+//! `DOCENT_TRACE=1` prints each call, cache event and connection state.
 #![cfg(madsim)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,8 +56,8 @@ const DIR: &str = "/services/svc";
 const SETTLE: Duration = Duration::from_secs(40);
 /// Once everything agrees, it must still agree this much later.
 const STABLE: Duration = Duration::from_secs(5);
-/// Seeds each scripted scenario is swept over.
-const SEEDS: usize = 16;
+/// Seeds each scripted scenario runs by default (`DOCENT_SEEDS` lifts it).
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -742,7 +742,7 @@ fn discovery_stale_reregister() {
         harness!(scenario.test)
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(2.0), scenario.fault.clone()))
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(|sim| stale_reregister(sim, &scenario));
     }
 }
@@ -850,7 +850,7 @@ fn discovery_close_unreachable() {
                 duration: s(25.0),
             },
         ))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let client = sim.client("a");
             let discovery = ServiceDiscovery::start(&client, BASE).await?;
@@ -929,7 +929,7 @@ fn discovery_poison_instance() {
                 .at(s(2.0), Fault::LoseReply { client: 2 })
                 .at(s(4.0), Fault::LeaderChange),
         )
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let ledger = Shared::default();
             let a = Process::start(&sim, "a", &ledger).await?;

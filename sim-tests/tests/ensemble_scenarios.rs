@@ -18,7 +18,7 @@ use docent::{Client, Coordinator, CreateMode};
 use docent_sim::model::{server_host, ClientOptions, Direction, CLIENT_PORT};
 use docent_sim::{harness, EnsembleSource, Fault, FaultSchedule};
 
-const SEEDS: usize = 64;
+const SEEDS: u64 = 64;
 const ROOT: &str = "/app";
 
 fn s(x: f64) -> Duration {
@@ -61,7 +61,7 @@ fn ensemble_reconfig_chroot() {
     harness!("ensemble_reconfig_chroot")
         .clients(["admin"])
         .schedule(schedule)
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             sim.client("admin").create().at(ROOT).await?;
             let options = ClientOptions::default().chroot(ROOT);

@@ -24,7 +24,7 @@ use docent_sim::{harness, Fault, FaultSchedule, Sim};
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-const SEEDS: usize = 64;
+const SEEDS: u64 = 64;
 
 /// Longer than any run: the partition never heals while the body looks.
 const FOREVER: f64 = 100_000.0;
@@ -72,7 +72,7 @@ fn lost_never_reported() {
         .at(s(90.0), partition(1, 25.0));
     harness!("lost_never_reported")
         .schedule(schedule)
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let recorded: Vec<_> = ["a", "b", "c"]
                 .iter()
@@ -138,7 +138,7 @@ fn guaranteed_delete_unreachable() {
     const HEAL: f64 = 65.0;
     harness!("guaranteed_delete_unreachable")
         .schedule(FaultSchedule::new().at(s(5.0), partition(0, HEAL - 5.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let a = sim.client_builder("a").retry(RetryPolicy::Never).build()?;
             let b = sim.client("b");

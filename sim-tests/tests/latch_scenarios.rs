@@ -16,7 +16,7 @@ use docent_sim_tests::workload::{check_election, observe_latch, ELECTION};
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -85,7 +85,7 @@ fn latch_double_leader_after_expiry() {
                 .at(s(1.0), lag(2, 3.0, 40.0))
                 .at(s(3.0), partition(0, Direction::Both, 14.0)),
         )
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
@@ -113,7 +113,7 @@ fn latch_reconnect_race() {
                 .at(s(14.0), partition(0, Direction::ToClient, 7.2))
                 .at(s(14.0), partition(2, Direction::ToClient, 7.2)),
         )
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
@@ -143,7 +143,7 @@ fn latch_stale_children() {
                 )
                 .at(s(20.0), Fault::LeaderChange),
         )
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
@@ -163,7 +163,7 @@ fn latch_parent_vanished() {
                 .at(s(2.0), partition(1, Direction::Both, 8.0))
                 .at(s(2.0), partition(2, Direction::Both, 8.0)),
         )
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let mut latches = Vec::new();
@@ -206,7 +206,7 @@ fn latch_parent_vanished() {
 fn latch_ignores_disconnect() {
     harness!("latch_ignores_disconnect")
         .schedule(FaultSchedule::new().at(s(2.0), partition(0, Direction::Both, 8.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let latches = a_leads_first(&sim, &timeline).await?;
@@ -231,7 +231,7 @@ fn herd_on_reconnect() {
     harness!("herd_on_reconnect")
         .clients(names)
         .schedule(FaultSchedule::new().at(s(5.0), Fault::LeaderChange))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let mut latches = Vec::new();
@@ -274,7 +274,7 @@ fn herd_on_reconnect() {
 fn latch_handover_on_close() {
     harness!("latch_handover_on_close")
         .no_faults()
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let timeline = Holds::new();
             let mut latches = a_leads_first(&sim, &timeline).await?;
@@ -306,7 +306,7 @@ fn latch_follower_cut_off_one_way() {
                 .at(s(1.5), lag(2, 3.0, 30.0))
                 .at(s(2.0), partition(1, Direction::ToServer, 20.0)),
         )
-        .limit(64)
+        .default_seeds(0..64)
         .run(|sim| async move {
             let timeline = Holds::new();
             let mut latches = a_leads_first(&sim, &timeline).await?;

@@ -112,7 +112,7 @@ fn multi_lock_fails_on_third_lock() {
         harness!(test)
             .clients(["a", "b", "c"])
             .schedule(schedule)
-            .limit(16)
+            .default_seeds(0..16)
             .run(|sim| async move {
                 let c = sim.client("c");
                 let third = Mutex::start(&c, LOCKS[2], MutexOptions::default()).await?;

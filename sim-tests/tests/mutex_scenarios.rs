@@ -15,7 +15,7 @@ use docent_sim_tests::workload::{create_data_node, spawn_mutex_worker, MutexReco
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -71,7 +71,7 @@ async fn eventually(sim: &Sim, deadline: Duration, what: &str, f: impl Fn() -> b
 fn workers_under(test: &str, schedule: FaultSchedule) {
     harness!(test)
         .schedule(schedule)
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let record = MutexRecord::default();
             create_data_node(&sim).await;
@@ -130,7 +130,7 @@ fn mutex_holder_partitioned() {
         harness!(test)
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(2.0), fault))
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(|sim| async move {
                 create_data_node(&sim).await;
                 let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
@@ -190,7 +190,7 @@ fn mutex_release_connection_loss() {
         harness!(test)
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(1.999), fault))
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(|sim| async move {
                 let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
                 let b = Mutex::start(&sim.client("b"), LOCK, MutexOptions::default()).await?;
@@ -238,7 +238,7 @@ fn protected_create_lost_reply() {
                     },
                 ),
         )
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
             let lease = a.acquire().await?;
@@ -269,7 +269,7 @@ fn suspended_tolerated_two_leaders() {
     harness!("suspended_tolerated_two_leaders")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new().at(s(2.0), partition(0, Direction::Both, 15.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let tolerant = |who: &str| {
                 sim.client_builder(who)
@@ -320,7 +320,7 @@ fn guarded_write_of_a_deleted_lease_is_fenced_out() {
     harness!("guarded_write_of_a_deleted_lease_is_fenced_out")
         .clients(["a", "b", "janitor"])
         .no_faults()
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             create_data_node(&sim).await;
             let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
@@ -354,7 +354,7 @@ fn mutex_waiter_cut_off_one_way() {
                 .at(s(1.5), lag(2, 3.0))
                 .at(s(2.0), partition(1, Direction::ToServer, 20.0)),
         )
-        .limit(64) // the flaw it guards against shows in some seeds only (seed 10 first)
+        .default_seeds(0..64) // the flaw it guards against shows in some seeds only (seed 10 first)
         .run(|sim| async move {
             let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;
             let b = std::sync::Arc::new(

@@ -24,7 +24,7 @@ use docent_sim_tests::workload::{ensure_dir, SETTLE};
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 /// The modes every scenario runs in: the plain and the protected create paths.
 const MODES: [CreateMode; 3] = [
@@ -96,7 +96,7 @@ fn persistent_node_races() {
         harness!("persistent_node_races")
             .clients(["a", "b"])
             .no_faults()
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(move |sim| async move {
                 // The parent exists: the lost reply is the node's create's.
                 ensure_dir(&sim, NODES).await;
@@ -125,7 +125,7 @@ fn persistent_node_races_started_while_down() {
         harness!("persistent_node_races_started_while_down")
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(0.5), partition(0, 25.0)))
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(move |sim| async move {
                 sim.sleep(s(1.0)).await;
                 let latest = Latest::default();
@@ -148,7 +148,7 @@ fn persistent_node_races_long_outage() {
         harness!("persistent_node_races_long_outage")
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(3.0), partition(0, 45.0)))
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(move |sim| async move {
                 let latest = Latest::default();
                 latest.set("a", b"a-1".to_vec());
@@ -174,7 +174,7 @@ fn persistent_node_deleted_while_cut_off() {
         harness!("persistent_node_deleted_while_cut_off")
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(3.0), partition(0, 6.0)))
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(move |sim| async move {
                 let latest = Latest::default();
                 let node = start(&sim, mode, "a-1").await?;
@@ -205,7 +205,7 @@ fn persistent_node_across_expiry() {
                     .at(s(1.0), lag(2))
                     .at(s(3.0), partition(0, 14.0)),
             )
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(move |sim| async move {
                 let latest = Latest::default();
                 let node = start(&sim, mode, "a-1").await?;

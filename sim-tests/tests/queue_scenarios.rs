@@ -18,7 +18,7 @@ use docent_sim_tests::fence::{write_ops, DATA};
 use docent_sim_tests::queues::{start_queue, QUEUE, QUEUE_LOCKS};
 use docent_sim_tests::workload::create_data_node;
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 type Outcome = Result<(), Box<dyn std::error::Error>>;
 
@@ -63,7 +63,7 @@ fn queue_consumer_session_dies() {
     harness!("queue_consumer_session_dies")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             create_data_node(&sim).await;
             let qa = start_queue(&sim, "a", true).await;
@@ -113,7 +113,7 @@ fn queue_stops_after_long_disconnect() {
     harness!("queue_stops_after_long_disconnect")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             for lock in [true, false] {
                 let qa = start_queue(&sim, "a", lock).await;
@@ -148,7 +148,7 @@ fn simple_queue_container_reaped() {
     harness!("simple_queue_container_reaped")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let dir = "/simple/jobs";
             let qa =
@@ -199,7 +199,7 @@ fn queue_consumer_crashed_mid_item() {
         harness!(name)
             .clients(["a", "b"])
             .schedule(FaultSchedule::new())
-            .limit(SEEDS)
+            .default_seeds(0..SEEDS)
             .run(move |sim| crashed_mid_item(sim, lock));
     }
 }
@@ -248,7 +248,7 @@ fn id_queue_requeue() {
     harness!("id_queue_requeue")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let options = || QueueOptions::default().lock_path(QUEUE_LOCKS);
             let qa = DistributedIdQueue::start(&sim.client("a"), QUEUE, options()).await?;
@@ -280,7 +280,7 @@ fn priority_queue_order_after_a_partition() {
     harness!("priority_queue_order_after_a_partition")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let options = || QueueOptions::default().lock_path(QUEUE_LOCKS);
             let qa = DistributedPriorityQueue::start(&sim.client("a"), QUEUE, options()).await?;
@@ -313,7 +313,7 @@ fn delay_queue_due_order() {
     harness!("delay_queue_due_order")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let clock = |sim: &Sim| {
                 let sim = sim.clone();

@@ -35,7 +35,7 @@ fn revocation_holder_partitioned() {
         harness!(test)
             .clients(["a", "b"])
             .schedule(FaultSchedule::new().at(s(2.0), cut))
-            .limit(16)
+            .default_seeds(0..16)
             .run(|sim| async move {
                 let timeline = Holds::new();
                 let a = Mutex::start(&sim.client("a"), LOCK, MutexOptions::default()).await?;

@@ -10,7 +10,7 @@ use docent_sim::check::Holds;
 use docent_sim::{harness, Fault, FaultSchedule, Sim};
 use docent_sim_tests::rwlock::RWLOCK;
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -57,7 +57,7 @@ fn rwlock_downgrade_overtaken() {
     harness!("rwlock_downgrade_overtaken")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let (writes, reads) = (Holds::new(), Holds::new());
             let a = start(&sim, "a").await?;
@@ -102,7 +102,7 @@ fn rwlock_writer_behind_readers_on_lagging_follower() {
     harness!("rwlock_writer_behind_readers_on_lagging_follower")
         .clients(["a", "b", "c", "d"])
         .schedule(FaultSchedule::new().at(s(0.5), lag(1)).at(s(0.5), lag(2)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let (writes, reads) = (Holds::new(), Holds::new());
             sim.sleep(s(1.0)).await;

@@ -16,7 +16,7 @@ use docent_sim_tests::semaphores::{
 };
 use docent_sim_tests::workload::{create_data_node, SETTLE};
 
-const SEEDS: usize = 16;
+const SEEDS: u64 = 16;
 
 fn s(x: f64) -> Duration {
     Duration::from_secs_f64(x)
@@ -74,7 +74,7 @@ fn semaphore_orphan_leases() {
     harness!("semaphore_orphan_leases")
         .clients(["a", "b", "c", "d"])
         .schedule(schedule)
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let record = SemaphoreRecord::default();
             create_data_node(&sim).await;
@@ -115,7 +115,7 @@ fn semaphore_lease_create_lost_reply() {
     harness!("semaphore_lease_create_lost_reply")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let options = || SemaphoreOptions::max_leases(1);
             let a = Semaphore::start(&sim.client("a"), SEMAPHORE, options()).await?;
@@ -160,7 +160,7 @@ fn semaphore_holder_expired_while_cut_off() {
     harness!("semaphore_holder_expired_while_cut_off")
         .clients(["a", "b"])
         .schedule(FaultSchedule::new().at(s(2.0), partition(0, 15.0)))
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             create_data_node(&sim).await;
             let a = SemaphoreMutex::start(
@@ -221,7 +221,7 @@ fn semaphore_max_leases_lowered_while_held() {
     harness!("semaphore_max_leases_lowered_while_held")
         .clients(["a", "b", "c", "d"])
         .schedule(FaultSchedule::new())
-        .limit(SEEDS)
+        .default_seeds(0..SEEDS)
         .run(|sim| async move {
             let count = "/semaphores/count";
             let client = sim.client("a");

@@ -9,7 +9,9 @@
 //!
 //! # Seeds
 //! `DOCENT_SEED=n` replays one seed; otherwise [`Harness::seeds`] if set, else
-//! `DOCENT_SEEDS=a..b` (also `a..=b` or `n`), else `0..64`. [`Harness::limit`] caps the count.
+//! `DOCENT_SEEDS=a..b` (also `a..=b` or `n`), else [`Harness::default_seeds`] if set, else
+//! `0..64`. [`Harness::limit`] caps the count. A suite gives its quick-run count with
+//! `default_seeds`, which a sweep (`DOCENT_SEEDS`) lifts; `seeds` and `limit` are fixed budgets.
 //! `DOCENT_CHECK_DETERMINISM=1` turns on [`Harness::determinism`] for every harness;
 //! `DOCENT_VERBOSE=1` prints each seed and its faults as it starts; `DOCENT_LOG=1` prints
 //! each seed's event log (with `DOCENT_SEED`, the log of one replay).
@@ -175,6 +177,7 @@ enum Plan {
 pub struct Harness {
     location: Location,
     seeds: Option<Range<u64>>,
+    default_seeds: Option<Range<u64>>,
     limit: Option<usize>,
     servers: usize,
     clients: Vec<String>,
@@ -207,6 +210,7 @@ impl Harness {
         Harness {
             location: Location::new(test),
             seeds: None,
+            default_seeds: None,
             limit: None,
             servers: 3,
             clients: ["a", "b", "c"].map(String::from).to_vec(),
@@ -234,7 +238,14 @@ impl Harness {
         self
     }
 
-    /// Runs at most the first `n` seeds of the range.
+    /// Runs these seeds unless `DOCENT_SEED` or `DOCENT_SEEDS` names others: a quick run's
+    /// range that a sweep lifts.
+    pub fn default_seeds(mut self, seeds: Range<u64>) -> Harness {
+        self.default_seeds = Some(seeds);
+        self
+    }
+
+    /// Runs at most the first `n` seeds of the range, whatever the environment asks.
     pub fn limit(mut self, n: usize) -> Harness {
         self.limit = Some(n);
         self
@@ -332,7 +343,7 @@ impl Harness {
 
     /// The seeds this harness will run.
     pub fn seed_range(&self) -> Range<u64> {
-        let range = report::seeds_from_env(self.seeds.clone());
+        let range = report::seeds_from_env(self.seeds.clone(), self.default_seeds.clone());
         match self.limit {
             Some(n) => range.start..range.end.min(range.start.saturating_add(n as u64)),
             None => range,

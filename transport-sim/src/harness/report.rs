@@ -229,20 +229,28 @@ pub(crate) fn parse_env_schedule(text: Option<String>) -> Option<FaultSchedule> 
     Some(parsed.unwrap_or_else(|e| panic!("DOCENT_SCHEDULE: {e}")))
 }
 
-/// `DOCENT_SEED` (one seed) wins, then `explicit`, then `DOCENT_SEEDS`, then `0..64`.
-pub(crate) fn seeds_from_env(explicit: Option<Range<u64>>) -> Range<u64> {
-    if let Some(seed) = std::env::var("DOCENT_SEED")
-        .ok()
-        .and_then(|s| parse_range(&s))
-    {
-        return seed;
-    }
-    explicit
-        .or_else(|| {
-            std::env::var("DOCENT_SEEDS")
-                .ok()
-                .and_then(|s| parse_range(&s))
-        })
+/// `DOCENT_SEED` (one seed) wins, then `explicit`, then `DOCENT_SEEDS`, then `fallback`, then
+/// `0..64`.
+pub(crate) fn seeds_from_env(
+    explicit: Option<Range<u64>>,
+    fallback: Option<Range<u64>>,
+) -> Range<u64> {
+    let var = |name| std::env::var(name).ok();
+    let (one, many) = (var("DOCENT_SEED"), var("DOCENT_SEEDS"));
+    choose_seeds(one.as_deref(), explicit, many.as_deref(), fallback)
+}
+
+/// [`seeds_from_env`] given the variables' values.
+pub(crate) fn choose_seeds(
+    one: Option<&str>,
+    explicit: Option<Range<u64>>,
+    many: Option<&str>,
+    fallback: Option<Range<u64>>,
+) -> Range<u64> {
+    one.and_then(parse_range)
+        .or(explicit)
+        .or_else(|| many.and_then(parse_range))
+        .or(fallback)
         .unwrap_or(0..64)
 }
 

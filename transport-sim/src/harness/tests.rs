@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use docent::{Acl, Coordinator, CreateMode, Op};
 
-use super::report::{build_flags, divergence, parse_range, Location, Outcome};
+use super::report::{build_flags, choose_seeds, divergence, parse_range, Location, Outcome};
 use super::sim::healed_at;
 use super::Harness;
 use crate::model::{Direction, Fault, FaultSchedule};
@@ -14,6 +14,24 @@ fn seed_ranges_parse() {
     assert_eq!(parse_range("17"), Some(17..18));
     assert_eq!(parse_range("x..3"), None);
     assert_eq!(parse_range(""), None);
+}
+
+#[test]
+fn a_sweep_lifts_the_default_seeds_but_not_a_fixed_range() {
+    let (fixed, quick) = (Some(0..1000), Some(0..16));
+    assert_eq!(choose_seeds(None, None, None, quick.clone()), 0..16);
+    assert_eq!(
+        choose_seeds(None, None, Some("5..900"), quick.clone()),
+        5..900
+    );
+    assert_eq!(choose_seeds(None, None, Some("junk"), quick.clone()), 0..16);
+    assert_eq!(choose_seeds(Some("7"), None, Some("5..900"), quick), 7..8);
+    assert_eq!(
+        choose_seeds(None, fixed.clone(), Some("5..900"), None),
+        0..1000
+    );
+    assert_eq!(choose_seeds(Some("7"), fixed, None, None), 7..8);
+    assert_eq!(choose_seeds(None, None, None, None), 0..64);
 }
 
 #[test]
