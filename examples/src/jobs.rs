@@ -67,6 +67,8 @@ pub struct JobsOptions {
     pub plain_check: bool,
     /// Wait after a failed read before trying again.
     pub retry: Duration,
+    /// How long a job's work takes (between deciding to run it and recording the run).
+    pub work: Duration,
 }
 
 impl Default for JobsOptions {
@@ -77,6 +79,7 @@ impl Default for JobsOptions {
             jobs: 100,
             plain_check: false,
             retry: Duration::from_millis(250),
+            work: Duration::from_millis(100),
         }
     }
 }
@@ -259,6 +262,10 @@ impl Serve {
     /// The right way: the cursor's version and our latch node checked in the same multi.
     async fn run_guarded(&self, job: u64, version: i32, leadership: &Leadership) -> Attempt {
         let token = leadership.token();
+        // The job's work; the guarded write below is what makes it count.
+        if !self.sleep(self.options.work, leadership).await {
+            return Attempt::Deposed("leadership lost".into());
+        }
         let ops = vec![
             MultiOp::SetData {
                 path: NEXT.into(),
@@ -287,6 +294,9 @@ impl Serve {
         let LeaderState::Leader { token } = self.latch.state() else {
             return Attempt::Deposed("not leader".into());
         };
+        // The job's work, done on the strength of that check.
+        let done = self.client.now() + self.options.work;
+        self.client.coordinator().sleep_until(done).await;
         loop {
             let written = self
                 .client

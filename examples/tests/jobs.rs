@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docent_examples::jobs::{self, job_of, JobEvent, JobsOptions, Scheduler, ELECTION, NEXT, RUNS};
+use docent_sim::harness::ShrinkLimits;
 use docent_sim::{harness, Ensemble, Failure, Harness, Sim};
 
 const SCHEDULERS: [&str; 3] = ["s1", "s2", "s3"];
@@ -56,7 +57,6 @@ fn jobs_run_exactly_once_under_swarm() {
 /// The planted bug (a plain leadership check, then an unfenced write the client retries) runs
 /// a job twice, and the harness says so within the budget.
 #[test]
-#[ignore = "not caught yet: seeds 0..21 pass and seed 21 never ends in wall time (HANDOFF-sweep.md)"]
 fn planted_plain_leadership_check_is_caught() {
     let body = |sim: Sim| run_seed(sim, options(true));
     let failure: Failure = scheduler_harness("planted_plain_leadership_check_is_caught")
@@ -69,33 +69,27 @@ fn planted_plain_leadership_check_is_caught() {
         failure.message.contains("ran more than once"),
         "caught, but not as a double run: {failure}"
     );
-    // The same seed under the same schedule fails the same way (what the replay line does).
-    let again = scheduler_harness("planted_plain_leadership_check_is_caught")
+    // Shrunk to the faults that matter, and the printed replay line reproduces it.
+    assert!(
+        failure.schedule.faults.len() <= 2,
+        "not shrunk to two faults: {failure}"
+    );
+    let text = failure
+        .replay
+        .split("DOCENT_SCHEDULE='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the replay line carries the schedule");
+    let printed: docent_sim::FaultSchedule = text.parse().expect("the printed schedule parses");
+    assert_eq!(printed, failure.schedule);
+    let replayed = scheduler_harness("planted_plain_leadership_check_is_caught")
         .seeds(failure.seed..failure.seed + 1)
-        .schedule(failure.schedule.clone())
+        .schedule(printed)
+        .shrink(ShrinkLimits::off())
         .quiet()
         .first_failure(body)
-        .expect("the failing seed replays");
-    assert_eq!(again.message, failure.message);
-
-    // needs shrinking: enable once `Failure.schedule` is the shrunk schedule and the replay
-    // line carries `DOCENT_SCHEDULE='…'` (issue 18, item 1).
-    // assert!(failure.schedule.faults.len() <= 2, "not shrunk to two faults: {failure}");
-    // let text = failure
-    //     .replay
-    //     .split("DOCENT_SCHEDULE='")
-    //     .nth(1)
-    //     .and_then(|rest| rest.split('\'').next())
-    //     .expect("the replay line carries the schedule");
-    // let printed: docent_sim::FaultSchedule = text.parse().expect("the printed schedule parses");
-    // assert_eq!(printed, failure.schedule);
-    // let replayed = scheduler_harness("planted_plain_leadership_check_is_caught")
-    //     .seeds(failure.seed..failure.seed + 1)
-    //     .schedule(printed)
-    //     .quiet()
-    //     .first_failure(body)
-    //     .expect("the printed replay line reproduces the failure");
-    // assert_eq!(replayed.message, failure.message);
+        .expect("the printed replay line reproduces the failure");
+    assert_eq!(replayed.message, failure.message);
 }
 
 /// What the checks gather during one seed.
@@ -151,8 +145,11 @@ async fn run_seed(sim: Sim, options: JobsOptions) -> Result<(), BoxError> {
     let deadline = sim.healed_at().max(last_due) + SETTLE;
     let alive = || SCHEDULERS.iter().any(|n| !sim.crashed(n));
     loop {
-        if let Some(violation) = &lock(&audit).violation {
-            return Err(format!("{violation}{}", lock(&audit).tail()).into());
+        {
+            let audit = lock(&audit);
+            if let Some(violation) = &audit.violation {
+                return Err(format!("{violation}{}", audit.tail()).into());
+            }
         }
         let cursor = match sim.inspect(check_state) {
             Ok(cursor) => cursor,

@@ -33,7 +33,7 @@ impl fmt::Display for Lane {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Lane::Process(name) => f.write_str(name),
-            Lane::Server(s) => write!(f, "s{s}"),
+            Lane::Server(s) => write!(f, "server{s}"),
         }
     }
 }

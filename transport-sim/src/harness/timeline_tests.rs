@@ -65,7 +65,7 @@ fn sessions_go_on_their_process_lane_and_unnamed_clients_get_a_name() {
     );
     assert_eq!(whats(&t, "client4"), ["3 session expired"]);
     let lanes: Vec<String> = t.lanes().iter().map(|l| l.to_string()).collect();
-    assert_eq!(lanes, ["a", "b", "client4", "watcher", "s0"]);
+    assert_eq!(lanes, ["a", "b", "client4", "watcher", "server0"]);
 }
 
 #[test]
@@ -108,12 +108,12 @@ fn the_tail_is_the_last_events_up_to_the_violation_faults_first_at_one_instant()
     assert_eq!(
         t.tail(5),
         [
-            "   25.000s s0  fault CrashServer { server: 0, downtime: 2s }",
-            "   25.000s a   release leader token=24",
-            "   25.000s a   hold leader token=25",
-            "   26.000s a   release leader token=25",
-            "   26.000s a   hold leader token=26",
-            "   26.000s !   violation: two leaders at 26s",
+            "   25.000s server0  fault CrashServer { server: 0, downtime: 2s }",
+            "   25.000s a        release leader token=24",
+            "   25.000s a        hold leader token=25",
+            "   26.000s a        release leader token=25",
+            "   26.000s a        hold leader token=26",
+            "   26.000s !        violation: two leaders at 26s",
         ]
     );
 }
@@ -187,15 +187,18 @@ fn a_run_records_sessions_servers_holds_and_faults_and_the_report_ends_with_them
         .expect("the report ends with the timeline");
     let lines: Vec<&str> = tail.lines().collect();
     assert!(lines.len() <= super::TAIL + 1, "{tail}");
-    assert!(tail.contains("a   hold leader token=4294967311"), "{tail}");
-    assert!(tail.contains("s1  heals CrashServer"), "{tail}");
+    assert!(
+        tail.contains(" a        hold leader token=4294967311"),
+        "{tail}"
+    );
+    assert!(tail.contains(" server1  heals CrashServer"), "{tail}");
     assert!(
         !tail.contains("LeaderChange"),
         "after the violation: {tail}"
     );
     assert_eq!(
         lines.last(),
-        Some(&"   10.000s !   violation: a & b both led")
+        Some(&"   10.000s !        violation: a & b both led")
     );
 }
 
@@ -220,7 +223,7 @@ fn the_html_page_is_well_formed_with_lanes_bars_bands_and_the_violation() {
     let lanes: Vec<&str> = class("lane")
         .filter_map(|n| n.attribute("data-lane"))
         .collect();
-    assert_eq!(lanes, ["a", "b", "s0", "s1", "s2"]);
+    assert_eq!(lanes, ["a", "b", "server0", "server1", "server2"]);
     let holds: Vec<(String, String)> = class("hold")
         .map(|g| {
             let token = g.attribute("data-token").unwrap_or_default().to_owned();
