@@ -112,6 +112,14 @@ pub(crate) async fn track(session: SimSession, provider: EnsembleProvider) {
                 }
             }
             Err(Error::Closed) => return,
+            // No session to read on: read again as soon as there is one (as Curator's tracker
+            // does on RECONNECTED). A timer alone can keep missing short connected windows
+            // and with them every reconfiguration (seed 1419 of the ensemble suite).
+            Err(e) if e.is_retryable() => {
+                session.wait_connected().await;
+                let at = session.now() + Duration::from_millis(100);
+                session.sleep_until(at).await;
+            }
             Err(_) => {
                 let at = session.now() + pause;
                 session.sleep_until(at).await;
