@@ -3,20 +3,12 @@
 
 use std::time::Duration;
 
-use docent::{Acl, Coordinator, CreateMode, Op};
+use docent::Coordinator;
 
 use super::signature;
+use crate::harness::tests::create;
 use crate::harness::{Harness, ShrinkLimits, Sim};
 use crate::model::{Direction, Fault, FaultSchedule};
-
-fn create(path: &str) -> Op {
-    Op::Create {
-        path: path.into(),
-        data: Vec::new(),
-        acl: Acl::open(),
-        mode: CreateMode::Persistent,
-    }
-}
 
 #[test]
 fn signatures_tell_failures_apart() {

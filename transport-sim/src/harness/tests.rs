@@ -98,7 +98,8 @@ fn divergence_reports_the_first_differing_event() {
     assert!(msg.contains("event 2") && msg.contains("(end)"), "{msg}");
 }
 
-fn create(path: &str) -> Op {
+/// A persistent create of `path` with no data (shared with the shrinker's tests).
+pub(super) fn create(path: &str) -> Op {
     Op::Create {
         path: path.into(),
         data: Vec::new(),
