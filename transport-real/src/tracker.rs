@@ -18,6 +18,8 @@ use std::sync::Weak;
 use std::time::Duration;
 
 use docent::ensemble::EnsembleProvider;
+use docent::SessionState;
+use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::shared::Shared;
@@ -54,7 +56,23 @@ pub(crate) async fn track(shared: Weak<Shared>, mut shutdown: watch::Receiver<bo
                 if let Some(Err(err)) = failed {
                     tracing::debug!(%err, "ensemble tracker: cannot read the configuration");
                 }
+                // Read again at the next (re)connection, as Curator's tracker does on
+                // RECONNECTED, or after the pause: a timer alone can keep missing short
+                // connected windows, and with them every reconfiguration.
+                let Some(mut states) = shared.upgrade().map(|s| s.lock().subscribe()) else {
+                    return;
+                };
+                let _ = states.next().await; // the state as it is now
+                let connected = async {
+                    while let Some(state) = states.next().await {
+                        if matches!(state, SessionState::Connected { .. }) {
+                            return;
+                        }
+                    }
+                    std::future::pending::<()>().await
+                };
                 tokio::select! {
+                    () = connected => {}
                     () = tokio::time::sleep(pause) => {}
                     _ = shutdown.changed() => return,
                 }
